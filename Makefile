@@ -1,0 +1,36 @@
+# Everything a fresh clone needs, from python3 and make alone: a pinned uv in .bootstrap, then the locked env.
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+BOOTSTRAP := .bootstrap
+UV := $(BOOTSTRAP)/bin/uv
+VENV := .venv
+RUN := $(UV) run --frozen --no-sync
+
+.PHONY: setup check test lint bench clean
+
+$(UV):
+	$(PYTHON) -m venv $(BOOTSTRAP)
+	$(BOOTSTRAP)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --quiet
+	touch $@
+
+setup: $(VENV)/.synced
+
+## check: both stacks through the policy pack, offline (the main job)
+check: setup
+	$(RUN) rampart check
+
+## test: the whole test suite
+test: setup
+	$(RUN) pytest -q -n 2 -p no:cacheprovider
+
+lint: setup
+	$(RUN) ruff check .
+
+bench: setup
+	$(RUN) python bench/bench_check.py
+
+clean:
+	rm -rf $(BOOTSTRAP) $(VENV)

@@ -1,0 +1,76 @@
+"""The stack's public contract: export keys and the GitHub variables workflows read.
+
+`rampart deploy/migrate/verify/snapshot` read `pulumi stack output --json --show-secrets=false` (or the same
+JSON written by `rampart check --outputs-dir`), and the workflows read the GitHub environment variables, so
+both shapes are pinned here and nowhere else.
+
+Stack outputs (JSON, camelCase):
+
+    {
+      "environment": "production",
+      "region": "us-east-1",
+      "clusterName": "...",
+      "notificationTopicArn": "...",
+      "services": {
+        "<service>": {
+          "serviceName": "...", "taskDefinitionFamily": "...", "containerName": "...", "containerPort": 8080,
+          "codedeployApplication": "...", "deploymentGroup": "...",
+          "productionTargetGroup": "...", "testTargetGroup": "...",
+          "productionListenerArn": "...", "testListenerArn": "...", "testListenerPort": 8443,
+          "subnetIds": ["..."], "securityGroupIds": ["..."], "logGroupName": "...",
+          "repositoryUrl": "...", "alarmNames": ["..."], "detectionSeconds": 240
+        }
+      },
+      "database": {"instanceIdentifier": "...", "endpoint": "...", "port": 5432, "rpoMinutes": 5},
+      "loadBalancerDnsName": "...",
+      "recovery": {"rtoMinutes": 5, "rpoMinutes": 15, "worstCaseDetectionSeconds": 240, "worstCaseRpoMinutes": 5},
+      "github": {"deployRoleArn": "...", "previewRoleArn": "..."}
+    }
+"""
+
+from __future__ import annotations
+
+ENVIRONMENT = "environment"
+REGION = "region"
+CLUSTER_NAME = "clusterName"
+NOTIFICATION_TOPIC_ARN = "notificationTopicArn"
+SERVICES = "services"
+DATABASE = "database"
+LOAD_BALANCER_DNS_NAME = "loadBalancerDnsName"
+RECOVERY = "recovery"
+GITHUB = "github"
+
+# Keys inside services.<name>
+SERVICE_KEYS = (
+    "serviceName",
+    "taskDefinitionFamily",
+    "containerName",
+    "containerPort",
+    "codedeployApplication",
+    "deploymentGroup",
+    "productionTargetGroup",
+    "testTargetGroup",
+    "productionListenerArn",
+    "testListenerArn",
+    "testListenerPort",
+    "subnetIds",
+    "securityGroupIds",
+    "logGroupName",
+    "repositoryUrl",
+    "alarmNames",
+    "detectionSeconds",
+)
+
+# Keys inside database
+DATABASE_KEYS = ("instanceIdentifier", "endpoint", "port", "rpoMinutes")
+
+# GitHub environment variables the GitHub component creates and the workflows read (vars.<NAME>).
+GITHUB_ENVIRONMENT_VARIABLES = (
+    "AWS_REGION",
+    "RAMPART_STACK",
+    "RAMPART_DEPLOY_ROLE_ARN",
+    "RAMPART_CLUSTER",
+    "RAMPART_SERVICES",  # JSON: {"<service>": {"service": ..., "deploymentGroup": ..., "application": ...}}
+)
+# Repository-level variable (pull-request previews run outside any environment).
+GITHUB_REPOSITORY_VARIABLES = ("RAMPART_PREVIEW_ROLE_ARN",)

@@ -1,0 +1,3 @@
+from rampart.cli import entrypoint
+
+entrypoint()

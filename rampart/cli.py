@@ -1,0 +1,60 @@
+"""`rampart`: the command line. Each subcommand lives in rampart/commands/<name>.py and exposes `register`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from rampart import console
+from rampart.errors import EXIT_USAGE, RampartError
+
+# Module names under rampart.commands; each defines `register(subparsers)` which adds one parser and sets
+# `handler=<callable(args) -> int>` as its default. Listed explicitly so a typo fails loudly, not silently.
+COMMAND_MODULES: tuple[str, ...] = (
+    "check",
+    "snapshot",
+    "migrate",
+    "deploy",
+    "smoke",
+    "verify",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rampart",
+        description="Rampart: check a Pulumi stack offline against the policy pack, and run deployments.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module_name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"rampart.commands.{module_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"rampart.commands.{module_name}":
+                continue  # command not built yet in this checkout
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except RampartError as exc:
+        console.error(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        console.error("interrupted")
+        return 130
+
+
+def entrypoint() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    entrypoint()

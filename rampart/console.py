@@ -1,0 +1,20 @@
+"""Terminal output shared by every command: rich on a terminal, plain lines elsewhere, errors on stderr."""
+
+from __future__ import annotations
+
+import sys
+
+from rich.console import Console
+
+# Progress and diagnostics go to stderr so that `--format json` on stdout stays machine-readable.
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+stdout = Console(highlight=False, soft_wrap=True)
+
+
+def is_interactive() -> bool:
+    """True when a person is watching: only then are progress displays drawn."""
+    return stderr.is_terminal and sys.stderr.isatty()
+
+
+def error(message: str) -> None:
+    stderr.print(f"[bold red]error:[/] {message}", markup=True)

@@ -1,0 +1,315 @@
+"""Run a Pulumi Python program under Pulumi's own mock runtime and keep every registration whole.
+
+The SDK's `MockMonitor` only keeps URN, id and state. `RecordingMonitor` keeps the whole `RegisterResource`
+request (type, name, parent, dependencies, property dependencies, protect, ignoreChanges, deleteBeforeReplace,
+aliases, custom timeouts, and the inputs as the raw protobuf Struct with secrets still wrapped), which is
+what the policy pack needs and what component tests assert on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from google.protobuf import json_format, struct_pb2
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.proto import engine_pb2
+from pulumi.runtime.stack import run_in_stack
+
+from rampart.engine.fake_outputs import FakeCloud
+
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+RESOURCE_REF_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One `RegisterResource` request as the engine would see it."""
+
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str
+    dependencies: tuple[str, ...]
+    property_dependencies: Mapping[str, tuple[str, ...]]
+    protect: bool
+    ignore_changes: tuple[str, ...]
+    delete_before_replace: bool
+    retain_on_delete: bool
+    aliases: tuple[str, ...]
+    custom_timeouts: Mapping[str, str]
+    provider: str
+    additional_secret_outputs: tuple[str, ...]
+    replace_on_changes: tuple[str, ...]
+    inputs: Mapping[str, Any]
+    """Inputs as JSON-like values, camelCase keys; secrets stay wrapped in Pulumi's secret signature."""
+    id: str = ""
+
+    def plain_inputs(self) -> dict[str, Any]:
+        """Inputs with secrets unwrapped: for assertions in tests, never for output."""
+        return unwrap_secrets(self.inputs)
+
+    def redacted_inputs(self) -> dict[str, Any]:
+        """Inputs with every secret replaced by the marker `[secret]`: safe for any report."""
+        return redact_secrets(self.inputs)
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    severity: str
+    message: str
+    urn: str
+
+
+@dataclass
+class Recording:
+    """Everything a program run produced."""
+
+    project: str
+    stack: str
+    registrations: list[Registration] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    """Stack exports, secrets still wrapped."""
+    logs: list[LogRecord] = field(default_factory=list)
+
+    def by_type(self, type_token: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type == type_token]
+
+    def one(self, type_token: str, name: str | None = None) -> Registration:
+        found = [r for r in self.by_type(type_token) if name is None or r.name == name]
+        if len(found) != 1:
+            names = [r.name for r in self.by_type(type_token)]
+            raise LookupError(f"expected exactly one {type_token} named {name!r}, found {names}")
+        return found[0]
+
+    def by_urn(self) -> dict[str, Registration]:
+        return {r.urn: r for r in self.registrations}
+
+    def children_of(self, urn: str) -> list[Registration]:
+        return [r for r in self.registrations if r.parent == urn]
+
+
+def unwrap_secrets(value: Any) -> Any:
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG_KEY) == SECRET_SIG:
+            return unwrap_secrets(value.get("value"))
+        return {k: unwrap_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap_secrets(v) for v in value]
+    return value
+
+
+def redact_secrets(value: Any) -> Any:
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG_KEY) == SECRET_SIG:
+            return "[secret]"
+        return {k: redact_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_secrets(v) for v in value]
+    return value
+
+
+def contains_secret(value: Any) -> bool:
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG_KEY) == SECRET_SIG:
+            return True
+        return any(contains_secret(v) for v in value.values())
+    if isinstance(value, list):
+        return any(contains_secret(v) for v in value)
+    return False
+
+
+def _struct_to_python(struct: struct_pb2.Struct, ids_by_urn: Mapping[str, str]) -> dict[str, Any]:
+    """Struct -> JSON-like dict. Resource references become the referenced id (custom) or URN, as the engine
+    marshals them for analyzers; secrets keep their signature so nothing downstream unwraps by accident."""
+    return _replace_resource_references(json_format.MessageToDict(struct), ids_by_urn)
+
+
+def _replace_resource_references(value: Any, ids_by_urn: Mapping[str, str]) -> Any:
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG_KEY) == RESOURCE_REF_SIG:
+            urn = value.get("urn", "")
+            return value.get("id") or ids_by_urn.get(urn) or urn
+        return {k: _replace_resource_references(v, ids_by_urn) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_resource_references(v, ids_by_urn) for v in value]
+    return value
+
+
+class RecordingMocks(pulumi_mocks.Mocks):
+    """Deterministic provider answers so the whole program runs: ids, ARNs and the computed outputs programs
+    commonly read (see fake_outputs)."""
+
+    def __init__(self, cloud: FakeCloud) -> None:
+        self.cloud = cloud
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict]:
+        return self.cloud.new_resource(args.typ, args.name, dict(args.inputs))
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list | None]:
+        return self.cloud.call(args.token, dict(args.args)), []
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    def __init__(self, mocks: RecordingMocks, recording: Recording) -> None:
+        super().__init__(mocks)
+        self.recording = recording
+        self._lock = threading.Lock()
+        self._ids_by_urn: dict[str, str] = {}
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # As the engine does: children of the root stack are not qualified by it; other children carry
+        # their parent's whole qualified type chain.
+        qualified = type_
+        if parent and parent.split("::")[2] != STACK_TYPE:
+            qualified = parent.split("::")[2] + "$" + type_
+        return f"urn:pulumi:{self.recording.stack}::{self.recording.project}::{qualified}::{name}"
+
+    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type == STACK_TYPE:
+            return response
+        with self._lock:
+            self._ids_by_urn[response.urn] = response.id
+            ids = dict(self._ids_by_urn)
+        timeouts = request.customTimeouts
+        registration = Registration(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            custom=bool(request.custom),
+            parent=request.parent,
+            dependencies=tuple(request.dependencies),
+            property_dependencies={k: tuple(v.urns) for k, v in request.propertyDependencies.items()},
+            protect=bool(request.protect),
+            ignore_changes=tuple(request.ignoreChanges),
+            delete_before_replace=bool(request.deleteBeforeReplace),
+            retain_on_delete=bool(request.retainOnDelete),
+            aliases=tuple(a.urn or a.spec.name for a in request.aliases),
+            custom_timeouts={
+                k: v for k, v in (("create", timeouts.create), ("update", timeouts.update),
+                                  ("delete", timeouts.delete)) if v
+            },
+            provider=request.provider,
+            additional_secret_outputs=tuple(request.additionalSecretOutputs),
+            replace_on_changes=tuple(request.replaceOnChanges),
+            inputs=_struct_to_python(request.object, ids),
+            id=response.id,
+        )
+        with self._lock:
+            self.recording.registrations.append(registration)
+        return response
+
+    def RegisterResourceOutputs(self, request):  # noqa: N802
+        if request.urn.split("::")[-2:-1] == [STACK_TYPE]:
+            with self._lock:
+                self.recording.outputs = _struct_to_python(request.outputs, self._ids_by_urn)
+        return super().RegisterResourceOutputs(request)
+
+
+class RecordingEngine:
+    """Stands in for the engine's log service: keeps program log lines (pulumi.log.*) in the recording."""
+
+    _SEVERITIES: Mapping[int, str] = {
+        engine_pb2.DEBUG: "debug",
+        engine_pb2.INFO: "info",
+        engine_pb2.WARNING: "warning",
+        engine_pb2.ERROR: "error",
+    }
+
+    def __init__(self, recording: Recording) -> None:
+        self.recording = recording
+
+    def Log(self, request):  # noqa: N802
+        if request.severity == engine_pb2.DEBUG:
+            return  # the SDK's own chatter, not the program's
+        self.recording.logs.append(
+            LogRecord(self._SEVERITIES.get(request.severity, "info"), request.message, request.urn)
+        )
+
+    def SetRootResource(self, request):  # noqa: N802
+        return engine_pb2.SetRootResourceResponse()
+
+    def GetRootResource(self, request):  # noqa: N802
+        return engine_pb2.GetRootResourceResponse()
+
+
+@contextlib.contextmanager
+def _fresh_event_loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """A loop per run, closed in order (async generators, default executor) so nothing prints at exit."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        yield loop
+    finally:
+        try:
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+
+
+def record(
+    program: Callable[[], Any],
+    *,
+    project: str,
+    stack: str,
+    config: Mapping[str, str] | None = None,
+    secret_keys: tuple[str, ...] = (),
+    organization: str = "organization",
+    cloud: FakeCloud | None = None,
+) -> Recording:
+    """Run `program` as a Pulumi program of `project`/`stack` and return everything it registered.
+
+    Exceptions raised by the program propagate unchanged, after the runtime has been shut down cleanly.
+    """
+    recording = Recording(project=project, stack=stack)
+    cloud = cloud or FakeCloud(region=(config or {}).get("aws:region", "us-east-1"))
+    mocks = RecordingMocks(cloud)
+    monitor = RecordingMonitor(mocks, recording)
+    set_all_config(dict(config or {}), list(secret_keys))
+    pulumi_settings.ROOT.set(None)
+    features = set(monitor.GetDeploymentInfo(None).supportedFeatures)
+    pulumi_settings.configure(
+        pulumi_mocks.MockSettings(
+            monitor=monitor,
+            monitor_features=features,
+            engine=RecordingEngine(recording),
+            project=project,
+            stack=stack,
+            dry_run=False,
+            organization=organization,
+            callbacks=None,
+        )
+    )
+    with _fresh_event_loop() as loop:
+        loop.run_until_complete(run_in_stack(program))
+    return recording
+
+
+__all__ = [
+    "Recording",
+    "Registration",
+    "LogRecord",
+    "record",
+    "redact_secrets",
+    "unwrap_secrets",
+    "contains_secret",
+    "UNKNOWN",
+]

@@ -1,0 +1,130 @@
+"""Read a Pulumi project and its stack files the way the CLI does, without the CLI.
+
+`Pulumi.<stack>.yaml` values become the runtime config map (`namespace:key` -> string, structured values as
+JSON); `secure:` values cannot be decrypted offline, so they become placeholders marked secret, never errors.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rampart.errors import UsageError
+
+# Looks like nothing a real secret could be, so a leak test can search for it.
+SECRET_PLACEHOLDER_PREFIX = "rampart-offline-secret-"
+
+
+@dataclass(frozen=True)
+class Project:
+    directory: Path
+    name: str
+    runtime: str
+    main: Path
+    """The program's entry file (Pulumi.yaml `main:`, else __main__.py in the project directory)."""
+    config_defaults: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    name: str
+    file: Path
+    config: dict[str, str]
+    secret_keys: tuple[str, ...]
+
+
+def load_project(directory: Path) -> Project:
+    project_file = next((directory / n for n in ("Pulumi.yaml", "Pulumi.yml") if (directory / n).exists()), None)
+    if project_file is None:
+        raise UsageError(f"{directory}: no Pulumi.yaml found; expected a Pulumi project directory (--program DIR)")
+    document = _read_yaml(project_file)
+    if not isinstance(document, dict) or not isinstance(document.get("name"), str):
+        raise UsageError(f"{project_file}: expected a mapping with a string `name`")
+    runtime = document.get("runtime")
+    runtime_name = runtime.get("name") if isinstance(runtime, dict) else runtime
+    if runtime_name != "python":
+        raise UsageError(f"{project_file}: runtime is {runtime_name!r}; rampart check runs python programs only")
+    main_dir = directory / str(document.get("main", "."))
+    main = main_dir if main_dir.is_file() else main_dir / "__main__.py"
+    if not main.is_file():
+        raise UsageError(f"{project_file}: program entry {main} not found; expected __main__.py")
+    defaults: dict[str, Any] = {}
+    for key, spec in (document.get("config") or {}).items():
+        full_key = key if ":" in key else f"{document['name']}:{key}"
+        if isinstance(spec, dict) and ("default" in spec or "value" in spec):
+            defaults[full_key] = spec.get("value", spec.get("default"))
+        elif not isinstance(spec, dict):
+            defaults[full_key] = spec
+    return Project(directory=directory, name=document["name"], runtime="python", main=main,
+                   config_defaults=defaults)
+
+
+def discover_stacks(directory: Path) -> list[str]:
+    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in directory.glob("Pulumi.*.yaml"))
+
+
+def load_stack(project: Project, stack: str) -> StackSettings:
+    stack_file = project.directory / f"Pulumi.{stack}.yaml"
+    if not stack_file.is_file():
+        known = ", ".join(discover_stacks(project.directory)) or "none"
+        raise UsageError(f"--stack {stack}: {stack_file} not found; stacks in this project: {known}")
+    document = _read_yaml(stack_file) or {}
+    if not isinstance(document, dict):
+        raise UsageError(f"{stack_file}: expected a mapping with a `config:` section")
+    raw_config = document.get("config") or {}
+    if not isinstance(raw_config, dict):
+        raise UsageError(f"{stack_file}: `config` must be a mapping of keys to values")
+    config: dict[str, str] = {}
+    secret_keys: list[str] = []
+    merged = {**project.config_defaults, **raw_config}
+    for key, value in merged.items():
+        full_key = key if ":" in key else f"{project.name}:{key}"
+        if _is_secure(value):
+            config[full_key] = SECRET_PLACEHOLDER_PREFIX + full_key.replace(":", "-")
+            secret_keys.append(full_key)
+            continue
+        if _contains_secure(value):
+            config[full_key] = json.dumps(_placeholders(value, full_key))
+            secret_keys.append(full_key)
+            continue
+        config[full_key] = value if isinstance(value, str) else json.dumps(value)
+    return StackSettings(name=stack, file=stack_file, config=config, secret_keys=tuple(secret_keys))
+
+
+def _is_secure(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"secure"}
+
+
+def _contains_secure(value: Any) -> bool:
+    if _is_secure(value):
+        return True
+    if isinstance(value, dict):
+        return any(_contains_secure(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_contains_secure(v) for v in value)
+    return False
+
+
+def _placeholders(value: Any, path: str) -> Any:
+    if _is_secure(value):
+        return SECRET_PLACEHOLDER_PREFIX + path.replace(":", "-")
+    if isinstance(value, dict):
+        return {k: _placeholders(v, f"{path}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_placeholders(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        raise UsageError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read ({exc.strerror})") from None
