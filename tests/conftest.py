@@ -4,3 +4,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def policy_pack():
+    """The real policy pack, started once per test worker, driven over the analyzer protocol."""
+    from tests.support.pack import pack_session
+
+    with pack_session() as pack:
+        yield pack

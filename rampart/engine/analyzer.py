@@ -1,0 +1,270 @@
+"""Drive a policy pack exactly as the Pulumi CLI does: a subprocess that prints its gRPC port, then the
+Analyzer protocol (GetAnalyzerInfo, Configure, Analyze per resource, AnalyzeStack once)."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+from google.protobuf import empty_pb2, json_format, struct_pb2
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+
+from rampart.engine.recorder import Registration
+from rampart.errors import UsageError
+
+STARTUP_TIMEOUT_SECONDS = 60.0
+_ENFORCEMENT_NAMES = {
+    analyzer_pb2.ADVISORY: "advisory",
+    analyzer_pb2.MANDATORY: "mandatory",
+    analyzer_pb2.DISABLED: "disabled",
+    analyzer_pb2.REMEDIATE: "remediate",
+}
+_ENFORCEMENT_VALUES = {name: value for value, name in _ENFORCEMENT_NAMES.items()}
+_SEVERITY_NAMES = {0: "unspecified", 1: "low", 2: "medium", 3: "high", 4: "critical"}
+
+
+@dataclass(frozen=True)
+class PolicyMetadata:
+    name: str
+    description: str
+    enforcement: str
+    severity: str
+    framework_name: str
+    framework_reference: str
+    remediation: str
+    url: str
+    tags: tuple[str, ...]
+    config_schema: Mapping[str, Any]
+    """JSON schema of the policy's config (properties + required), as the pack declares it."""
+
+
+@dataclass(frozen=True)
+class PackInfo:
+    name: str
+    version: str
+    policies: Mapping[str, PolicyMetadata]
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    policy: str
+    message: str
+    enforcement: str
+    severity: str
+    urn: str
+    analyzed_urn: str = ""
+    """The resource whose Analyze call produced this (empty for AnalyzeStack)."""
+
+
+@dataclass
+class PolicyPackProcess:
+    """A running policy pack. Use as a context manager; the process is always stopped on exit."""
+
+    pack_dir: Path
+    project: str = "project"
+    stack: str = "stack"
+    python: str = sys.executable
+    _process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+    _channel: grpc.Channel | None = field(default=None, init=False)
+    _stub: analyzer_pb2_grpc.AnalyzerStub | None = field(default=None, init=False)
+
+    def __enter__(self) -> PolicyPackProcess:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        if not (self.pack_dir / "PulumiPolicy.yaml").is_file():
+            raise UsageError(f"--policy-pack {self.pack_dir}: no PulumiPolicy.yaml; expected a policy pack directory")
+        env = {
+            **os.environ,
+            "PULUMI_PROJECT": self.project,
+            "PULUMI_STACK": self.stack,
+            "PULUMI_DRY_RUN": "true",
+            "PYTHONUNBUFFERED": "1",
+        }
+        # What the CLI's pulumi-analyzer-policy-python shim runs; the engine address is unused by packs that
+        # do not log through the engine, and nothing listens there.
+        self._process = subprocess.Popen(
+            [self.python, "-u", "-m", "pulumi.policy", "127.0.0.1:1", str(self.pack_dir)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=self.pack_dir,
+            env=env,
+        )
+        port = self._read_port()
+        self._channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        grpc.channel_ready_future(self._channel).result(timeout=STARTUP_TIMEOUT_SECONDS)
+        self._stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
+
+    def _read_port(self) -> int:
+        assert self._process is not None and self._process.stdout is not None
+        selector = selectors.DefaultSelector()
+        selector.register(self._process.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        line = b""
+        while time.monotonic() < deadline and not line.endswith(b"\n"):
+            if not selector.select(timeout=0.1):
+                if self._process.poll() is not None:
+                    break
+                continue
+            chunk = os.read(self._process.stdout.fileno(), 64)
+            if not chunk:
+                break
+            line += chunk
+        selector.close()
+        text = line.decode(errors="replace").strip()
+        if text.isdigit():
+            return int(text)
+        stderr = self._drain_stderr()
+        self.stop()
+        raise UsageError(
+            f"policy pack {self.pack_dir} did not start (expected it to print its gRPC port):\n{stderr or text}"
+        )
+
+    def _drain_stderr(self) -> str:
+        if self._process is None or self._process.stderr is None:
+            return ""
+        if self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+        return self._process.stderr.read().decode(errors="replace").strip()[-4000:]
+
+    def stop(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+        if self._process is not None:
+            if self._process.poll() is None:
+                self._process.terminate()
+                try:
+                    self._process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    self._process.kill()
+                    self._process.wait()
+            for stream in (self._process.stdout, self._process.stderr):
+                if stream is not None:
+                    stream.close()
+            self._process = None
+
+    @property
+    def stub(self) -> analyzer_pb2_grpc.AnalyzerStub:
+        if self._stub is None:
+            raise RuntimeError("policy pack not started")
+        return self._stub
+
+    # Protocol -------------------------------------------------------------------------------------------
+    def info(self) -> PackInfo:
+        response = self.stub.GetAnalyzerInfo(empty_pb2.Empty())
+        policies = {}
+        for policy in response.policies:
+            schema = {}
+            if policy.HasField("configSchema"):
+                schema = {
+                    "properties": json_format.MessageToDict(policy.configSchema.properties),
+                    "required": list(policy.configSchema.required),
+                }
+            policies[policy.name] = PolicyMetadata(
+                name=policy.name,
+                description=policy.description,
+                enforcement=_ENFORCEMENT_NAMES.get(policy.enforcementLevel, "advisory"),
+                severity=_SEVERITY_NAMES.get(policy.severity, "unspecified"),
+                framework_name=policy.framework.name,
+                framework_reference=policy.framework.reference,
+                remediation=policy.remediation_steps,
+                url=policy.url,
+                tags=tuple(policy.tags),
+                config_schema=schema,
+            )
+        return PackInfo(name=response.name, version=response.version, policies=policies)
+
+    def configure(self, policy_config: Mapping[str, Any]) -> None:
+        """Send the stack's pack config (the `--policy-pack-config` file format)."""
+        entries = {}
+        for name, value in policy_config.items():
+            enforcement = None
+            properties: dict[str, Any] = {}
+            if isinstance(value, str):
+                enforcement = value
+            elif isinstance(value, Mapping):
+                enforcement = value.get("enforcementLevel")
+                properties = {k: v for k, v in value.items() if k != "enforcementLevel"}
+            struct = struct_pb2.Struct()
+            struct.update(properties)
+            entries[name] = analyzer_pb2.PolicyConfig(
+                enforcementLevel=_ENFORCEMENT_VALUES.get(enforcement or "", 0), properties=struct
+            )
+        self.stub.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=entries))
+
+    def analyze(self, registration: Registration) -> list[Diagnostic]:
+        request = analyzer_pb2.AnalyzeRequest(
+            type=registration.type,
+            properties=_to_struct(registration.inputs),
+            urn=registration.urn,
+            name=registration.name,
+            options=_options(registration),
+        )
+        response = self.stub.Analyze(request)
+        return [_diagnostic(d, registration.urn) for d in response.diagnostics]
+
+    def analyze_stack(self, registrations: Sequence[Registration]) -> list[Diagnostic]:
+        resources = [
+            analyzer_pb2.AnalyzerResource(
+                type=r.type,
+                properties=_to_struct(r.inputs),
+                urn=r.urn,
+                name=r.name,
+                options=_options(r),
+                parent=r.parent,
+                dependencies=list(r.dependencies),
+                propertyDependencies={
+                    k: analyzer_pb2.AnalyzerPropertyDependencies(urns=list(v))
+                    for k, v in r.property_dependencies.items()
+                },
+            )
+            for r in registrations
+        ]
+        response = self.stub.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=resources))
+        return [_diagnostic(d, "") for d in response.diagnostics]
+
+
+def _to_struct(values: Mapping[str, Any]) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    struct.update(dict(values))
+    return struct
+
+
+def _options(registration: Registration) -> analyzer_pb2.AnalyzerResourceOptions:
+    return analyzer_pb2.AnalyzerResourceOptions(
+        protect=registration.protect,
+        ignoreChanges=list(registration.ignore_changes),
+        deleteBeforeReplace=registration.delete_before_replace,
+        deleteBeforeReplaceDefined=registration.delete_before_replace,
+        additionalSecretOutputs=list(registration.additional_secret_outputs),
+        aliases=list(registration.aliases),
+        parent=registration.parent,
+    )
+
+
+def _diagnostic(d: analyzer_pb2.AnalyzeDiagnostic, analyzed_urn: str) -> Diagnostic:
+    return Diagnostic(
+        policy=d.policyName,
+        message=d.message,
+        enforcement=_ENFORCEMENT_NAMES.get(d.enforcementLevel, "advisory"),
+        severity=_SEVERITY_NAMES.get(d.severity, "unspecified"),
+        urn=d.urn or analyzed_urn,
+        analyzed_urn=analyzed_urn,
+    )
