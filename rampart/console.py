@@ -8,7 +8,8 @@ from rich.console import Console
 
 # Progress and diagnostics go to stderr so that `--format json` on stdout stays machine-readable.
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
-stdout = Console(highlight=False, soft_wrap=True)
+# CI logs are wide; rich's 80-column default for non-terminals folds every table cell.
+stdout = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 
 def is_interactive() -> bool:

@@ -1,0 +1,83 @@
+"""`rampart check`: run a stack's program offline and gate it on the policy pack."""
+
+from __future__ import annotations
+
+import argparse
+import io
+from pathlib import Path
+
+from rich.console import Console
+
+from rampart import console
+from rampart.engine.check import CheckOptions, run_check
+from rampart.errors import UsageError
+from rampart.reports import json_report, markdown, sarif, text
+
+DEFAULT_PROGRAM = Path(".")
+FORMATS = ("text", "json", "sarif", "markdown")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "check",
+        help="run stack programs offline and gate them on the policy pack",
+        description="Run a Pulumi Python program for each stack under Pulumi's mock runtime (no cloud, no "
+        "credentials, no Pulumi CLI), send every resource through the policy pack over the analyzer protocol, "
+        "and report. Exit 0: no mandatory violation; 1: at least one; 2: usage, config or program error.",
+    )
+    parser.add_argument("--program", type=Path, default=DEFAULT_PROGRAM, metavar="DIR",
+                        help="Pulumi project directory (default: current directory)")
+    parser.add_argument("--stack", action="append", default=[], metavar="NAME",
+                        help="stack to check (repeatable; default: every Pulumi.<stack>.yaml found)")
+    parser.add_argument("--policy-pack", type=Path, default=None, metavar="DIR",
+                        help="policy pack directory (default: the program's policies/, else rampart's own)")
+    parser.add_argument("--policy-config-dir", type=Path, default=None, metavar="DIR",
+                        help="directory of <stack>.json pack configs (default: <policy pack>/config)")
+    parser.add_argument("--format", choices=FORMATS, default="text")
+    parser.add_argument("--output", type=Path, default=None, metavar="FILE",
+                        help="write the report here instead of stdout")
+    parser.add_argument("--verbose", action="store_true", help="text format: list advisory violations too")
+    parser.set_defaults(handler=handle)
+
+
+def _default_pack(program: Path) -> Path:
+    own = program / "policies"
+    if (own / "PulumiPolicy.yaml").is_file():
+        return own
+    return Path(__file__).resolve().parents[2] / "policies"
+
+
+def handle(args: argparse.Namespace) -> int:
+    program = args.program.resolve()
+    if not program.is_dir():
+        raise UsageError(f"--program {args.program}: not a directory")
+    pack = (args.policy_pack or _default_pack(program)).resolve()
+    options = CheckOptions(program_dir=program, pack_dir=pack, stacks=tuple(args.stack),
+                           policy_config_dir=args.policy_config_dir)
+    if console.is_interactive():
+        with console.stderr.status("rampart check") as status:
+            report = run_check(options, progress=lambda message: status.update(message))
+    else:
+        report = run_check(options)
+
+    if args.format == "text":
+        if args.output:
+            buffer = io.StringIO()
+            text.render(report, Console(file=buffer, width=160, color_system=None), verbose=args.verbose)
+            rendered = buffer.getvalue()
+        else:
+            text.render(report, console.stdout, verbose=args.verbose)
+            rendered = None
+    else:
+        rendered = {"json": json_report, "sarif": sarif, "markdown": markdown}[args.format].render(report)
+
+    if rendered is not None:
+        if args.output:
+            args.output.parent.mkdir(parents=True, exist_ok=True)
+            args.output.write_text(rendered, encoding="utf-8")
+        else:
+            console.stdout.file.write(rendered)
+    for result in report.stacks:
+        if result.error and (args.format != "text" or args.output):
+            console.error(f"stack {result.stack}: {result.error}")
+    return report.exit_code

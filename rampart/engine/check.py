@@ -1,0 +1,170 @@
+"""`rampart check` without the printing: run each stack's program, then gate it on the policy pack."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rampart.engine.analyzer import PolicyPackProcess
+from rampart.engine.recorder import Registration, redact_secrets
+from rampart.engine.stackfile import discover_stacks, load_project, load_stack
+from rampart.errors import UsageError
+from rampart.reports.model import CheckReport, ResourceSummary, StackResult, classify, recovery_from_outputs
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    program_dir: Path
+    pack_dir: Path
+    stacks: tuple[str, ...] = ()
+    policy_config_dir: Path | None = None
+    """Where `<stack>.json` pack configs live; default `<pack>/config`."""
+    parallel: int = 2
+
+
+def resolve_stacks(options: CheckOptions) -> list[str]:
+    project = load_project(options.program_dir)
+    stacks = list(options.stacks) or discover_stacks(options.program_dir)
+    if not stacks:
+        raise UsageError(f"{options.program_dir}: no Pulumi.<stack>.yaml found; pass --stack NAME")
+    for stack in stacks:
+        load_stack(project, stack)  # fails early, with the file named, before anything runs
+    return stacks
+
+
+def load_policy_config(options: CheckOptions, stack: str) -> tuple[dict[str, Any], str]:
+    directory = options.policy_config_dir or options.pack_dir / "config"
+    path = directory / f"{stack}.json"
+    if not path.is_file():
+        return {}, ""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})") from None
+    if not isinstance(document, dict):
+        raise UsageError(f"{path}: expected an object mapping policy names to enforcement levels or config")
+    return document, str(path)
+
+
+def validate_policy_config(config: Mapping[str, Any], pack_policies: Mapping[str, Any], path: str) -> None:
+    """What the CLI checks before a preview: every key names a policy, values fit the policy's schema."""
+    import jsonschema
+
+    levels = {"advisory", "mandatory", "remediate", "disabled"}
+    problems = []
+    for name, value in config.items():
+        if name == "all":
+            if value not in levels:
+                problems.append(f"{name}: expected one of {', '.join(sorted(levels))}")
+            continue
+        meta = pack_policies.get(name)
+        if meta is None:
+            problems.append(f"{name}: no such policy in the pack")
+            continue
+        if isinstance(value, str):
+            if value not in levels:
+                problems.append(f"{name}: expected one of {', '.join(sorted(levels))}, got {value!r}")
+            continue
+        if not isinstance(value, Mapping):
+            problems.append(f"{name}: expected an enforcement level or an object")
+            continue
+        level = value.get("enforcementLevel")
+        if level is not None and level not in levels:
+            problems.append(f"{name}.enforcementLevel: expected one of {', '.join(sorted(levels))}")
+        properties = dict(meta.config_schema.get("properties", {}))
+        schema = {
+            "type": "object",
+            "properties": {**properties, "enforcementLevel": {"type": "string"}},
+            "required": meta.config_schema.get("required", []),
+            "additionalProperties": False,
+        }
+        validator = jsonschema.Draft7Validator(schema)
+        for error in validator.iter_errors(dict(value)):
+            where = ".".join(str(p) for p in error.absolute_path)
+            problems.append(f"{name}{'.' + where if where else ''}: {error.message}")
+    if problems:
+        raise UsageError(f"{path}: invalid policy pack config\n" + "\n".join(f"  {p}" for p in problems))
+
+
+def _run_worker(program_dir: Path, stack: str) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="rampart-") as tmp:
+        result_file = Path(tmp) / "result.json"
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env.pop("PULUMI_CONFIG", None)
+        completed = subprocess.run(
+            [sys.executable, "-m", "rampart.engine.worker", "--program", str(program_dir), "--stack", stack,
+             "--result", str(result_file)],
+            capture_output=True,
+            env=env,
+            cwd=program_dir,
+            check=False,
+        )
+        if not result_file.is_file():
+            detail = completed.stderr.decode(errors="replace").strip()[-3000:]
+            return {"error": {"kind": "program", "message": f"the program for stack {stack} crashed:\n{detail}"}}
+        return json.loads(result_file.read_text(encoding="utf-8"))
+
+
+def _registration(data: Mapping[str, Any]) -> Registration:
+    fields = dict(data)
+    for key in ("dependencies", "ignore_changes", "aliases", "additional_secret_outputs", "replace_on_changes"):
+        fields[key] = tuple(fields.get(key) or ())
+    fields["property_dependencies"] = {k: tuple(v) for k, v in (fields.get("property_dependencies") or {}).items()}
+    return Registration(**fields)
+
+
+def run_check(options: CheckOptions, progress: Progress = lambda _: None) -> CheckReport:
+    stacks = resolve_stacks(options)
+    project = load_project(options.program_dir)
+    configs = {stack: load_policy_config(options, stack) for stack in stacks}
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=max(1, options.parallel)) as pool:
+        runs = {stack: pool.submit(_run_worker, options.program_dir, stack) for stack in stacks}
+        progress(f"running {len(stacks)} stack program(s) and starting the policy pack")
+        with PolicyPackProcess(pack_dir=options.pack_dir, project=project.name, stack=stacks[0]) as pack:
+            info = pack.info()
+            for stack, (config, path) in configs.items():
+                if config:
+                    validate_policy_config(config, info.policies, path)
+            results = []
+            for stack in stacks:
+                data = runs[stack].result()
+                stack_started = time.monotonic()
+                result = StackResult(stack=stack, project=project.name, stack_file=f"Pulumi.{stack}.yaml",
+                                     policy_config_file=configs[stack][1])
+                if data.get("error"):
+                    result.error = data["error"]["message"]
+                    results.append(result)
+                    continue
+                registrations = [_registration(r) for r in data["registrations"]]
+                progress(f"{stack}: {len(registrations)} resources through {len(info.policies)} policies")
+                pack.configure(configs[stack][0])
+                diagnostics = []
+                for registration in registrations:
+                    diagnostics.extend(pack.analyze(registration))
+                diagnostics.extend(pack.analyze_stack(registrations))
+                result.findings = classify(diagnostics, info)
+                result.resources = [
+                    ResourceSummary(
+                        urn=r.urn, type=r.type, name=r.name, parent=r.parent, protect=r.protect,
+                        ignore_changes=r.ignore_changes, inputs=r.redacted_inputs(),
+                    )
+                    for r in registrations
+                ]
+                result.outputs = redact_secrets(data.get("outputs") or {})
+                result.recovery = recovery_from_outputs(result.outputs)
+                result.seconds = round(time.monotonic() - stack_started, 3)
+                results.append(result)
+    progress(f"checked {len(stacks)} stack(s) in {time.monotonic() - started:.1f}s")
+    return CheckReport(pack=info, stacks=results)

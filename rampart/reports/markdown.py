@@ -1,0 +1,69 @@
+"""A report that fits a pull-request comment or a job summary."""
+
+from __future__ import annotations
+
+from rampart.reports.model import CheckReport, Finding, Recovery, StackResult
+
+_ICON = {"violation": "❌", "waived": "⏸️", "undeterminable": "❔"}
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def recovery_line(recovery: Recovery) -> str:
+    parts = []
+    if recovery.rto_minutes is not None:
+        worst = (
+            f"{recovery.worst_case_rollback_minutes:g} min (detect {recovery.worst_case_detection_seconds:g} s + reroute)"
+            if recovery.worst_case_rollback_minutes is not None else "unknown"
+        )
+        parts.append(f"RTO target {recovery.rto_minutes:g} min, worst case {worst}")
+    if recovery.rpo_minutes is not None:
+        worst = f"{recovery.worst_case_rpo_minutes:g} min" if recovery.worst_case_rpo_minutes is not None else "unknown"
+        parts.append(f"RPO target {recovery.rpo_minutes:g} min, worst case {worst}")
+    return "; ".join(parts)
+
+
+def _finding_row(finding: Finding) -> str:
+    control = f"{finding.framework} {finding.control}".strip()
+    note = finding.message
+    if finding.waiver:
+        note += f" — waived: {finding.waiver.reason} (approved by {finding.waiver.approved_by}, expires {finding.waiver.expires})"
+    return (
+        f"| {_ICON[finding.state]} {finding.state} | `{finding.policy}` | {finding.enforcement} | {finding.severity} "
+        f"| {_cell(control)} | `{_cell(finding.resource_name)}` ({_cell(finding.resource_type)}) | {_cell(note)} |"
+    )
+
+
+def _stack(result: StackResult) -> list[str]:
+    lines = [f"### Stack `{result.stack}`", ""]
+    if result.error:
+        return [*lines, "**Error:**", "", "```", result.error, "```", ""]
+    status = "❌ blocked" if result.blocking else "✅ passes"
+    lines += [
+        f"{status}: {len(result.resources)} resources, "
+        f"{result.count('violation', 'mandatory')} mandatory and {result.count('violation', 'advisory')} advisory "
+        f"violations, {result.count('waived')} waived, {result.count('undeterminable')} undeterminable.",
+        "",
+    ]
+    recovery = recovery_line(result.recovery)
+    if recovery:
+        lines += [f"Recovery: {recovery}.", ""]
+    if result.findings:
+        lines += [
+            "| state | rule | enforcement | severity | control | resource | message |",
+            "|---|---|---|---|---|---|---|",
+            *(_finding_row(f) for f in result.findings),
+            "",
+        ]
+    return lines
+
+
+def render(report: CheckReport) -> str:
+    pack = f"{report.pack.name} {report.pack.version}" if report.pack else "policy pack"
+    verdict = {0: "✅ no mandatory violations", 1: "❌ mandatory violations", 2: "⚠️ errors"}[report.exit_code]
+    lines = [f"## rampart check — {verdict}", "", f"Policy pack: {pack}.", ""]
+    for result in report.stacks:
+        lines += _stack(result)
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,199 @@
+"""The result of `rampart check`, independent of how it is printed.
+
+Diagnostics from the pack become findings with one of three states: `violation` (a rule failed), `waived` (a
+rule failed but an unexpired waiver covers it: reported by the pack's ledger policy in a fixed format) and
+`undeterminable` (a value the rule needs is unknown until apply: never a pass, never a violation).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from rampart.engine.analyzer import Diagnostic, PackInfo, PolicyMetadata
+
+FindingState = Literal["violation", "waived", "undeterminable"]
+
+WAIVED_LEDGER_POLICIES = frozenset({"waived-findings", "waived-stack-findings"})
+# Mirrors policies/guardrails/adapter.py WAIVED_MESSAGE_FORMAT; tests pin that the two agree.
+WAIVED_MESSAGE_PATTERN = re.compile(
+    r"^(?P<rule>[A-Za-z0-9_.-]+): (?P<message>.*) \[waived: (?P<reason>.*) \| approved by (?P<approved_by>.*)"
+    r" \| expires (?P<expires>\d{4}-\d{2}-\d{2})\]$",
+    re.DOTALL,
+)
+# pulumi_policy's wording when a rule reads a value unknown at preview.
+UNDETERMINABLE_PATTERN = re.compile(r"^can't run policy '(?P<rule>[^']+)'.* during preview: (?P<reason>.*)$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Waiver:
+    reason: str
+    approved_by: str
+    expires: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    policy: str
+    urn: str
+    message: str
+    enforcement: str
+    severity: str
+    state: FindingState
+    framework: str = ""
+    control: str = ""
+    remediation: str = ""
+    url: str = ""
+    waiver: Waiver | None = None
+
+    @property
+    def blocking(self) -> bool:
+        return self.state == "violation" and self.enforcement == "mandatory"
+
+    @property
+    def resource_name(self) -> str:
+        return self.urn.rsplit("::", 1)[-1] if self.urn else "(stack)"
+
+    @property
+    def resource_type(self) -> str:
+        parts = self.urn.split("::")
+        return parts[2].rsplit("$", 1)[-1] if len(parts) >= 4 else ""
+
+
+@dataclass(frozen=True)
+class ResourceSummary:
+    urn: str
+    type: str
+    name: str
+    parent: str
+    protect: bool
+    ignore_changes: tuple[str, ...]
+    inputs: Mapping[str, Any]
+    """Redacted: every secret replaced by "[secret]"."""
+
+
+@dataclass(frozen=True)
+class Recovery:
+    rto_minutes: float | None = None
+    rpo_minutes: float | None = None
+    worst_case_detection_seconds: float | None = None
+    worst_case_rollback_minutes: float | None = None
+    worst_case_rpo_minutes: float | None = None
+
+    @property
+    def rto_met(self) -> bool | None:
+        if self.rto_minutes is None or self.worst_case_rollback_minutes is None:
+            return None
+        return self.worst_case_rollback_minutes <= self.rto_minutes
+
+    @property
+    def rpo_met(self) -> bool | None:
+        if self.rpo_minutes is None or self.worst_case_rpo_minutes is None:
+            return None
+        return self.worst_case_rpo_minutes <= self.rpo_minutes
+
+
+@dataclass
+class StackResult:
+    stack: str
+    project: str = ""
+    stack_file: str = ""
+    resources: list[ResourceSummary] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+    recovery: Recovery = field(default_factory=Recovery)
+    error: str | None = None
+    policy_config_file: str = ""
+    seconds: float = 0.0
+
+    @property
+    def blocking(self) -> list[Finding]:
+        return [f for f in self.findings if f.blocking]
+
+    def count(self, state: FindingState, enforcement: str | None = None) -> int:
+        return sum(
+            1 for f in self.findings if f.state == state and (enforcement is None or f.enforcement == enforcement)
+        )
+
+
+@dataclass
+class CheckReport:
+    pack: PackInfo | None
+    stacks: list[StackResult]
+
+    @property
+    def exit_code(self) -> int:
+        if any(s.error for s in self.stacks):
+            return 2
+        return 1 if any(s.blocking for s in self.stacks) else 0
+
+
+def _metadata(pack: PackInfo, policy: str) -> PolicyMetadata | None:
+    return pack.policies.get(policy)
+
+
+def classify(diagnostics: Sequence[Diagnostic], pack: PackInfo) -> list[Finding]:
+    """Diagnostics -> findings with state, rule metadata and waiver details."""
+    found = []
+    for d in diagnostics:
+        policy, message, state, waiver, enforcement = d.policy, d.message, "violation", None, d.enforcement
+        meta = _metadata(pack, policy)
+        if meta and message.startswith(meta.description + "\n"):
+            message = message[len(meta.description) + 1:]
+        if policy in WAIVED_LEDGER_POLICIES:
+            match = WAIVED_MESSAGE_PATTERN.match(message)
+            if match is None:
+                continue
+            policy, message = match["rule"], match["message"]
+            waiver = Waiver(match["reason"], match["approved_by"], match["expires"])
+            state = "waived"
+            meta = _metadata(pack, policy)
+            enforcement = meta.enforcement if meta else "advisory"
+        else:
+            undeterminable = UNDETERMINABLE_PATTERN.match(message)
+            if undeterminable:
+                state = "undeterminable"
+                message = f"undeterminable until apply: {undeterminable['reason']}"
+        found.append(
+            Finding(
+                policy=policy,
+                urn=d.urn,
+                message=message.strip(),
+                enforcement=enforcement,
+                severity=meta.severity if meta else d.severity,
+                state=state,  # type: ignore[arg-type]
+                framework=meta.framework_name if meta else "",
+                control=meta.framework_reference if meta else "",
+                remediation=meta.remediation if meta else "",
+                url=meta.url if meta else "",
+                waiver=waiver,
+            )
+        )
+    severity_rank = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+    state_rank = {"violation": 0, "undeterminable": 1, "waived": 2}
+    found.sort(key=lambda f: (state_rank[f.state], f.enforcement != "mandatory",
+                              severity_rank.get(f.severity, 4), f.policy, f.urn))
+    return found
+
+
+def recovery_from_outputs(outputs: Mapping[str, Any]) -> Recovery:
+    recovery = outputs.get("recovery")
+    if not isinstance(recovery, Mapping):
+        return Recovery()
+
+    def number(key: str) -> float | None:
+        value = recovery.get(key)
+        return float(value) if isinstance(value, int | float) else None
+
+    detection = number("worstCaseDetectionSeconds")
+    # Rollback after detection is a reroute to blue, kept alive by the termination wait: about a minute.
+    rollback = None if detection is None else round(detection / 60 + 1, 1)
+    return Recovery(
+        rto_minutes=number("rtoMinutes"),
+        rpo_minutes=number("rpoMinutes"),
+        worst_case_detection_seconds=detection,
+        worst_case_rollback_minutes=rollback,
+        worst_case_rpo_minutes=number("worstCaseRpoMinutes"),
+    )
