@@ -8,7 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,7 +134,7 @@ def run_check(options: CheckOptions, progress: Progress = lambda _: None) -> Che
         progress(f"running {len(stacks)} stack program(s) and starting the policy pack")
         with PolicyPackProcess(pack_dir=options.pack_dir, project=project.name, stack=stacks[0]) as pack:
             info = pack.info()
-            for stack, (config, path) in configs.items():
+            for config, path in configs.values():
                 if config:
                     validate_policy_config(config, info.policies, path)
             results = []

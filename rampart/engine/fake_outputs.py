@@ -56,6 +56,9 @@ class FakeCloud:
             return f"arn:aws:iam::{self.account_id}:{kind[0].lower() + kind[1:]}/{physical}"
         return f"arn:aws:{service}:{self.region}:{self.account_id}:{kind.lower()}/{physical}"
 
+    def _elb_prefix(self) -> str:
+        return f"arn:aws:elasticloadbalancing:{self.region}:{self.account_id}"
+
     def _aws_computed(
         self, module: str, kind: str, physical: str, resource_id: str, inputs: dict[str, Any]
     ) -> dict[str, Any]:
@@ -66,16 +69,16 @@ class FakeCloud:
                 "arnSuffix": f"app/{physical}/{suffix}",
                 "dnsName": f"{physical}-{suffix[:8]}.{self.region}.elb.amazonaws.com",
                 "zoneId": "Z35SXDOTRQ7X7K",
-                "arn": f"arn:aws:elasticloadbalancing:{self.region}:{self.account_id}:loadbalancer/app/{physical}/{suffix}",
+                "arn": f"{self._elb_prefix()}:loadbalancer/app/{physical}/{suffix}",
             }
         elif module == "lb" and kind == "TargetGroup":
             computed |= {
                 "arnSuffix": f"targetgroup/{physical}/{suffix}",
-                "arn": f"arn:aws:elasticloadbalancing:{self.region}:{self.account_id}:targetgroup/{physical}/{suffix}",
+                "arn": f"{self._elb_prefix()}:targetgroup/{physical}/{suffix}",
             }
         elif module == "lb" and kind == "Listener":
             computed |= {
-                "arn": f"arn:aws:elasticloadbalancing:{self.region}:{self.account_id}:listener/app/lb/{suffix}/{suffix[:8]}"
+                "arn": f"{self._elb_prefix()}:listener/app/lb/{suffix}/{suffix[:8]}"
             }
         elif module == "ecr" and kind == "Repository":
             computed |= {
@@ -96,7 +99,8 @@ class FakeCloud:
                 "resourceId": f"db-{suffix.upper()}",
                 "masterUserSecrets": [
                     {
-                        "secretArn": f"arn:aws:secretsmanager:{self.region}:{self.account_id}:secret:rds!db-{suffix}",
+                        "secretArn": f"arn:aws:secretsmanager:{self.region}:{self.account_id}"
+                        f":secret:rds!db-{suffix}",
                         "secretStatus": "active",
                         "kmsKeyId": inputs.get("masterUserSecretKmsKeyId", ""),
                     }

@@ -14,10 +14,10 @@ def _cell(text: str) -> str:
 def recovery_line(recovery: Recovery) -> str:
     parts = []
     if recovery.rto_minutes is not None:
-        worst = (
-            f"{recovery.worst_case_rollback_minutes:g} min (detect {recovery.worst_case_detection_seconds:g} s + reroute)"
-            if recovery.worst_case_rollback_minutes is not None else "unknown"
-        )
+        worst = "unknown"
+        if recovery.worst_case_rollback_minutes is not None:
+            worst = (f"{recovery.worst_case_rollback_minutes:g} min "
+                     f"(detect {recovery.worst_case_detection_seconds:g} s + reroute)")
         parts.append(f"RTO target {recovery.rto_minutes:g} min, worst case {worst}")
     if recovery.rpo_minutes is not None:
         worst = f"{recovery.worst_case_rpo_minutes:g} min" if recovery.worst_case_rpo_minutes is not None else "unknown"
@@ -29,7 +29,8 @@ def _finding_row(finding: Finding) -> str:
     control = f"{finding.framework} {finding.control}".strip()
     note = finding.message
     if finding.waiver:
-        note += f" — waived: {finding.waiver.reason} (approved by {finding.waiver.approved_by}, expires {finding.waiver.expires})"
+        waiver = finding.waiver
+        note += f" — waived: {waiver.reason} (approved by {waiver.approved_by}, expires {waiver.expires})"
     return (
         f"| {_ICON[finding.state]} {finding.state} | `{finding.policy}` | {finding.enforcement} | {finding.severity} "
         f"| {_cell(control)} | `{_cell(finding.resource_name)}` ({_cell(finding.resource_type)}) | {_cell(note)} |"
