@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from rampart import console
-from rampart.errors import EXIT_USAGE, RampartError
+from rampart.errors import RampartError
 
 # Module names under rampart.commands; each defines `register(subparsers)` which adds one parser and sets
 # `handler=<callable(args) -> int>` as its default. Listed explicitly so a typo fails loudly, not silently.

@@ -108,7 +108,7 @@ class FakeCloud:
                 "arn": f"arn:aws:rds:{self.region}:{self.account_id}:db:{identifier}",
             }
         elif module == "secretsmanager" and kind == "Secret":
-            computed |= {"arn": f"arn:aws:secretsmanager:{self.region}:{self.account_id}:secret:{physical}-{suffix[:6]}"}
+            computed |= {"arn": f"arn:aws:secretsmanager:{self.region}:{self.account_id}:secret:{physical}-{suffix[:6]}"}  # noqa: E501
         elif module == "secretsmanager" and kind == "SecretVersion":
             computed |= {"versionId": f"{suffix[:8]}-{suffix[8:12]}-4{suffix[:3]}-a{suffix[3:6]}-{suffix}"}
         elif module == "ecs" and kind == "TaskDefinition":
