@@ -114,7 +114,7 @@ class NetworkConfig(_Model):
     @model_validator(mode="after")
     def _nat_not_beyond_azs(self) -> NetworkConfig:
         if self.nat_gateways > self.az_count:
-            raise ValueError(f"natGateways ({self.nat_gateways}) cannot exceed azCount ({self.az_count})")
+            raise ValueError(f"natGateways: {self.nat_gateways} cannot exceed azCount ({self.az_count})")
         return self
 
 
@@ -139,7 +139,7 @@ class AutoscalingConfig(_Model):
     @model_validator(mode="after")
     def _ordered(self) -> AutoscalingConfig:
         if self.max_count < self.min_count:
-            raise ValueError(f"maxCount ({self.max_count}) must be at least minCount ({self.min_count})")
+            raise ValueError(f"maxCount: {self.max_count} must be at least minCount ({self.min_count})")
         return self
 
 
@@ -167,13 +167,13 @@ class ServiceConfig(_Model):
         allowed = FARGATE_MEMORY_BY_CPU[self.cpu]
         if self.memory not in allowed:
             raise ValueError(
-                f"memory {self.memory} is not valid for cpu {self.cpu} on Fargate; "
+                f"memory: {self.memory} is not valid for cpu {self.cpu} on Fargate; "
                 f"expected one of {allowed[0]}..{allowed[-1]} in steps of {allowed[1] - allowed[0]}"
             )
         if self.autoscaling and not (
             self.autoscaling.min_count <= self.desired_count <= self.autoscaling.max_count
         ):
-            raise ValueError("desiredCount must lie between autoscaling.minCount and autoscaling.maxCount")
+            raise ValueError("desiredCount: must lie between autoscaling.minCount and autoscaling.maxCount")
         return self
 
 
@@ -204,7 +204,7 @@ class AlarmsConfig(_Model):
     def _datapoints_within_periods(self) -> AlarmsConfig:
         if self.datapoints_to_alarm > self.evaluation_periods:
             raise ValueError(
-                f"datapointsToAlarm ({self.datapoints_to_alarm}) cannot exceed "
+                f"datapointsToAlarm: {self.datapoints_to_alarm} cannot exceed "
                 f"evaluationPeriods ({self.evaluation_periods})"
             )
         return self
@@ -233,7 +233,7 @@ class DatabaseConfig(_Model):
     def _storage_ordered(self) -> DatabaseConfig:
         if self.max_allocated_storage_gb <= self.allocated_storage_gb:
             raise ValueError(
-                f"maxAllocatedStorageGb ({self.max_allocated_storage_gb}) must exceed "
+                f"maxAllocatedStorageGb: {self.max_allocated_storage_gb} must exceed "
                 f"allocatedStorageGb ({self.allocated_storage_gb}) for storage autoscaling"
             )
         return self
@@ -296,11 +296,11 @@ class GithubConfig(_Model):
     @model_validator(mode="after")
     def _branch_policy(self) -> GithubConfig:
         if not self.protected_branches_only and not self.deployment_branches:
-            raise ValueError("deploymentBranches must name at least one branch when protectedBranchesOnly is false")
+            raise ValueError("deploymentBranches: must name at least one branch when protectedBranchesOnly is false")
         if "*" in self.deployment_branches or "**" in self.deployment_branches:
-            raise ValueError("deploymentBranches must name branches, not '*' (any branch could deploy)")
+            raise ValueError("deploymentBranches: must name branches, not '*' (any branch could deploy)")
         if (self.owner_id is None) != (self.repository_id is None):
-            raise ValueError("ownerId and repositoryId go together: set both or neither")
+            raise ValueError("repositoryId: ownerId and repositoryId go together, set both or neither")
         return self
 
 
@@ -351,7 +351,7 @@ class StackConfig(_Model):
             unknown = sorted(set(service.secrets) - declared)
             if unknown:
                 raise ValueError(
-                    f"services[{index}].secrets names {', '.join(unknown)}, "
+                    f"services[{index}].secrets: names {', '.join(unknown)}, "
                     f"expected names declared under applicationSecrets ({', '.join(sorted(declared)) or 'none'})"
                 )
         if self.is_production and self.github.reviewers.empty:
@@ -359,7 +359,7 @@ class StackConfig(_Model):
                 "github.reviewers: production needs at least one reviewer id (users or teams, numeric GitHub ids)"
             )
         if self.load_balancer.test_listener_port == 443:
-            raise ValueError("loadBalancer.testListenerPort must differ from the production listener (443)")
+            raise ValueError("loadBalancer.testListenerPort: must differ from the production listener (443)")
         return self
 
 
@@ -379,6 +379,12 @@ def format_validation_error(error: ValidationError, stack_file: str) -> str:
     for problem in error.errors(include_url=False, include_input=False):
         location = _format_location(tuple(problem["loc"]))
         message = problem["msg"].removeprefix("Value error, ")
+        # Cross-field validators name the offending key first ("key.path: expectation").
+        named = re.match(r"^([A-Za-z][A-Za-z0-9_]*(?:\[\d+\])?(?:\.[A-Za-z][A-Za-z0-9_]*(?:\[\d+\])?)*): (.*)$", message,
+                         re.DOTALL)
+        if problem["type"] == "value_error" and named:
+            location = f"{location}.{named[1]}" if location else named[1]
+            message = named[2]
         key = f"{NAMESPACE}:{location}" if location else f"{NAMESPACE} (stack level)"
         lines.append(f"  {key}: {message}")
     return "\n".join(lines)
