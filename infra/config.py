@@ -363,6 +363,11 @@ class StackConfig(_Model):
         return self
 
 
+_KEY_PATH_PREFIX = re.compile(
+    r"^([A-Za-z][A-Za-z0-9_]*(?:\[\d+\])?(?:\.[A-Za-z][A-Za-z0-9_]*(?:\[\d+\])?)*): (.*)$", re.DOTALL
+)
+
+
 def _format_location(location: tuple[Any, ...]) -> str:
     path = ""
     for part in location:
@@ -380,8 +385,7 @@ def format_validation_error(error: ValidationError, stack_file: str) -> str:
         location = _format_location(tuple(problem["loc"]))
         message = problem["msg"].removeprefix("Value error, ")
         # Cross-field validators name the offending key first ("key.path: expectation").
-        named = re.match(r"^([A-Za-z][A-Za-z0-9_]*(?:\[\d+\])?(?:\.[A-Za-z][A-Za-z0-9_]*(?:\[\d+\])?)*): (.*)$", message,
-                         re.DOTALL)
+        named = _KEY_PATH_PREFIX.match(message)
         if problem["type"] == "value_error" and named:
             location = f"{location}.{named[1]}" if location else named[1]
             message = named[2]

@@ -63,7 +63,7 @@ def with_change(path: str, value: Any, stack: str = "production") -> dict[str, A
         ("services[0].cpu", 300, "rampart:services[0].cpu: Input should be 256, 512, 1024, 2048 or 4096"),
         ("services[0].memory", 512, "rampart:services[0].memory: 512 is not valid for cpu 1024 on Fargate"),
         ("services[0].image", "repo/web:latest", "rampart:services[0].image: expected an image pinned"),
-        ("services[1].secrets", ["nope"], "rampart:services[1].secrets: names nope, expected names declared under applicationSecrets"),
+        ("services[1].secrets", ["nope"], "rampart:services[1].secrets: names nope, expected names declared"),
         ("database.backupWindow", "2am", "rampart:database.backupWindow: String should match pattern"),
         ("database.maxAllocatedStorageGb", 50, "rampart:database.maxAllocatedStorageGb: 50 must exceed"),
         ("network.cidr", "10.0.0.0/8", "rampart:network.cidr: expected an IPv4 CIDR block with a prefix"),
