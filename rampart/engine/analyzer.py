@@ -75,6 +75,7 @@ class PolicyPackProcess:
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False)
     _channel: grpc.Channel | None = field(default=None, init=False)
     _stub: analyzer_pb2_grpc.AnalyzerStub | None = field(default=None, init=False)
+    _info: PackInfo | None = field(default=None, init=False)
 
     def __enter__(self) -> PolicyPackProcess:
         self.start()
@@ -167,6 +168,11 @@ class PolicyPackProcess:
         return self._stub
 
     # Protocol -------------------------------------------------------------------------------------------
+    def _cached_info(self) -> PackInfo:
+        if self._info is None:
+            self._info = self.info()
+        return self._info
+
     def info(self) -> PackInfo:
         response = self.stub.GetAnalyzerInfo(empty_pb2.Empty())
         policies = {}
@@ -192,7 +198,12 @@ class PolicyPackProcess:
         return PackInfo(name=response.name, version=response.version, policies=policies)
 
     def configure(self, policy_config: Mapping[str, Any]) -> None:
-        """Send the stack's pack config (the `--policy-pack-config` file format)."""
+        """Send the stack's pack config (the `--policy-pack-config` file format).
+
+        As the CLI does, an entry without `enforcementLevel` keeps the policy's own level (protobuf's zero
+        value would otherwise silently mean ADVISORY); `all` sets the level of every policy."""
+        declared = {name: meta.enforcement for name, meta in self._cached_info().policies.items()}
+        every = policy_config.get("all") if isinstance(policy_config.get("all"), str) else None
         entries = {}
         for name, value in policy_config.items():
             enforcement = None
@@ -202,11 +213,17 @@ class PolicyPackProcess:
             elif isinstance(value, Mapping):
                 enforcement = value.get("enforcementLevel")
                 properties = {k: v for k, v in value.items() if k != "enforcementLevel"}
+            if name == "all":
+                continue
+            enforcement = enforcement or every or declared.get(name, "advisory")
             struct = struct_pb2.Struct()
             struct.update(properties)
             entries[name] = analyzer_pb2.PolicyConfig(
-                enforcementLevel=_ENFORCEMENT_VALUES.get(enforcement or "", 0), properties=struct
+                enforcementLevel=_ENFORCEMENT_VALUES[enforcement], properties=struct
             )
+        if every:
+            for name in declared:
+                entries.setdefault(name, analyzer_pb2.PolicyConfig(enforcementLevel=_ENFORCEMENT_VALUES[every]))
         self.stub.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=entries))
 
     def analyze(self, registration: Registration) -> list[Diagnostic]:
