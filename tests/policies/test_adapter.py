@@ -41,7 +41,8 @@ def waiver(resource: str, expires: str = FUTURE) -> dict:
 
 
 def test_compliant_resources_draw_nothing(pack):
-    assert run(pack, [registration(BUCKET, {"versioning": "Enabled"}), registration(KEY, {"enableKeyRotation": True})]) == []
+    compliant = [registration(BUCKET, {"versioning": "Enabled"}), registration(KEY, {"enableKeyRotation": True})]
+    assert run(pack, compliant) == []
 
 
 def test_violation_carries_rule_metadata(pack):
@@ -55,8 +56,9 @@ def test_violation_carries_rule_metadata(pack):
 
 def test_waiver_by_name_glob_turns_the_finding_into_a_visible_waived_one(pack):
     config = {"bucket-versioned": {"waivers": [waiver("legacy-*")]}}
-    findings = run(pack, [registration(BUCKET, {}, name="legacy-logs"), registration(BUCKET, {"versioning": "Enabled"}, name="other")],
-                   config)
+    resources = [registration(BUCKET, {}, name="legacy-logs"),
+                 registration(BUCKET, {"versioning": "Enabled"}, name="other")]
+    findings = run(pack, resources, config)
     [finding] = [f for f in findings if f.policy == "bucket-versioned"]
     assert finding.state == "waived" and not finding.blocking
     assert finding.enforcement == "mandatory"
