@@ -1,0 +1,7 @@
+"""Rules for ecr (filled per catalogue)."""
+
+from __future__ import annotations
+
+from guardrails.rule import Rule
+
+POLICIES: list[Rule] = []
