@@ -75,7 +75,9 @@ def _validate(args: NetworkArgs) -> list[ipaddress.IPv4Network]:
     try:
         network = ipaddress.ip_network(args.cidr, strict=True)
     except (TypeError, ValueError) as error:
-        raise ValueError(f"NetworkArgs.cidr: expected an IPv4 network such as 10.0.0.0/16, got {args.cidr!r}") from error
+        raise ValueError(
+            f"NetworkArgs.cidr: expected an IPv4 network such as 10.0.0.0/16, got {args.cidr!r}"
+        ) from error
     if not isinstance(network, ipaddress.IPv4Network) or not network.is_private:
         raise ValueError(f"NetworkArgs.cidr: expected a private IPv4 range (RFC 1918), got {args.cidr!r}")
     if not 16 <= network.prefixlen <= 24:
@@ -182,9 +184,7 @@ class Network(pulumi.ComponentResource):
             for i, cidr in enumerate(private_cidrs)
         ]
 
-        public_rt = aws.ec2.RouteTable(
-            f"{name}-public-rt", vpc_id=vpc.id, tags={"Name": f"{name}-public"}, opts=child
-        )
+        public_rt = aws.ec2.RouteTable(f"{name}-public-rt", vpc_id=vpc.id, tags={"Name": f"{name}-public"}, opts=child)
         aws.ec2.Route(
             f"{name}-public-default-route",
             route_table_id=public_rt.id,
