@@ -26,8 +26,13 @@ check: setup
 test: setup
 	$(RUN) pytest -q -n 2 -p no:cacheprovider
 
+## lint: ruff, the workflow linters (actionlint, zizmor) and the secret scanner, as the pre-commit hooks run them
 lint: setup
 	$(RUN) ruff check .
+	$(RUN) actionlint
+	$(RUN) zizmor --offline --no-progress .github/workflows
+	git ls-files -z | grep -zv '^uv.lock$$' | xargs -0 $(VENV)/bin/detect-secrets-hook --baseline .secrets.baseline \
+		--exclude-lines '^\s+secure:\s'
 
 bench: setup
 	$(RUN) python bench/bench_check.py
