@@ -1,0 +1,1 @@
+"""Runtime operations over boto3: snapshot, migrate, deploy, smoke, verify (shared clients, outputs, reports)."""

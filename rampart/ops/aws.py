@@ -1,0 +1,139 @@
+"""The one place that builds boto3 clients, and turns AWS failures into messages a person can act on.
+
+botocore (>= 1.31) reads `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` itself, so pointing every command at
+a local endpoint (moto, LocalStack) needs no flag here; credentials follow the usual chain.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+import botocore.config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    WaiterError,
+)
+
+from rampart.errors import OperationFailed, UsageError
+
+# Standard mode retries throttling and transient errors with jittered exponential backoff; 8 attempts ride out
+# the API rate limits CI hits when several pipelines deploy at once.
+RETRY_CONFIG = botocore.config.Config(
+    retries={"mode": "standard", "max_attempts": 8},
+    connect_timeout=10,
+    read_timeout=60,
+)
+
+DENIED_CODES = frozenset({
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "UnauthorizedException",
+    "AuthorizationError",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "ExpiredToken",
+    "ExpiredTokenException",
+})
+NOT_FOUND_CODES = frozenset({
+    "DBInstanceNotFound",
+    "DBInstanceNotFoundFault",
+    "DBSnapshotNotFound",
+    "DBSnapshotNotFoundFault",
+    "ClusterNotFoundException",
+    "ServiceNotFoundException",
+    "ApplicationDoesNotExistException",
+    "DeploymentGroupDoesNotExistException",
+    "DeploymentDoesNotExistException",
+    "ResourceNotFoundException",
+    "ResourceNotFound",
+})
+
+
+def resolve_region(flag: str | None) -> str:
+    region = flag or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if not region:
+        raise UsageError("no AWS region: pass --region or set AWS_REGION (or AWS_DEFAULT_REGION)")
+    return region
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def error_message(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
+
+
+def translate(exc: Exception, action: str, resource: str) -> OperationFailed:
+    """An OperationFailed naming the action and the resource, for any AWS failure a command cannot handle itself."""
+    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+        return OperationFailed(
+            f"{action} {resource}: no usable AWS credentials (environment, shared config, SSO or instance role); "
+            "configure a profile or run under a role"
+        )
+    if isinstance(exc, ClientError):
+        code = error_code(exc)
+        if code in DENIED_CODES:
+            return OperationFailed(
+                f"{action} {resource}: permission denied ({code}): the caller's role must allow {action}; "
+                f"AWS said: {error_message(exc)}"
+            )
+        if code in NOT_FOUND_CODES or code.endswith("NotFound") or code.endswith("NotFoundFault"):
+            return OperationFailed(f"{action} {resource}: not found ({code}): {error_message(exc)}")
+        if code in ("Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"):
+            return OperationFailed(
+                f"{action} {resource}: still throttled after {RETRY_CONFIG.retries['max_attempts']} attempts "
+                f"({code}); retry later"
+            )
+        return OperationFailed(f"{action} {resource}: {code or 'error'}: {error_message(exc)}")
+    if isinstance(exc, EndpointConnectionError):
+        return OperationFailed(f"{action} {resource}: cannot reach the AWS endpoint: {exc}")
+    return OperationFailed(f"{action} {resource}: {exc}")
+
+
+@contextmanager
+def calling(action: str, resource: str) -> Iterator[None]:
+    """Run AWS calls, re-raising any botocore failure as OperationFailed(action, resource)."""
+    try:
+        yield
+    except (ClientError, BotoCoreError) as exc:
+        raise translate(exc, action, resource) from exc
+
+
+class Aws:
+    """boto3 clients for one region, built once each with the shared retry policy."""
+
+    def __init__(self, region: str) -> None:
+        self.region = region
+        self._session = boto3.session.Session(region_name=region)
+        self._clients: dict[str, Any] = {}
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self._create(service)
+        return self._clients[service]
+
+    def _create(self, service: str) -> Any:
+        return self._session.client(service, config=RETRY_CONFIG)
+
+
+def wait(client: Any, waiter_name: str, *, timeout: float, delay: float, **kwargs: Any) -> None:
+    """Run a boto3 waiter bounded by `timeout` seconds; WaiterError propagates for the caller to word."""
+    delay = max(delay, 0.01)
+    attempts = max(1, math.ceil(timeout / delay))
+    client.get_waiter(waiter_name).wait(**kwargs, WaiterConfig={"Delay": delay, "MaxAttempts": attempts})
+
+
+def waiter_reason(exc: WaiterError) -> str:
+    reason = str(exc.kwargs.get("reason", "")) if hasattr(exc, "kwargs") else ""
+    return reason or str(exc)

@@ -1,0 +1,21 @@
+"""Run an ops command body: live status, failures recorded as a step, the report rendered either way."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rampart.errors import OperationFailed
+from rampart.ops.report import Report
+
+
+def execute(report: Report, fmt: str, body: Callable[[Report], None],
+            extra_text: Callable[[], list[str]] | None = None) -> int:
+    # UsageError propagates (exit 2, message printed by the CLI); an operational failure still renders the steps
+    # done so far, so CI logs and --format json show how far it got.
+    try:
+        with report.live():
+            body(report)
+    except OperationFailed as exc:
+        report.fail("error", str(exc))
+    report.render(fmt, extra_text() if extra_text else None)
+    return report.exit_code
