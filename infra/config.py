@@ -161,6 +161,8 @@ class ServiceConfig(_Model):
         default_factory=dict
     )
     autoscaling: AutoscalingConfig | None = None
+    migration_command: tuple[Annotated[str, StringConstraints(min_length=1)], ...] = ()
+    """Command (exec form) the deploy workflow runs as a one-off task before traffic moves; empty: no migration."""
 
     @model_validator(mode="after")
     def _fargate_size(self) -> ServiceConfig:
@@ -268,6 +270,9 @@ class GithubReviewersConfig(_Model):
         return not self.users and not self.teams
 
 
+GITHUB_OIDC_PROVIDER_ARN = r"^arn:aws:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$"
+
+
 class GithubConfig(_Model):
     repository: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$")]
     """owner/name of the repository that deploys this stack."""
@@ -284,6 +289,12 @@ class GithubConfig(_Model):
     required_approving_reviews: int = Field(default=1, ge=0, le=6)
     required_status_checks: tuple[str, ...] = ("rampart check",)
     allowed_actions: tuple[str, ...] = ("actions/*", "pulumi/*", "aws-actions/*", "github/codeql-action/*")
+    manage_repository_settings: bool = False
+    """One stack owns the repository-wide settings (ruleset on main, Actions permissions); two would fight."""
+    oidc_provider_arn: Annotated[str, StringConstraints(pattern=GITHUB_OIDC_PROVIDER_ARN)] | None = None
+    """The account's existing GitHub OIDC provider; None: this stack creates it (one per account)."""
+    state_backend_url: Annotated[str, StringConstraints(pattern=r"^(s3|gs|azblob|https)://[^\s]+$")] | None = None
+    """Pulumi state backend the workflows log in to (published as a GitHub variable); None: Pulumi Cloud."""
 
     @property
     def owner(self) -> str:
@@ -307,6 +318,10 @@ class GithubConfig(_Model):
 class RecoveryConfig(_Model):
     rto_minutes: int = Field(ge=1, le=10080)
     rpo_minutes: int = Field(ge=1, le=10080)
+
+
+METRIC_DELAY_SECONDS = 60
+"""CloudWatch publishes ALB and ECS metrics about a minute late: part of every alarm's detection time."""
 
 
 class StackConfig(_Model):
@@ -357,6 +372,16 @@ class StackConfig(_Model):
         if self.is_production and self.github.reviewers.empty:
             raise ValueError(
                 "github.reviewers: production needs at least one reviewer id (users or teams, numeric GitHub ids)"
+            )
+        if self.is_production and self.github.wait_timer_minutes < 5:
+            raise ValueError("github.waitTimerMinutes: production waits at least 5 minutes before a deployment")
+        if self.is_production and self.database.backup_retention_days < 14:
+            raise ValueError("database.backupRetentionDays: production keeps automated backups at least 14 days")
+        detection_seconds = self.alarms.period_seconds * self.alarms.evaluation_periods + METRIC_DELAY_SECONDS
+        if self.deployment.termination_wait_minutes * 60 <= detection_seconds:
+            raise ValueError(
+                f"deployment.terminationWaitMinutes: blue must outlive the alarm detection window "
+                f"({detection_seconds} s), or a rollback has nothing to return to"
             )
         if self.load_balancer.test_listener_port == 443:
             raise ValueError("loadBalancer.testListenerPort: must differ from the production listener (443)")

@@ -13,12 +13,13 @@ Stack outputs (JSON, camelCase):
       "notificationTopicArn": "...",
       "services": {
         "<service>": {
-          "serviceName": "...", "taskDefinitionFamily": "...", "containerName": "...", "containerPort": 8080,
+          "serviceName": "...", "taskDefinitionArn": "...", "taskDefinitionFamily": "...", "containerName": "...", "containerPort": 8080,
           "codedeployApplication": "...", "deploymentGroup": "...",
           "productionTargetGroup": "...", "testTargetGroup": "...",
           "productionListenerArn": "...", "testListenerArn": "...", "testListenerPort": 8443,
           "subnetIds": ["..."], "securityGroupIds": ["..."], "logGroupName": "...",
-          "repositoryUrl": "...", "alarmNames": ["..."], "detectionSeconds": 240
+          "repositoryUrl": "...", "alarmNames": ["..."], "detectionSeconds": 240,
+          "healthCheckPath": "/health", "migrationCommand": ["..."]
         }
       },
       "database": {"instanceIdentifier": "...", "endpoint": "...", "port": 5432, "rpoMinutes": 5},
@@ -43,6 +44,7 @@ GITHUB = "github"
 # Keys inside services.<name>
 SERVICE_KEYS = (
     "serviceName",
+    "taskDefinitionArn",
     "taskDefinitionFamily",
     "containerName",
     "containerPort",
@@ -59,6 +61,8 @@ SERVICE_KEYS = (
     "repositoryUrl",
     "alarmNames",
     "detectionSeconds",
+    "healthCheckPath",
+    "migrationCommand",
 )
 
 # Keys inside database
@@ -67,10 +71,20 @@ DATABASE_KEYS = ("instanceIdentifier", "endpoint", "port", "rpoMinutes")
 # GitHub environment variables the GitHub component creates and the workflows read (vars.<NAME>).
 GITHUB_ENVIRONMENT_VARIABLES = (
     "AWS_REGION",
+    "PULUMI_BACKEND_URL",  # only when github.stateBackendUrl is set
     "RAMPART_STACK",
     "RAMPART_DEPLOY_ROLE_ARN",
     "RAMPART_CLUSTER",
     "RAMPART_SERVICES",  # JSON: {"<service>": {"service": ..., "deploymentGroup": ..., "application": ...}}
 )
-# Repository-level variable (pull-request previews run outside any environment).
-GITHUB_REPOSITORY_VARIABLES = ("RAMPART_PREVIEW_ROLE_ARN",)
+# Repository-level variables, one set per stack (pull-request previews and drift checks run outside any
+# environment; each stack owns its own names so two stacks never manage the same variable).
+GITHUB_REPOSITORY_VARIABLE_FORMATS = (
+    "RAMPART_PREVIEW_ROLE_ARN_{STACK}",
+    "RAMPART_AWS_REGION_{STACK}",
+    "RAMPART_STATE_BACKEND_{STACK}",  # only when github.stateBackendUrl is set
+)
+
+
+def repository_variable(name_format: str, stack: str) -> str:
+    return name_format.format(STACK=stack.upper().replace("-", "_"))

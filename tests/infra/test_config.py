@@ -199,3 +199,36 @@ def test_fuzz_whole_document(raw):
         parse(raw)
     except ConfigError as exc:
         assert str(exc).startswith("Pulumi.production.yaml: invalid stack configuration")
+
+
+def _expect_error(stack: str, expected: str, **overrides):
+    from tests.support.stacks import raw_config
+
+    raw = raw_config(stack)
+    for section, patch in overrides.items():
+        raw[section] = {**raw[section], **patch}
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config(raw, stack=stack, stack_file=f"Pulumi.{stack}.yaml")
+    assert expected in str(caught.value)
+
+
+def test_production_wait_timer_below_five_minutes_is_rejected():
+    _expect_error("production", "rampart:github.waitTimerMinutes: production waits at least 5 minutes",
+                  github={"waitTimerMinutes": 4})
+
+
+def test_production_backup_retention_below_fourteen_days_is_rejected():
+    _expect_error("production", "rampart:database.backupRetentionDays: production keeps automated backups",
+                  database={"backupRetentionDays": 13})
+
+
+def test_blue_must_outlive_the_alarm_detection_window():
+    # 300 s x 3 periods + 60 s of metric delay = 960 s > 15 minutes of termination wait
+    _expect_error("staging", "rampart:deployment.terminationWaitMinutes: blue must outlive",
+                  alarms={"periodSeconds": 300, "evaluationPeriods": 3, "datapointsToAlarm": 2},
+                  deployment={"terminationWaitMinutes": 15})
+
+
+def test_state_backend_and_oidc_provider_are_validated():
+    _expect_error("staging", "rampart:github.stateBackendUrl", github={"stateBackendUrl": "ftp://state"})
+    _expect_error("staging", "rampart:github.oidcProviderArn", github={"oidcProviderArn": "arn:aws:iam::1:user/x"})
