@@ -1,0 +1,364 @@
+"""LoadBalancer: the internet-facing ALB, its TLS listeners and its access-log bucket.
+
+Two HTTPS listeners (production on 443, test on `test_listener_port`) answer 404 until services add listener
+rules; CodeDeploy then swaps the target groups behind them, which is why both listeners ignore changes to their
+default actions (DESIGN.md trap 2). Port 80 only ever redirects to HTTPS. Every request is logged to a bucket
+that nobody outside the account can read.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+HTTPS_PORT = 443
+HTTP_PORT = 80
+ACCESS_LOG_PREFIX = "alb"
+NONCURRENT_LOG_DAYS = 30
+
+# CodeDeploy rewrites the forward action of both listeners on every deployment; a `pulumi up` that restores
+# the declared action would send live traffic back to the old (blue) target group.
+LISTENER_IGNORE_CHANGES = ["defaultActions"]
+
+_NOT_FOUND = aws.lb.ListenerDefaultActionArgs(
+    type="fixed-response",
+    fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
+        content_type="text/plain", message_body="Not Found", status_code="404"
+    ),
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadBalancerArgs:
+    vpc_id: pulumi.Input[str]
+    public_subnet_ids: Sequence[pulumi.Input[str]]
+    """At least two, in distinct AZs (an ALB requires two)."""
+    certificate_arn: str
+    """ACM certificate for both HTTPS listeners."""
+    ssl_policy: str
+    """A TLS 1.3 policy (`ELBSecurityPolicy-TLS13-*`)."""
+    test_listener_port: int
+    """Port of the HTTPS listener CodeDeploy routes test traffic through before the switch."""
+    access_log_retention_days: int
+    idle_timeout_seconds: int
+    deletion_protection: bool
+    ingress_cidrs: Sequence[str] = ("0.0.0.0/0",)
+    """Who may reach the listeners."""
+    vpc_cidr: pulumi.Input[str] | None = None
+    """Where the ALB may send traffic (its targets). None looks the VPC's CIDR up from `vpc_id`."""
+
+
+def _validate(args: LoadBalancerArgs) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    if not isinstance(args.ssl_policy, str) or not args.ssl_policy.startswith("ELBSecurityPolicy-TLS13"):
+        raise ValueError(
+            "LoadBalancerArgs.ssl_policy: expected a TLS 1.3 policy (ELBSecurityPolicy-TLS13-*), "
+            f"got {args.ssl_policy!r}"
+        )
+    if (
+        not isinstance(args.certificate_arn, str)
+        or not args.certificate_arn.startswith("arn:aws")
+        or (":acm:" not in args.certificate_arn)
+    ):
+        raise ValueError(
+            f"LoadBalancerArgs.certificate_arn: expected an ACM certificate ARN, got {args.certificate_arn!r}"
+        )
+    port = args.test_listener_port
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535 or port in (HTTP_PORT, HTTPS_PORT):
+        raise ValueError(
+            f"LoadBalancerArgs.test_listener_port: expected a port in 1..65535 other than 80 and 443, got {port!r}"
+        )
+    days = args.access_log_retention_days
+    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+        raise ValueError(f"LoadBalancerArgs.access_log_retention_days: expected an integer >= 1, got {days!r}")
+    idle = args.idle_timeout_seconds
+    if isinstance(idle, bool) or not isinstance(idle, int) or not 1 <= idle <= 4000:
+        raise ValueError(f"LoadBalancerArgs.idle_timeout_seconds: expected an integer in 1..4000, got {idle!r}")
+    if not isinstance(args.deletion_protection, bool):
+        raise ValueError(f"LoadBalancerArgs.deletion_protection: expected a bool, got {args.deletion_protection!r}")
+    if isinstance(args.public_subnet_ids, str) or len(args.public_subnet_ids) < 2:
+        raise ValueError(
+            f"LoadBalancerArgs.public_subnet_ids: expected at least two subnets, got {args.public_subnet_ids!r}"
+        )
+    if isinstance(args.ingress_cidrs, str) or not args.ingress_cidrs:
+        raise ValueError(
+            f"LoadBalancerArgs.ingress_cidrs: expected a non-empty list of CIDRs, got {args.ingress_cidrs!r}"
+        )
+    networks = []
+    for cidr in args.ingress_cidrs:
+        try:
+            networks.append(ipaddress.ip_network(cidr, strict=True))
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"LoadBalancerArgs.ingress_cidrs: expected CIDR blocks, got {cidr!r}") from error
+    return networks
+
+
+class LoadBalancer(pulumi.ComponentResource):
+    arn: pulumi.Output[str]
+    """ALB ARN."""
+    arn_suffix: pulumi.Output[str]
+    """`app/<name>/<id>`: the CloudWatch `LoadBalancer` dimension."""
+    dns_name: pulumi.Output[str]
+    """Public DNS name (point the domain's alias record here)."""
+    zone_id: pulumi.Output[str]
+    """Hosted zone of the ALB's DNS name (for alias records)."""
+    security_group_id: pulumi.Output[str]
+    """The ALB's security group: services admit traffic from it by reference."""
+    production_listener_arn: pulumi.Output[str]
+    """HTTPS :443, the listener CodeDeploy shifts live traffic on."""
+    test_listener_arn: pulumi.Output[str]
+    """HTTPS :test_listener_port, where the new (green) version is smoke-tested before the switch."""
+    http_listener_arn: pulumi.Output[str]
+    """HTTP :80, redirect to HTTPS only."""
+    access_logs_bucket: pulumi.Output[str]
+    """Name of the access-log bucket."""
+
+    def __init__(self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        ingress_networks = _validate(args)
+        super().__init__("rampart:index:LoadBalancer", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        bucket, bucket_ready = self._access_log_bucket(name, args)
+
+        security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=args.vpc_id,
+            description="Public ALB: HTTPS (and HTTP redirect) in, targets in the VPC out",
+            tags={"Name": f"{name}-alb"},
+            opts=child,
+        )
+        # Rules live in their own resources: inline rules and rule resources on one group fight each other,
+        # and services add their own rules without owning the group.
+        listener_ports = [
+            ("https", HTTPS_PORT, "HTTPS to the production listener"),
+            ("http", HTTP_PORT, "HTTP, answered only with a redirect to HTTPS"),
+            # The test listener carries the pre-traffic smoke tests CI runs against the new version from
+            # outside the VPC (GitHub-hosted runners have no fixed addresses), so it has the same audience as
+            # production. It serves the same TLS policy and certificate.
+            ("test", args.test_listener_port, "HTTPS to the test listener (CodeDeploy pre-traffic checks)"),
+        ]
+        for role, port, description in listener_ports:
+            for index, network in enumerate(ingress_networks):
+                family = {"cidr_ipv4": str(network)} if network.version == 4 else {"cidr_ipv6": str(network)}
+                aws.vpc.SecurityGroupIngressRule(
+                    f"{name}-{role}-in-{index}",
+                    security_group_id=security_group.id,
+                    ip_protocol="tcp",
+                    from_port=port,
+                    to_port=port,
+                    description=description,
+                    **family,
+                    opts=child,
+                )
+        vpc_cidr = args.vpc_cidr
+        if vpc_cidr is None:
+            vpc_cidr = aws.ec2.get_vpc_output(id=args.vpc_id, opts=pulumi.InvokeOptions(parent=self)).cidr_block
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-targets-out",
+            security_group_id=security_group.id,
+            ip_protocol="tcp",
+            from_port=0,
+            to_port=65535,
+            cidr_ipv4=vpc_cidr,
+            # Targets (awsvpc tasks) and their health checks are all inside the VPC; the ALB never needs to
+            # open connections to the internet.
+            description="Forwarding and health checks to targets inside the VPC",
+            opts=child,
+        )
+
+        alb = aws.lb.LoadBalancer(
+            f"{name}-alb",
+            load_balancer_type="application",
+            internal=False,
+            ip_address_type="ipv4",
+            security_groups=[security_group.id],
+            subnets=list(args.public_subnet_ids),
+            # Malformed headers are a request-smuggling vector; drop them instead of passing them to the app.
+            drop_invalid_header_fields=True,
+            desync_mitigation_mode="strictest",
+            enable_http2=True,
+            enable_deletion_protection=args.deletion_protection,
+            idle_timeout=args.idle_timeout_seconds,
+            access_logs=aws.lb.LoadBalancerAccessLogsArgs(bucket=bucket.bucket, prefix=ACCESS_LOG_PREFIX, enabled=True),
+            tags={"Name": f"{name}-alb"},
+            # The ALB checks write access to the bucket when logging is switched on: the policy comes first.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=bucket_ready),
+        )
+
+        def https_listener(role: str, port: int) -> aws.lb.Listener:
+            return aws.lb.Listener(
+                f"{name}-{role}",
+                load_balancer_arn=alb.arn,
+                port=port,
+                protocol="HTTPS",
+                ssl_policy=args.ssl_policy,
+                certificate_arn=args.certificate_arn,
+                # Services add listener rules; anything they do not claim is a 404, never a default backend.
+                default_actions=[_NOT_FOUND],
+                tags={"Name": f"{name}-{role}"},
+                opts=pulumi.ResourceOptions(parent=self, ignore_changes=LISTENER_IGNORE_CHANGES),
+            )
+
+        production = https_listener("https", HTTPS_PORT)
+        test = https_listener("test", args.test_listener_port)
+        http = aws.lb.Listener(
+            f"{name}-http",
+            load_balancer_arn=alb.arn,
+            port=HTTP_PORT,
+            protocol="HTTP",
+            default_actions=[
+                aws.lb.ListenerDefaultActionArgs(
+                    type="redirect",
+                    redirect=aws.lb.ListenerDefaultActionRedirectArgs(
+                        protocol="HTTPS", port=str(HTTPS_PORT), status_code="HTTP_301"
+                    ),
+                )
+            ],
+            tags={"Name": f"{name}-http"},
+            opts=child,
+        )
+
+        self.arn = alb.arn
+        self.arn_suffix = alb.arn_suffix
+        self.dns_name = alb.dns_name
+        self.zone_id = alb.zone_id
+        self.security_group_id = security_group.id
+        self.production_listener_arn = production.arn
+        self.test_listener_arn = test.arn
+        self.http_listener_arn = http.arn
+        self.access_logs_bucket = bucket.bucket
+        self.register_outputs(
+            {
+                "arn": self.arn,
+                "arnSuffix": self.arn_suffix,
+                "dnsName": self.dns_name,
+                "zoneId": self.zone_id,
+                "securityGroupId": self.security_group_id,
+                "productionListenerArn": self.production_listener_arn,
+                "testListenerArn": self.test_listener_arn,
+                "httpListenerArn": self.http_listener_arn,
+                "accessLogsBucket": self.access_logs_bucket,
+            }
+        )
+
+    def _access_log_bucket(self, name: str, args: LoadBalancerArgs) -> tuple[aws.s3.Bucket, list[pulumi.Resource]]:
+        child = pulumi.ResourceOptions(parent=self)
+        invoke = pulumi.InvokeOptions(parent=self)
+        bucket = aws.s3.Bucket(
+            f"{name}-access-logs",
+            # Logs are evidence: deleting the stack must not silently empty the bucket.
+            force_destroy=False,
+            tags={"Name": f"{name}-access-logs"},
+            opts=child,
+        )
+        public_access = aws.s3.BucketPublicAccessBlock(
+            f"{name}-access-logs-public-access",
+            bucket=bucket.bucket,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        # ACLs off: every object belongs to this account whoever wrote it (log delivery included).
+        ownership = aws.s3.BucketOwnershipControls(
+            f"{name}-access-logs-ownership",
+            bucket=bucket.bucket,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            opts=child,
+        )
+        # ALB access logs can only be delivered to SSE-S3 (AES256) buckets: with a KMS default key the
+        # delivery fails silently, so AES256 here is the strongest setting that keeps logs flowing.
+        encryption = aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-access-logs-encryption",
+            bucket=bucket.bucket,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="AES256"
+                    )
+                )
+            ],
+            opts=child,
+        )
+        versioning = aws.s3.BucketVersioning(
+            f"{name}-access-logs-versioning",
+            bucket=bucket.bucket,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+            opts=child,
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-access-logs-lifecycle",
+            bucket=bucket.bucket,
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-access-logs",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
+                        days=args.access_log_retention_days
+                    ),
+                    # With versioning on, expiry only adds a delete marker: the old version must expire too, or
+                    # nothing is ever removed. 30 days is the window to recover logs deleted by mistake or malice.
+                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=NONCURRENT_LOG_DAYS
+                    ),
+                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                        days_after_initiation=1
+                    ),
+                )
+            ],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+        )
+
+        account_id = aws.get_caller_identity_output(opts=invoke).account_id
+        # Older regions deliver ALB logs from a regional ELB account rather than the service principal; the
+        # grant to both is limited to PutObject under this account's log prefix.
+        elb_account = aws.elb.get_service_account_output(opts=invoke).arn
+        policy = pulumi.Output.all(bucket.arn, account_id, elb_account).apply(
+            lambda values: json.dumps(_bucket_policy(*values))
+        )
+        bucket_policy = aws.s3.BucketPolicy(
+            f"{name}-access-logs-policy",
+            bucket=bucket.bucket,
+            policy=policy,
+            # A policy applied before the public access block could be judged public and rejected.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access, ownership]),
+        )
+        return bucket, [bucket_policy, encryption, public_access]
+
+
+def _bucket_policy(bucket_arn: str, account_id: str, elb_account_arn: str) -> dict:
+    log_objects = f"{bucket_arn}/{ACCESS_LOG_PREFIX}/AWSLogs/{account_id}/*"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ElbLogDelivery",
+                "Effect": "Allow",
+                "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": log_objects,
+                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+            },
+            {
+                "Sid": "ElbLogDeliveryRegionalAccount",
+                "Effect": "Allow",
+                "Principal": {"AWS": elb_account_arn},
+                "Action": "s3:PutObject",
+                "Resource": log_objects,
+            },
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+        ],
+    }
