@@ -1,0 +1,429 @@
+"""GitHub Actions to AWS without stored keys: the OIDC provider, a deploy role per environment, a preview role."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.config import GithubConfig
+
+ISSUER_HOST = "token.actions.githubusercontent.com"
+ISSUER_URL = f"https://{ISSUER_HOST}"
+AUDIENCE = "sts.amazonaws.com"
+# AWS validates GitHub's tokens against its own trusted CAs and ignores these, but an absent list makes some
+# older tooling fetch one at create time; these are the two GitHub has published.
+GITHUB_THUMBPRINTS = ("6938fd4d98bab03faadb97b34396831e3780aea1", "1c58a3a8518e8759bf075b76b750d4f2df264fcd")
+MAX_SESSION_SECONDS = 3600
+SNAPSHOT_TAG_KEY = "rampart:managed-by"
+SNAPSHOT_TAG_VALUE = "rampart-snapshot"
+"""The tag `rampart snapshot` puts on the manual snapshots it takes; the role may delete only those."""
+READ_ONLY_POLICY = "ReadOnlyAccess"
+PREVIEW_DENIED_ACTIONS = (
+    "secretsmanager:GetSecretValue",
+    "ssm:GetParameter",
+    "ssm:GetParameters",
+    "ssm:GetParametersByPath",
+    "ssm:GetParameterHistory",
+)
+"""Reads ReadOnlyAccess allows that would hand secret values to pull-request code."""
+
+_ROLE_SUFFIXES = ("-github-deploy", "-github-preview")
+_NAME_PREFIX = re.compile(r"^[A-Za-z0-9+=,.@_-]+$")
+_ENVIRONMENT_NAME = re.compile(r"^[A-Za-z0-9._-]{1,255}$")
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
+_FAMILY = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class GithubOidcArgs:
+    github: GithubConfig
+    """The repository whose workflows may assume the roles."""
+    environment: str
+    """GitHub environment the deploy job runs in; only tokens for it may assume the deploy role."""
+    name_prefix: str
+    """Prefix of the role names (`<prefix>-github-deploy`, `<prefix>-github-preview`)."""
+    account_id: pulumi.Input[str]
+    region: str
+    create_provider: bool = True
+    """False when another stack in the account already owns the OIDC provider: pass its ARN as provider_arn."""
+    provider_arn: pulumi.Input[str] | None = None
+    cluster_arn: pulumi.Input[str]
+    service_arns: Sequence[pulumi.Input[str]]
+    task_definition_families: Sequence[str]
+    pass_role_arns: Sequence[pulumi.Input[str]]
+    """Task and execution roles: the only roles the deploy role may pass, and only to ECS tasks."""
+    codedeploy_application_names: Sequence[pulumi.Input[str]]
+    deployment_group_names: Sequence[pulumi.Input[str]]
+    """Every group named is allowed under every application named (all of them are this stack's)."""
+    repository_arns: Sequence[pulumi.Input[str]]
+    db_instance_arns: Sequence[pulumi.Input[str]] = ()
+    log_group_arns: Sequence[pulumi.Input[str]] = ()
+    """Log groups the deploy job reads (migration and smoke output)."""
+
+
+def partition_of(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def _no_literal_wildcards(field: str, values: Sequence[Any]) -> None:
+    for value in values:
+        if isinstance(value, str) and (not value or "*" in value):
+            raise ValueError(f"GithubOidcArgs.{field}: expected exact ARNs or names, got {value!r}")
+
+
+def _validate(args: GithubOidcArgs) -> None:
+    if not _ENVIRONMENT_NAME.match(args.environment):
+        raise ValueError(f"GithubOidcArgs.environment: expected a GitHub environment name, got {args.environment!r}")
+    longest = max(len(suffix) for suffix in _ROLE_SUFFIXES)
+    if not _NAME_PREFIX.match(args.name_prefix) or len(args.name_prefix) + longest > 64:
+        raise ValueError(
+            f"GithubOidcArgs.name_prefix: expected IAM name characters, at most {64 - longest} long,"
+            f" got {args.name_prefix!r}"
+        )
+    if not _REGION.match(args.region):
+        raise ValueError(f"GithubOidcArgs.region: expected an AWS region such as us-east-1, got {args.region!r}")
+    if args.create_provider and args.provider_arn is not None:
+        raise ValueError("GithubOidcArgs.provider_arn: expected None when create_provider is true, got an ARN")
+    if not args.create_provider and args.provider_arn is None:
+        raise ValueError(
+            "GithubOidcArgs.provider_arn: expected the existing provider's ARN when create_provider is false, got None"
+        )
+    if (args.github.owner_id is None) != (args.github.repository_id is None):
+        raise ValueError("GithubOidcArgs.github: expected owner_id and repository_id both set or both unset")
+    required = {
+        "service_arns": args.service_arns,
+        "task_definition_families": args.task_definition_families,
+        "pass_role_arns": args.pass_role_arns,
+        "codedeploy_application_names": args.codedeploy_application_names,
+        "deployment_group_names": args.deployment_group_names,
+        "repository_arns": args.repository_arns,
+    }
+    for field, values in required.items():
+        if isinstance(values, str) or not values:
+            raise ValueError(f"GithubOidcArgs.{field}: expected a non-empty sequence, got {values!r}")
+        _no_literal_wildcards(field, values)
+    for field in ("db_instance_arns", "log_group_arns"):
+        values = getattr(args, field)
+        if isinstance(values, str):
+            raise ValueError(f"GithubOidcArgs.{field}: expected a sequence, got {values!r}")
+        _no_literal_wildcards(field, values)
+    _no_literal_wildcards("cluster_arn", [args.cluster_arn])
+    for family in args.task_definition_families:
+        if not _FAMILY.match(family):
+            raise ValueError(f"GithubOidcArgs.task_definition_families: expected a family name, got {family!r}")
+
+
+def subjects(github: GithubConfig, context: str) -> list[str]:
+    """Exact `sub` claims for one context (`environment:NAME` or `pull_request`), in both the name form and,
+    when the numeric ids are known, the immutable-id form newer repositories get."""
+    found = [f"repo:{github.repository}:{context}"]
+    if github.owner_id is not None and github.repository_id is not None:
+        found.append(f"repo:{github.owner}@{github.owner_id}/{github.name}@{github.repository_id}:{context}")
+    return found
+
+
+def trust_policy(provider_arn: str, subs: Sequence[str]) -> dict[str, Any]:
+    # StringEquals, never StringLike: a wildcard in `sub` lets another branch, environment or repository in.
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "GithubActionsOidc",
+                "Effect": "Allow",
+                "Principal": {"Federated": provider_arn},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {f"{ISSUER_HOST}:aud": AUDIENCE, f"{ISSUER_HOST}:sub": list(subs)},
+                },
+            }
+        ],
+    }
+
+
+def deploy_policy(
+    *,
+    partition: str,
+    region: str,
+    account_id: str,
+    cluster_arn: str,
+    service_arns: Sequence[str],
+    families: Sequence[str],
+    pass_role_arns: Sequence[str],
+    applications: Sequence[str],
+    groups: Sequence[str],
+    repository_arns: Sequence[str],
+    db_instance_arns: Sequence[str],
+    log_group_arns: Sequence[str],
+) -> dict[str, Any]:
+    """What one deploy needs: register and roll a task definition through CodeDeploy, run the migration task,
+    push images, snapshot the database first, read logs and alarms. Nothing else."""
+    arn = f"arn:{partition}"
+    cluster_name = cluster_arn.rsplit("/", 1)[-1]
+    task_definitions = [f"{arn}:ecs:{region}:{account_id}:task-definition/{family}:*" for family in families]
+    tasks = f"{arn}:ecs:{region}:{account_id}:task/{cluster_name}/*"
+    codedeploy = f"{arn}:codedeploy:{region}:{account_id}"
+    snapshots = f"{arn}:rds:{region}:{account_id}:snapshot:*"
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "EcsTaskDefinitions",
+            "Effect": "Allow",
+            # These two actions support no resource-level permissions: "*" is the only valid resource.
+            "Action": ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"],
+            "Resource": "*",
+        },
+        {
+            "Sid": "EcsTagOnCreate",
+            "Effect": "Allow",
+            "Action": "ecs:TagResource",
+            "Resource": [*task_definitions, tasks],
+            "Condition": {"StringEquals": {"ecs:CreateAction": ["RegisterTaskDefinition", "RunTask"]}},
+        },
+        {
+            "Sid": "EcsRunMigrationTask",
+            "Effect": "Allow",
+            "Action": "ecs:RunTask",
+            "Resource": task_definitions,
+            "Condition": {"ArnEquals": {"ecs:cluster": cluster_arn}},
+        },
+        {
+            "Sid": "EcsWatchTasks",
+            "Effect": "Allow",
+            "Action": ["ecs:DescribeTasks"],
+            "Resource": tasks,
+        },
+        {
+            "Sid": "EcsServices",
+            "Effect": "Allow",
+            "Action": ["ecs:UpdateService", "ecs:DescribeServices"],
+            "Resource": list(service_arns),
+        },
+        {
+            "Sid": "CodeDeployDeployments",
+            "Effect": "Allow",
+            "Action": [
+                "codedeploy:CreateDeployment",
+                "codedeploy:GetDeployment",
+                "codedeploy:StopDeployment",
+                "codedeploy:GetDeploymentGroup",
+            ],
+            "Resource": [f"{codedeploy}:deploymentgroup:{app}/{group}" for app in applications for group in groups],
+        },
+        {
+            "Sid": "CodeDeployApplications",
+            "Effect": "Allow",
+            "Action": [
+                "codedeploy:GetApplication",
+                "codedeploy:GetApplicationRevision",
+                "codedeploy:RegisterApplicationRevision",
+            ],
+            "Resource": [f"{codedeploy}:application:{app}" for app in applications],
+        },
+        {
+            "Sid": "CodeDeployConfigs",
+            "Effect": "Allow",
+            # Read-only; the configs a group uses include AWS's predefined CodeDeployDefault.* ones.
+            "Action": "codedeploy:GetDeploymentConfig",
+            "Resource": f"{codedeploy}:deploymentconfig:*",
+        },
+        {
+            "Sid": "PassTaskRolesToEcsOnly",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": list(pass_role_arns),
+            "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+        },
+        {
+            "Sid": "EcrLogin",
+            "Effect": "Allow",
+            # The registry token is account-wide and the action has no resource-level permissions.
+            "Action": "ecr:GetAuthorizationToken",
+            "Resource": "*",
+        },
+        {
+            "Sid": "EcrPush",
+            "Effect": "Allow",
+            "Action": [
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:BatchGetImage",
+                "ecr:CompleteLayerUpload",
+                "ecr:DescribeImages",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:InitiateLayerUpload",
+                "ecr:PutImage",
+                "ecr:UploadLayerPart",
+            ],
+            "Resource": list(repository_arns),
+        },
+        {
+            "Sid": "CloudWatchAlarms",
+            "Effect": "Allow",
+            "Action": "cloudwatch:DescribeAlarms",
+            "Resource": f"{arn}:cloudwatch:{region}:{account_id}:alarm:*",
+        },
+    ]
+    if db_instance_arns:
+        statements += [
+            {
+                "Sid": "RdsSnapshotSource",
+                "Effect": "Allow",
+                "Action": ["rds:DescribeDBInstances", "rds:CreateDBSnapshot"],
+                "Resource": list(db_instance_arns),
+            },
+            {
+                "Sid": "RdsCreateOurSnapshots",
+                "Effect": "Allow",
+                "Action": ["rds:CreateDBSnapshot", "rds:AddTagsToResource"],
+                "Resource": snapshots,
+                "Condition": {"StringEquals": {f"aws:RequestTag/{SNAPSHOT_TAG_KEY}": SNAPSHOT_TAG_VALUE}},
+            },
+            {
+                "Sid": "RdsListSnapshots",
+                "Effect": "Allow",
+                # Listing cannot be conditioned on a tag (no single resource yet); it only reads metadata.
+                "Action": "rds:DescribeDBSnapshots",
+                "Resource": [*db_instance_arns, snapshots],
+            },
+            {
+                "Sid": "RdsPruneOurSnapshots",
+                "Effect": "Allow",
+                # Automated and foreign snapshots lack the tag, so they can never be deleted by a deploy.
+                "Action": "rds:DeleteDBSnapshot",
+                "Resource": snapshots,
+                "Condition": {"StringEquals": {f"aws:ResourceTag/{SNAPSHOT_TAG_KEY}": SNAPSHOT_TAG_VALUE}},
+            },
+        ]
+    if log_group_arns:
+        bare = [group.removesuffix(":*") for group in log_group_arns]
+        # The group ARN covers DescribeLogStreams/FilterLogEvents; GetLogEvents is authorised on its streams.
+        groups_and_streams = [a for group in bare for a in (group, f"{group}:*")]
+        statements.append(
+            {
+                "Sid": "ReadDeployLogs",
+                "Effect": "Allow",
+                "Action": ["logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents"],
+                "Resource": groups_and_streams,
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def preview_deny_policy() -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "NoSecretValuesInPullRequests",
+                "Effect": "Deny",
+                "Action": list(PREVIEW_DENIED_ACTIONS),
+                "Resource": "*",
+            }
+        ],
+    }
+
+
+def _all(values: Sequence[pulumi.Input[str]]) -> pulumi.Output[list[str]]:
+    return pulumi.Output.all(*values) if values else pulumi.Output.from_input([])
+
+
+class GithubOidc(pulumi.ComponentResource):
+    """Keyless CI access: GitHub's OIDC provider, a deploy role only the repository's environment job can assume
+    (exact `sub`, both claim forms), scoped to this stack's deploy actions, and a read-only role for
+    pull-request previews. Forks get no OIDC token, so neither role is reachable from one."""
+
+    provider_arn: pulumi.Output[str]
+    """ARN of the GitHub OIDC provider (created here or passed in)."""
+    deploy_role_arn: pulumi.Output[str]
+    """Role the environment's deploy job assumes."""
+    preview_role_arn: pulumi.Output[str]
+    """Read-only role for `pulumi preview` on pull requests."""
+
+    def __init__(self, name: str, args: GithubOidcArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("rampart:index:GithubOidc", name, None, opts)
+        _validate(args)
+        child = pulumi.ResourceOptions(parent=self)
+        partition = partition_of(args.region)
+
+        if args.create_provider:
+            provider = aws.iam.OpenIdConnectProvider(
+                f"{name}-provider",
+                url=ISSUER_URL,
+                client_id_lists=[AUDIENCE],
+                thumbprint_lists=list(GITHUB_THUMBPRINTS),
+                opts=child,
+            )
+            provider_arn: pulumi.Output[str] = provider.arn
+        else:
+            provider_arn = pulumi.Output.from_input(args.provider_arn)
+
+        deploy_subjects = subjects(args.github, f"environment:{args.environment}")
+        deploy_role = aws.iam.Role(
+            f"{name}-deploy",
+            name=f"{args.name_prefix}-github-deploy",
+            description=f"GitHub Actions deploy for {args.github.repository} environment {args.environment}",
+            assume_role_policy=provider_arn.apply(lambda arn: json.dumps(trust_policy(arn, deploy_subjects))),
+            max_session_duration=MAX_SESSION_SECONDS,
+            force_detach_policies=True,
+            opts=child,
+        )
+        policy = pulumi.Output.all(
+            account_id=args.account_id,
+            cluster_arn=args.cluster_arn,
+            service_arns=_all(args.service_arns),
+            pass_role_arns=_all(args.pass_role_arns),
+            applications=_all(args.codedeploy_application_names),
+            groups=_all(args.deployment_group_names),
+            repository_arns=_all(args.repository_arns),
+            db_instance_arns=_all(args.db_instance_arns),
+            log_group_arns=_all(args.log_group_arns),
+        ).apply(
+            lambda v: json.dumps(
+                deploy_policy(
+                    partition=partition, region=args.region, families=list(args.task_definition_families), **v
+                )
+            )
+        )
+        aws.iam.RolePolicy(f"{name}-deploy-policy", role=deploy_role.name, policy=policy, opts=child)
+
+        preview_subjects = subjects(args.github, "pull_request")
+        preview_role = aws.iam.Role(
+            f"{name}-preview",
+            name=f"{args.name_prefix}-github-preview",
+            description=f"GitHub Actions pull-request preview for {args.github.repository} (read-only)",
+            assume_role_policy=provider_arn.apply(lambda arn: json.dumps(trust_policy(arn, preview_subjects))),
+            max_session_duration=MAX_SESSION_SECONDS,
+            force_detach_policies=True,
+            opts=child,
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{name}-preview-read-only",
+            role=preview_role.name,
+            policy_arn=f"arn:{partition}:iam::aws:policy/{READ_ONLY_POLICY}",
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-preview-deny-secrets",
+            role=preview_role.name,
+            policy=json.dumps(preview_deny_policy()),
+            opts=child,
+        )
+
+        self.provider_arn = provider_arn
+        self.deploy_role_arn = deploy_role.arn
+        self.preview_role_arn = preview_role.arn
+        self.register_outputs(
+            {
+                "provider_arn": self.provider_arn,
+                "deploy_role_arn": self.deploy_role_arn,
+                "preview_role_arn": self.preview_role_arn,
+            }
+        )

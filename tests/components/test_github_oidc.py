@@ -1,0 +1,337 @@
+"""GithubOidc: keyless CI access with exact subjects, scoped deploy permissions and a read-only preview role."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.github_oidc import GithubOidc, GithubOidcArgs
+from tests.support.stacks import record_program, stack_config
+
+PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+CLUSTER = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/shop-production"
+SERVICES = [f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/shop-production/web"]
+PASS_ROLES = [f"arn:aws:iam::{ACCOUNT}:role/shop-web-task", f"arn:aws:iam::{ACCOUNT}:role/shop-web-execution"]
+REPOSITORIES = [f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/shop/web"]
+DB = [f"arn:aws:rds:{REGION}:{ACCOUNT}:db:shop-production"]
+LOGS = [f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/rampart/shop-production/web"]
+AUD = "token.actions.githubusercontent.com:aud"
+SUB = "token.actions.githubusercontent.com:sub"
+
+
+def gh(**update):
+    return stack_config("production").github.model_copy(update=update)
+
+
+def make_args(**overrides):
+    values = dict(
+        github=gh(),
+        environment="production",
+        name_prefix="shop-production",
+        account_id=ACCOUNT,
+        region=REGION,
+        cluster_arn=CLUSTER,
+        service_arns=SERVICES,
+        task_definition_families=["shop-production-web", "shop-production-migrate"],
+        pass_role_arns=PASS_ROLES,
+        codedeploy_application_names=["shop-production-web"],
+        deployment_group_names=["shop-production-web"],
+        repository_arns=REPOSITORIES,
+        db_instance_arns=DB,
+        log_group_arns=LOGS,
+    )
+    values.update(overrides)
+    return GithubOidcArgs(**values)
+
+
+def record_oidc(**overrides):
+    return record_program(lambda: GithubOidc("ci", make_args(**overrides)))
+
+
+@pytest.fixture(scope="module")
+def rec():
+    return record_oidc()
+
+
+def role(rec, suffix):
+    return rec.one(ROLE, f"ci-{suffix}")
+
+
+def trust(reg):
+    return json.loads(reg.plain_inputs()["assumeRolePolicy"])
+
+
+def deploy_statements(rec):
+    policy = json.loads(rec.one(ROLE_POLICY, "ci-deploy-policy").plain_inputs()["policy"])
+    return {s["Sid"]: s for s in policy["Statement"]}
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def test_oidc_provider(rec):
+    inputs = rec.one(PROVIDER).plain_inputs()
+    assert inputs["url"] == "https://token.actions.githubusercontent.com"
+    assert inputs["clientIdLists"] == ["sts.amazonaws.com"]
+
+
+def test_existing_provider_is_reused():
+    existing = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+    rec = record_oidc(create_provider=False, provider_arn=existing)
+    assert rec.by_type(PROVIDER) == []
+    assert trust(role(rec, "deploy"))["Statement"][0]["Principal"] == {"Federated": existing}
+
+
+def test_provider_choice_is_unambiguous():
+    with pytest.raises(ValueError, match="GithubOidcArgs.provider_arn"):
+        record_oidc(create_provider=False)
+    with pytest.raises(ValueError, match="GithubOidcArgs.provider_arn"):
+        record_oidc(provider_arn="arn:aws:iam::1:oidc-provider/x")
+
+
+def test_deploy_trust_exact_subjects_both_forms(rec):
+    statement = trust(role(rec, "deploy"))["Statement"]
+    assert len(statement) == 1
+    statement = statement[0]
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    provider_arn = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+    assert statement["Principal"] == {"Federated": provider_arn}
+    # Exactly StringEquals, exactly these two subjects: a wildcard or StringLike anywhere fails here.
+    assert statement["Condition"] == {
+        "StringEquals": {
+            AUD: "sts.amazonaws.com",
+            SUB: [
+                "repo:example-org/shop:environment:production",
+                "repo:example-org@104233113/shop@871244590:environment:production",
+            ],
+        }
+    }
+
+
+def test_deploy_trust_name_form_only_without_ids():
+    rec = record_oidc(github=gh(owner_id=None, repository_id=None))
+    condition = trust(role(rec, "deploy"))["Statement"][0]["Condition"]
+    assert condition == {
+        "StringEquals": {AUD: "sts.amazonaws.com", SUB: ["repo:example-org/shop:environment:production"]}
+    }
+
+
+def test_staging_subject_names_its_environment():
+    rec = record_oidc(github=stack_config("staging").github, environment="staging", name_prefix="shop-staging")
+    subs = trust(role(rec, "deploy"))["Statement"][0]["Condition"]["StringEquals"][SUB]
+    assert all(s.endswith(":environment:staging") for s in subs)
+
+
+def test_preview_trust_pull_request_only(rec):
+    condition = trust(role(rec, "preview"))["Statement"][0]["Condition"]
+    assert condition == {
+        "StringEquals": {
+            AUD: "sts.amazonaws.com",
+            SUB: [
+                "repo:example-org/shop:pull_request",
+                "repo:example-org@104233113/shop@871244590:pull_request",
+            ],
+        }
+    }
+
+
+def test_no_wildcard_in_any_trust(rec):
+    for reg in rec.by_type(ROLE):
+        text = reg.plain_inputs()["assumeRolePolicy"]
+        assert "*" not in text
+        assert "StringLike" not in text
+
+
+@pytest.mark.parametrize("suffix", ["deploy", "preview"])
+def test_session_at_most_one_hour(rec, suffix):
+    assert role(rec, suffix).plain_inputs()["maxSessionDuration"] == 3600
+
+
+def test_role_names(rec):
+    assert role(rec, "deploy").plain_inputs()["name"] == "shop-production-github-deploy"
+    assert role(rec, "preview").plain_inputs()["name"] == "shop-production-github-preview"
+
+
+def test_no_iam_users_or_access_keys(rec):
+    types = {r.type for r in rec.registrations}
+    assert "aws:iam/user:User" not in types
+    assert "aws:iam/accessKey:AccessKey" not in types
+    assert not any("user" in t.lower() or "accesskey" in t.lower() for t in types)
+
+
+def test_pass_role_scoped_and_conditioned(rec):
+    statements = deploy_statements(rec)
+    passing = [s for s in statements.values() if "iam:PassRole" in as_list(s["Action"])]
+    assert len(passing) == 1
+    statement = passing[0]
+    assert sorted(as_list(statement["Resource"])) == sorted(PASS_ROLES)
+    assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+
+
+def test_only_unscopable_actions_on_star(rec):
+    star = {
+        action
+        for s in deploy_statements(rec).values()
+        if "*" in as_list(s["Resource"])
+        for action in as_list(s["Action"])
+    }
+    assert star == {"ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition", "ecr:GetAuthorizationToken"}
+
+
+def test_no_wildcard_actions_or_deny_gaps(rec):
+    for statement in deploy_statements(rec).values():
+        assert statement["Effect"] == "Allow"
+        for action in as_list(statement["Action"]):
+            assert "*" not in action, action
+
+
+def test_ecs_scoped(rec):
+    statements = deploy_statements(rec)
+    run = statements["EcsRunMigrationTask"]
+    assert run["Action"] == "ecs:RunTask"
+    assert run["Resource"] == [
+        f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/shop-production-web:*",
+        f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/shop-production-migrate:*",
+    ]
+    assert run["Condition"] == {"ArnEquals": {"ecs:cluster": CLUSTER}}
+    services = statements["EcsServices"]
+    assert sorted(services["Action"]) == ["ecs:DescribeServices", "ecs:UpdateService"]
+    assert services["Resource"] == SERVICES
+    assert statements["EcsWatchTasks"]["Resource"] == f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/shop-production/*"
+
+
+def test_codedeploy_scoped(rec):
+    statements = deploy_statements(rec)
+    deployments = statements["CodeDeployDeployments"]
+    assert {"codedeploy:CreateDeployment", "codedeploy:GetDeployment", "codedeploy:StopDeployment"} <= set(
+        deployments["Action"]
+    )
+    assert deployments["Resource"] == [
+        f"arn:aws:codedeploy:{REGION}:{ACCOUNT}:deploymentgroup:shop-production-web/shop-production-web"
+    ]
+    assert statements["CodeDeployApplications"]["Resource"] == [
+        f"arn:aws:codedeploy:{REGION}:{ACCOUNT}:application:shop-production-web"
+    ]
+    assert statements["CodeDeployConfigs"]["Action"] == "codedeploy:GetDeploymentConfig"
+
+
+def test_ecr_push_only_to_our_repositories(rec):
+    statements = deploy_statements(rec)
+    push = statements["EcrPush"]
+    assert "ecr:PutImage" in push["Action"]
+    assert push["Resource"] == REPOSITORIES
+    assert statements["EcrLogin"] == {
+        "Sid": "EcrLogin",
+        "Effect": "Allow",
+        "Action": "ecr:GetAuthorizationToken",
+        "Resource": "*",
+    }
+
+
+def test_rds_snapshots_only_our_tagged_ones(rec):
+    statements = deploy_statements(rec)
+    tag = {"rampart:managed-by": "rampart-snapshot"}
+    delete = [s for s in statements.values() if "rds:DeleteDBSnapshot" in as_list(s["Action"])]
+    assert len(delete) == 1
+    assert delete[0]["Condition"] == {"StringEquals": {f"aws:ResourceTag/{k}": v for k, v in tag.items()}}
+    create_snapshot = statements["RdsCreateOurSnapshots"]
+    assert create_snapshot["Resource"] == f"arn:aws:rds:{REGION}:{ACCOUNT}:snapshot:*"
+    assert create_snapshot["Condition"] == {"StringEquals": {f"aws:RequestTag/{k}": v for k, v in tag.items()}}
+    assert statements["RdsSnapshotSource"]["Resource"] == DB
+
+
+def test_no_rds_statements_without_a_database():
+    statements = deploy_statements(record_oidc(db_instance_arns=()))
+    assert not any(a.startswith("rds:") for s in statements.values() for a in as_list(s["Action"]))
+
+
+def test_logs_and_alarms_read_only(rec):
+    statements = deploy_statements(rec)
+    logs = statements["ReadDeployLogs"]
+    assert all(a.startswith("logs:Get") or a.startswith("logs:Describe") or a == "logs:FilterLogEvents"
+               for a in logs["Action"])
+    assert logs["Resource"] == [LOGS[0], f"{LOGS[0]}:*"]
+    assert statements["CloudWatchAlarms"]["Action"] == "cloudwatch:DescribeAlarms"
+    assert statements["CloudWatchAlarms"]["Resource"] == f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:*"
+
+
+def test_preview_role_read_only(rec):
+    preview = role(rec, "preview")
+    attachments = rec.by_type(ATTACHMENT)
+    assert [a.plain_inputs()["policyArn"] for a in attachments] == ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+    assert attachments[0].plain_inputs()["role"] == preview.plain_inputs()["name"]
+    deny_policy = rec.one(ROLE_POLICY, "ci-preview-deny-secrets").plain_inputs()
+    assert deny_policy["role"] == preview.plain_inputs()["name"]
+    deny = json.loads(deny_policy["policy"])["Statement"]
+    assert deny[0]["Effect"] == "Deny"
+    assert "secretsmanager:GetSecretValue" in deny[0]["Action"]
+    # The preview role has no inline Allow at all.
+    preview_allows = [
+        s
+        for reg in rec.by_type(ROLE_POLICY)
+        if reg.plain_inputs()["role"] == preview.plain_inputs()["name"]
+        for s in json.loads(reg.plain_inputs()["policy"])["Statement"]
+        if s["Effect"] == "Allow"
+    ]
+    assert preview_allows == []
+
+
+def test_deploy_policy_attached_to_deploy_role(rec):
+    assert rec.one(ROLE_POLICY, "ci-deploy-policy").plain_inputs()["role"] == "shop-production-github-deploy"
+
+
+def test_children_parented(rec):
+    component = [r for r in rec.registrations if r.type == "rampart:index:GithubOidc"]
+    assert len(component) == 1
+    assert {r.name for r in rec.children_of(component[0].urn)} == {
+        "ci-provider",
+        "ci-deploy",
+        "ci-deploy-policy",
+        "ci-preview",
+        "ci-preview-read-only",
+        "ci-preview-deny-secrets",
+    }
+
+
+def test_outputs():
+    def program():
+        import pulumi
+
+        oidc = GithubOidc("ci", make_args())
+        pulumi.export("deploy", oidc.deploy_role_arn)
+        pulumi.export("preview", oidc.preview_role_arn)
+        pulumi.export("provider", oidc.provider_arn)
+
+    outputs = record_program(program).outputs
+    assert outputs["deploy"].endswith(":role/shop-production-github-deploy")
+    assert outputs["preview"].endswith(":role/shop-production-github-preview")
+    assert outputs["provider"].endswith(":oidc-provider/token.actions.githubusercontent.com")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("pass_role_arns", ["*"]),
+        ("pass_role_arns", [f"arn:aws:iam::{ACCOUNT}:role/*"]),
+        ("pass_role_arns", []),
+        ("service_arns", []),
+        ("repository_arns", [f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/*"]),
+        ("db_instance_arns", ["*"]),
+        ("task_definition_families", ["shop*"]),
+        ("cluster_arn", "*"),
+        ("environment", "prod*"),
+        ("region", "everywhere"),
+        ("name_prefix", "x" * 60),
+    ],
+)
+def test_invalid_args_raise(field, value):
+    with pytest.raises(ValueError, match=rf"GithubOidcArgs\.{field}: expected"):
+        record_oidc(**{field: value})
