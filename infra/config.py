@@ -161,6 +161,7 @@ class ServiceConfig(_Model):
         default_factory=dict
     )
     autoscaling: AutoscalingConfig | None = None
+    log_retention_days: int = Field(default=365, ge=1, le=3653)
     migration_command: tuple[Annotated[str, StringConstraints(min_length=1)], ...] = ()
     """Command (exec form) the deploy workflow runs as a one-off task before traffic moves; empty: no migration."""
 

@@ -8,15 +8,279 @@ GitHub (which scopes deploy roles to the services).
 from __future__ import annotations
 
 import pulumi
+import pulumi_aws as aws
+import pulumi_github as github
 
-from infra import outputs
+from components.backup_plan import BackupCopyVault, BackupCopyVaultArgs, BackupPlan, BackupPlanArgs
+from components.blue_green_service import BlueGreenService, BlueGreenServiceArgs
+from components.cluster import Cluster, ClusterArgs
+from components.database import Database, DatabaseArgs
+from components.github_environment import GithubEnvironment, GithubEnvironmentArgs
+from components.github_oidc import GithubOidc, GithubOidcArgs
+from components.github_repository import GithubRepositoryRules, GithubRepositoryRulesArgs
+from components.github_variables import GithubRepositoryVariables, GithubRepositoryVariablesArgs
+from components.keys import StackKey, StackKeyArgs
+from components.load_balancer import LoadBalancer, LoadBalancerArgs
+from components.network import Network, NetworkArgs
+from components.notifications import Notifications, NotificationsArgs
+from components.secrets import ApplicationSecrets, ApplicationSecretsArgs
+from infra import naming, outputs
 from infra.config import StackConfig
+from infra.recovery import recovery_summary
 
 
 def build_stack(cfg: StackConfig) -> None:
+    prefix = naming.prefix(cfg)
+    aws_provider = aws.Provider("aws", region=cfg.region, default_tags={"tags": dict(naming.default_tags(cfg))})
+    on_aws = pulumi.ResourceOptions(provider=aws_provider)
+    account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(provider=aws_provider)).account_id
+
+    key = StackKey(
+        f"{prefix}-key",
+        StackKeyArgs(
+            description=f"Encrypts every resource of the {cfg.stack} stack",
+            account_id=account_id,
+            region=cfg.region,
+            alias=f"alias/{prefix}",
+            protect=cfg.is_production,
+        ),
+        opts=on_aws,
+    )
+    network = Network(
+        f"{prefix}-network",
+        NetworkArgs(
+            cidr=cfg.network.cidr,
+            az_count=cfg.network.az_count,
+            nat_gateways=cfg.network.nat_gateways,
+            flow_log_retention_days=cfg.network.flow_log_retention_days,
+            kms_key_arn=key.key_arn,
+        ),
+        opts=on_aws,
+    )
+    notifications = Notifications(
+        f"{prefix}-notifications",
+        NotificationsArgs(kms_key_arn=key.key_arn, emails=cfg.notifications.emails),
+        opts=on_aws,
+    )
+    secrets = ApplicationSecrets(
+        f"{prefix}-secrets",
+        ApplicationSecretsArgs(
+            secrets=cfg.application_secrets,
+            values=cfg.secret_values,
+            kms_key_arn=key.key_arn,
+            name_prefix=prefix,
+            protect=cfg.is_production,
+        ),
+        opts=on_aws,
+    )
+    cluster = Cluster(f"{prefix}-cluster", ClusterArgs(), opts=on_aws)
+    load_balancer = LoadBalancer(
+        f"{prefix}-alb",
+        LoadBalancerArgs(
+            vpc_id=network.vpc_id,
+            public_subnet_ids=network.public_subnet_ids,
+            certificate_arn=cfg.load_balancer.certificate_arn,
+            ssl_policy=cfg.load_balancer.ssl_policy,
+            test_listener_port=cfg.load_balancer.test_listener_port,
+            access_log_retention_days=cfg.load_balancer.access_log_retention_days,
+            idle_timeout_seconds=cfg.load_balancer.idle_timeout_seconds,
+            deletion_protection=cfg.is_production,
+            vpc_cidr=cfg.network.cidr,
+        ),
+        opts=on_aws,
+    )
+
+    services: dict[str, BlueGreenService] = {}
+    for service in cfg.services:
+        services[service.name] = BlueGreenService(
+            f"{prefix}-{service.name}",
+            BlueGreenServiceArgs(
+                service=service,
+                deployment=cfg.deployment,
+                alarms=cfg.alarms,
+                environment=cfg.environment,
+                name_prefix=prefix,
+                cluster_arn=cluster.arn,
+                cluster_name=cluster.cluster_name,
+                vpc_id=network.vpc_id,
+                vpc_cidr=cfg.network.cidr,
+                private_subnet_ids=network.private_subnet_ids,
+                load_balancer_security_group_id=load_balancer.security_group_id,
+                load_balancer_arn_suffix=load_balancer.arn_suffix,
+                production_listener_arn=load_balancer.production_listener_arn,
+                test_listener_arn=load_balancer.test_listener_arn,
+                notification_topic_arn=notifications.topic_arn,
+                kms_key_arn=key.key_arn,
+                log_retention_days=service.log_retention_days,
+                secrets={
+                    secrets.environment_variable_names[name]: secrets.value_from[name] for name in service.secrets
+                },
+                secret_arns=[secrets.arns[name] for name in service.secrets],
+                region=cfg.region,
+            ),
+            opts=on_aws,
+        )
+
+    database = Database(
+        f"{prefix}-db",
+        DatabaseArgs(
+            database=cfg.database,
+            environment=cfg.environment,
+            identifier=f"{prefix}-db",
+            vpc_id=network.vpc_id,
+            private_subnet_ids=network.private_subnet_ids,
+            allowed_security_group_ids=[s.security_group_id for s in services.values()],
+            kms_key_arn=key.key_arn,
+            notification_topic_arn=notifications.topic_arn,
+            protect=cfg.is_production,
+        ),
+        opts=on_aws,
+    )
+
+    copy_vault_arn = None
+    if cfg.backup.copy_region:
+        copy_provider = aws.Provider(
+            "aws-backup-copy",
+            region=cfg.backup.copy_region,
+            default_tags={"tags": dict(naming.default_tags(cfg))},
+        )
+        copy_vault = BackupCopyVault(
+            f"{prefix}-backup-copy",
+            BackupCopyVaultArgs(name_prefix=prefix, account_id=account_id, region=cfg.backup.copy_region),
+            opts=pulumi.ResourceOptions(provider=copy_provider),
+        )
+        copy_vault_arn = copy_vault.vault_arn
+    BackupPlan(
+        f"{prefix}-backup",
+        BackupPlanArgs(
+            backup=cfg.backup,
+            kms_key_arn=key.key_arn,
+            resource_arns=[database.arn],
+            copy_vault_arn=copy_vault_arn,
+            name_prefix=prefix,
+        ),
+        opts=on_aws,
+    )
+
+    oidc = GithubOidc(
+        f"{prefix}-github-oidc",
+        GithubOidcArgs(
+            github=cfg.github,
+            environment=cfg.environment,
+            name_prefix=prefix,
+            account_id=account_id,
+            region=cfg.region,
+            create_provider=cfg.github.oidc_provider_arn is None,
+            provider_arn=cfg.github.oidc_provider_arn,
+            cluster_arn=cluster.arn,
+            service_arns=[s.service_arn for s in services.values()],
+            task_definition_families=[f"{prefix}-{name}" for name in services],
+            pass_role_arns=[arn for s in services.values() for arn in (s.task_role_arn, s.execution_role_arn)],
+            codedeploy_application_names=[s.codedeploy_application_name for s in services.values()],
+            deployment_group_names=[s.deployment_group_name for s in services.values()],
+            repository_arns=[s.repository_arn for s in services.values()],
+            db_instance_arns=[database.arn],
+            log_group_arns=[
+                pulumi.Output.concat("arn:aws:logs:", cfg.region, ":", account_id, ":log-group:", s.log_group_name)
+                for s in services.values()
+            ],
+        ),
+        opts=on_aws,
+    )
+
+    github_provider = github.Provider("github", owner=cfg.github.owner)
+    on_github = pulumi.ResourceOptions(provider=github_provider)
+    services_variable = pulumi.Output.json_dumps(
+        {
+            name: {
+                "service": s.service_name,
+                "deploymentGroup": s.deployment_group_name,
+                "application": s.codedeploy_application_name,
+            }
+            for name, s in services.items()
+        }
+    )
+    environment_variables: dict[str, pulumi.Input[str]] = {
+        "AWS_REGION": cfg.region,
+        "RAMPART_STACK": cfg.stack,
+        "RAMPART_DEPLOY_ROLE_ARN": oidc.deploy_role_arn,
+        "RAMPART_CLUSTER": cluster.cluster_name,
+        "RAMPART_SERVICES": services_variable,
+    }
+    repository_variables: dict[str, pulumi.Input[str]] = {
+        outputs.repository_variable("RAMPART_PREVIEW_ROLE_ARN_{STACK}", cfg.stack): oidc.preview_role_arn,
+        outputs.repository_variable("RAMPART_AWS_REGION_{STACK}", cfg.stack): cfg.region,
+    }
+    if cfg.github.state_backend_url:
+        environment_variables["PULUMI_BACKEND_URL"] = cfg.github.state_backend_url
+        repository_variables[outputs.repository_variable("RAMPART_STATE_BACKEND_{STACK}", cfg.stack)] = (
+            cfg.github.state_backend_url
+        )
+    GithubEnvironment(
+        f"{prefix}-github-environment",
+        GithubEnvironmentArgs(github=cfg.github, environment=cfg.environment, variables=environment_variables),
+        opts=on_github,
+    )
+    GithubRepositoryVariables(
+        f"{prefix}-github-variables",
+        GithubRepositoryVariablesArgs(github=cfg.github, variables=repository_variables),
+        opts=on_github,
+    )
+    if cfg.github.manage_repository_settings:
+        GithubRepositoryRules(
+            f"{prefix}-github-repository", GithubRepositoryRulesArgs(github=cfg.github), opts=on_github
+        )
+
     pulumi.export(outputs.ENVIRONMENT, cfg.environment)
     pulumi.export(outputs.REGION, cfg.region)
+    pulumi.export(outputs.CLUSTER_NAME, cluster.cluster_name)
+    pulumi.export(outputs.NOTIFICATION_TOPIC_ARN, notifications.topic_arn)
+    pulumi.export(outputs.LOAD_BALANCER_DNS_NAME, load_balancer.dns_name)
     pulumi.export(
-        outputs.RECOVERY,
-        {"rtoMinutes": cfg.recovery.rto_minutes, "rpoMinutes": cfg.recovery.rpo_minutes},
+        outputs.SERVICES,
+        {
+            service.name: _service_outputs(services[service.name], service, cfg, load_balancer, network)
+            for service in cfg.services
+        },
     )
+    pulumi.export(
+        outputs.DATABASE,
+        {
+            "instanceIdentifier": database.instance_identifier,
+            "endpoint": database.endpoint,
+            "port": database.port,
+            "rpoMinutes": database.rpo_minutes,
+        },
+    )
+    pulumi.export(outputs.RECOVERY, recovery_summary(cfg))
+    pulumi.export(outputs.GITHUB, {"deployRoleArn": oidc.deploy_role_arn, "previewRoleArn": oidc.preview_role_arn})
+
+
+def _service_outputs(
+    component: BlueGreenService, service, cfg: StackConfig, load_balancer: LoadBalancer, network: Network
+) -> dict[str, object]:
+    values = {
+        "serviceName": component.service_name,
+        "taskDefinitionArn": component.task_definition_arn,
+        "taskDefinitionFamily": component.task_definition_family,
+        "containerName": component.container_name,
+        "containerPort": component.container_port,
+        "codedeployApplication": component.codedeploy_application_name,
+        "deploymentGroup": component.deployment_group_name,
+        "productionTargetGroup": component.production_target_group_name,
+        "testTargetGroup": component.test_target_group_name,
+        "productionListenerArn": load_balancer.production_listener_arn,
+        "testListenerArn": load_balancer.test_listener_arn,
+        "testListenerPort": cfg.load_balancer.test_listener_port,
+        "subnetIds": network.private_subnet_ids,
+        "securityGroupIds": [component.security_group_id],
+        "logGroupName": component.log_group_name,
+        "repositoryUrl": component.repository_url,
+        "alarmNames": component.alarm_names,
+        "detectionSeconds": component.detection_seconds,
+        "healthCheckPath": service.health_check_path,
+        "migrationCommand": list(service.migration_command),
+    }
+    assert set(values) == set(outputs.SERVICE_KEYS), "infra/outputs.py pins the service output keys"
+    return values
+
