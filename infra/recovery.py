@@ -1,0 +1,49 @@
+"""Recovery objectives as code: the worst case that the declared resources allow, next to the declared targets.
+
+Pure functions over the stack config, so `rampart check`, the stack export (`recovery`, infra/outputs.py) and
+the policy that holds targets and resources together all compute the same figures.
+
+- Detection: the slowest rollback alarm needs period x evaluation periods of bad data, plus about a minute
+  before CloudWatch has the metric at all.
+- Data loss (RPO): with RDS automated backups on, point-in-time recovery loses at most the last transaction
+  log upload (every five minutes); without them, everything since the last scheduled AWS Backup snapshot.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.backup_plan import schedule_interval_minutes
+from components.database import PITR_RPO_MINUTES
+from infra.config import AlarmsConfig, BackupConfig, DatabaseConfig, StackConfig
+
+# CloudWatch publishes load balancer and ECS metrics up to a minute after the period they describe.
+METRIC_DELAY_SECONDS = 60
+
+RECOVERY_KEYS = ("rtoMinutes", "rpoMinutes", "worstCaseDetectionSeconds", "worstCaseRpoMinutes")
+
+
+def worst_case_rpo_minutes(database: DatabaseConfig, backup: BackupConfig) -> int:
+    """Most data (in minutes of writes) a restore can lose."""
+    if database.backup_retention_days >= 1:
+        return PITR_RPO_MINUTES
+    return schedule_interval_minutes(backup.schedule)
+
+
+def worst_case_detection_seconds(alarms: AlarmsConfig) -> int:
+    """Longest time from a bad deployment to its rollback alarm firing.
+
+    The unhealthy-hosts alarm evaluates its own number of periods; the slowest alarm decides.
+    """
+    periods = max(alarms.evaluation_periods, alarms.unhealthy_hosts_periods)
+    return alarms.period_seconds * periods + METRIC_DELAY_SECONDS
+
+
+def recovery_summary(cfg: StackConfig) -> dict[str, Any]:
+    """The stack's `recovery` export: declared targets and the worst case the resources allow."""
+    return {
+        "rtoMinutes": cfg.recovery.rto_minutes,
+        "rpoMinutes": cfg.recovery.rpo_minutes,
+        "worstCaseDetectionSeconds": worst_case_detection_seconds(cfg.alarms),
+        "worstCaseRpoMinutes": worst_case_rpo_minutes(cfg.database, cfg.backup),
+    }

@@ -1,0 +1,64 @@
+import pytest
+
+from infra import outputs
+from infra.config import AlarmsConfig, BackupConfig, DatabaseConfig
+from infra.recovery import (
+    RECOVERY_KEYS,
+    recovery_summary,
+    worst_case_detection_seconds,
+    worst_case_rpo_minutes,
+)
+from tests.support.stacks import stack_config
+
+
+def test_pitr_bounds_rpo_at_five_minutes_when_automated_backups_are_on():
+    assert worst_case_rpo_minutes(DatabaseConfig(backup_retention_days=1), BackupConfig()) == 5
+
+
+def test_without_automated_backups_the_schedule_bounds_rpo():
+    # Config requires a day of retention; a model built without validation stands for "automated backups off".
+    database = DatabaseConfig.model_construct(backup_retention_days=0)
+    assert worst_case_rpo_minutes(database, BackupConfig(schedule="cron(0 2 * * ? *)")) == 1440
+    assert worst_case_rpo_minutes(database, BackupConfig(schedule="cron(0 */6 * * ? *)")) == 360
+
+
+def test_detection_is_period_times_evaluation_periods_plus_metric_delay():
+    alarms = AlarmsConfig(period_seconds=60, evaluation_periods=3, datapoints_to_alarm=2, unhealthy_hosts_periods=1)
+    assert worst_case_detection_seconds(alarms) == 240
+
+
+def test_detection_follows_the_slowest_alarm():
+    alarms = AlarmsConfig(period_seconds=30, evaluation_periods=2, datapoints_to_alarm=2, unhealthy_hosts_periods=5)
+    assert worst_case_detection_seconds(alarms) == 30 * 5 + 60
+
+
+def test_detection_agrees_with_the_rollback_alarms():
+    from components.deployment_alarms import detection_seconds
+
+    for stack in ("production", "staging"):
+        alarms = stack_config(stack).alarms
+        assert worst_case_detection_seconds(alarms) == detection_seconds(alarms)
+
+
+def test_production_summary():
+    summary = recovery_summary(stack_config("production"))
+    assert summary == {
+        "rtoMinutes": 5,
+        "rpoMinutes": 15,
+        "worstCaseDetectionSeconds": 240,
+        "worstCaseRpoMinutes": 5,
+    }
+    assert tuple(summary) == RECOVERY_KEYS
+
+
+@pytest.mark.parametrize("stack", ["production", "staging"])
+def test_worst_case_within_the_declared_targets(stack):
+    summary = recovery_summary(stack_config(stack))
+    assert summary["worstCaseRpoMinutes"] <= summary["rpoMinutes"]
+    assert summary["worstCaseDetectionSeconds"] <= summary["rtoMinutes"] * 60
+
+
+def test_summary_keys_match_the_documented_export():
+    assert outputs.RECOVERY == "recovery"
+    for key in RECOVERY_KEYS:
+        assert f'"{key}"' in outputs.__doc__
