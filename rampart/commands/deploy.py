@@ -1,0 +1,70 @@
+"""`rampart deploy`: register the new revision and ship it blue/green through CodeDeploy, following it to the end."""
+
+from __future__ import annotations
+
+import argparse
+
+from rampart.errors import UsageError
+from rampart.ops import outputs as stack_outputs
+from rampart.ops.aws import Aws, resolve_region
+from rampart.ops.deploy import DeployOptions, run_deploy
+from rampart.ops.report import Report
+from rampart.ops.runner import execute
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "deploy",
+        help="blue/green deploy a new image through CodeDeploy",
+        description="Register a new task definition revision from the service's current one with --image (or take "
+        "--task-definition), create the CodeDeploy deployment with an AppSpec naming it, follow it to the end, "
+        "and on --timeout stop it with rollback. Names come from the stack outputs unless given as flags. "
+        "Exit 0 succeeded, 1 failed/stopped/rolled back/timed out, 2 bad input.",
+    )
+    stack_outputs.add_arguments(parser)
+    parser.add_argument("--service", required=True, metavar="NAME", help="service name in the stack outputs")
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--image", metavar="URI", help="container image for the new revision")
+    what.add_argument("--task-definition", metavar="ARN", help="an already registered revision to deploy")
+    parser.add_argument("--cluster", help="ECS cluster (default: clusterName)")
+    parser.add_argument("--ecs-service", help="ECS service name (default: services.<service>.serviceName)")
+    parser.add_argument("--application", help="CodeDeploy application (default: codedeployApplication)")
+    parser.add_argument("--deployment-group", help="CodeDeploy deployment group (default: deploymentGroup)")
+    parser.add_argument("--container", help="container receiving traffic (default: containerName)")
+    parser.add_argument("--container-port", type=int, help="its port (default: containerPort)")
+    parser.add_argument("--timeout", type=float, default=3600.0, metavar="S",
+                        help="stop the deployment with rollback after this many seconds (default 3600)")
+    parser.add_argument("--poll", type=float, default=15.0, metavar="S", help="seconds between polls (default 15)")
+    parser.add_argument("--register-only", action="store_true",
+                        help="only register the new revision and print its ARN (to run `rampart migrate` from it)")
+    parser.add_argument("--description", default="rampart deploy", help="deployment description")
+    stack_outputs.add_common(parser)
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    if args.timeout <= 0 or args.poll <= 0:
+        raise UsageError("--timeout and --poll: expected positive seconds")
+    if args.register_only and args.task_definition:
+        raise UsageError("--register-only: needs --image (a --task-definition is already registered)")
+    outputs = stack_outputs.StackOutputs(args.stack, args.outputs)
+    svc = f"services.{args.service}"
+    options = DeployOptions(
+        cluster=outputs.pick(args.cluster, "clusterName", "--cluster", expect=str),
+        service=outputs.pick(args.ecs_service, f"{svc}.serviceName", "--ecs-service", expect=str),
+        application=outputs.pick(args.application, f"{svc}.codedeployApplication", "--application", expect=str)
+        if not args.register_only else "",
+        deployment_group=outputs.pick(args.deployment_group, f"{svc}.deploymentGroup", "--deployment-group",
+                                      expect=str) if not args.register_only else "",
+        container_name=outputs.pick(args.container, f"{svc}.containerName", "--container", expect=str),
+        container_port=int(outputs.pick(args.container_port, f"{svc}.containerPort", "--container-port",
+                                        expect=(int, float))) if not args.register_only else 0,
+        image=args.image,
+        task_definition=args.task_definition,
+        register_only=args.register_only,
+        timeout=args.timeout,
+        poll=args.poll,
+        description=args.description,
+    )
+    aws = Aws(resolve_region(args.region))
+    return execute(Report("deploy"), args.format, lambda report: run_deploy(aws, options, report))

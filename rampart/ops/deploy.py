@@ -1,0 +1,169 @@
+"""Blue/green through CodeDeploy: a new revision, an AppSpec naming it, followed; stopped with rollback on timeout."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from rampart.errors import OperationFailed
+from rampart.ops import ecs as ecs_ops
+from rampart.ops.aws import Aws, calling, translate
+from rampart.ops.report import Report
+
+TERMINAL = ("Succeeded", "Failed", "Stopped")
+# What each CodeDeploy status means for the traffic, in the words the report uses.
+MEANING = {
+    "Created": "deployment created",
+    "Queued": "queued behind another deployment",
+    "InProgress": "replacement tasks starting, traffic shifting",
+    "Baking": "traffic shifted; waiting before terminating the original tasks",
+    "Ready": "replacement ready; waiting to reroute traffic",
+    "Succeeded": "traffic on the new revision",
+    "Failed": "deployment failed",
+    "Stopped": "deployment stopped",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeployOptions:
+    cluster: str
+    service: str
+    application: str
+    deployment_group: str
+    container_name: str
+    container_port: int
+    image: str | None = None
+    task_definition: str | None = None
+    register_only: bool = False
+    timeout: float = 3600.0
+    poll: float = 15.0
+    description: str = "rampart deploy"
+
+
+def registrable(task_definition: dict[str, Any], accepted: set[str]) -> dict[str, Any]:
+    """Only the fields RegisterTaskDefinition accepts: the read-only ones (ARN, revision, status...) are dropped."""
+    return {key: value for key, value in task_definition.items() if key in accepted and value not in (None, [], {})}
+
+
+def register_revision(ecs: Any, current_arn: str, container_name: str, image: str) -> str:
+    task_definition, tags = ecs_ops.describe_task_definition(ecs, current_arn)
+    accepted = set(ecs.meta.service_model.operation_model("RegisterTaskDefinition").input_shape.members)
+    request = registrable(task_definition, accepted)
+    ecs_ops.container(task_definition, container_name)  # a clear error when the container is missing
+    request["containerDefinitions"] = [
+        {**c, "image": image} if c.get("name") == container_name else c
+        for c in task_definition["containerDefinitions"]
+    ]
+    if tags:
+        request["tags"] = tags
+    with calling("ecs:RegisterTaskDefinition", f"family {task_definition.get('family')}"):
+        answer = ecs.register_task_definition(**request)
+    return str(answer["taskDefinition"]["taskDefinitionArn"])
+
+
+def appspec(task_definition_arn: str, container_name: str, container_port: int) -> str:
+    spec = {
+        "version": "0.0",
+        "Resources": [{
+            "TargetService": {
+                "Type": "AWS::ECS::Service",
+                "Properties": {
+                    "TaskDefinition": task_definition_arn,
+                    "LoadBalancerInfo": {"ContainerName": container_name, "ContainerPort": container_port},
+                },
+            }
+        }],
+    }
+    return json.dumps(spec, indent=2, sort_keys=True)
+
+
+def run_deploy(aws: Aws, options: DeployOptions, report: Report,
+               clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+    ecs = aws.client("ecs")
+    codedeploy = aws.client("codedeploy")
+    group_name = f"deployment group {options.deployment_group} of application {options.application}"
+
+    if not options.register_only:
+        # Fail before registering anything: an orphan revision is clutter, a missing group is a wiring error.
+        with calling("codedeploy:GetDeploymentGroup", group_name):
+            codedeploy.get_deployment_group(applicationName=options.application,
+                                            deploymentGroupName=options.deployment_group)
+
+    service = ecs_ops.describe_service(ecs, options.cluster, options.service)
+    current = ecs_ops.current_task_definition(service)
+    report.info("current revision", current)
+    if options.task_definition:
+        new_arn = options.task_definition
+        report.info("revision given", new_arn)
+    else:
+        assert options.image is not None
+        new_arn = register_revision(ecs, current, options.container_name, options.image)
+        report.ok("revision registered", f"{new_arn} ({options.container_name} -> {options.image})")
+    report.result["taskDefinitionArn"] = new_arn
+    if options.register_only:
+        return
+
+    content = appspec(new_arn, options.container_name, options.container_port)
+    revision = {
+        "revisionType": "AppSpecContent",
+        "appSpecContent": {"content": content, "sha256": hashlib.sha256(content.encode()).hexdigest()},
+    }
+    with calling("codedeploy:CreateDeployment", group_name):
+        deployment_id = codedeploy.create_deployment(
+            applicationName=options.application, deploymentGroupName=options.deployment_group,
+            revision=revision, description=options.description,
+        )["deploymentId"]
+    report.result["deploymentId"] = deployment_id
+    report.ok("deployment started", deployment_id)
+
+    deadline = clock() + options.timeout
+    last: str | None = None
+    info: dict[str, Any] = {}
+    while True:
+        with calling("codedeploy:GetDeployment", f"deployment {deployment_id}"):
+            info = codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
+        status = str(info.get("status"))
+        if status != last:
+            step = report.fail if status in ("Failed", "Stopped") else report.ok if status == "Succeeded" else \
+                report.info
+            step(f"status {status}", MEANING.get(status, ""))
+            last = status
+        if status in TERMINAL:
+            break
+        if clock() >= deadline:
+            _stop_with_rollback(codedeploy, deployment_id, options.timeout, report)
+            return
+        report.progress(f"{deployment_id}: {status}")
+        sleep(min(options.poll, max(0.0, deadline - clock())))
+
+    report.result["status"] = last
+    if last == "Succeeded":
+        return
+    error = info.get("errorInformation") or {}
+    rollback = info.get("rollbackInfo") or {}
+    detail = f"{error.get('code', '')}: {error.get('message', '')}".strip(": ")
+    report.fail("deployment " + str(last).lower(), detail or "no error information")
+    if rollback.get("rollbackDeploymentId") or rollback.get("rollbackMessage"):
+        report.info("rolled back", f"{rollback.get('rollbackDeploymentId', '')} {rollback.get('rollbackMessage', '')}"
+                    .strip())
+        report.result["rollbackDeploymentId"] = rollback.get("rollbackDeploymentId")
+
+
+def _stop_with_rollback(codedeploy: Any, deployment_id: str, timeout: float, report: Report) -> None:
+    try:
+        answer = codedeploy.stop_deployment(deploymentId=deployment_id, autoRollbackEnabled=True)
+    except ClientError as exc:
+        raise OperationFailed(
+            f"deployment {deployment_id} still running after {timeout:g}s and could not be stopped: "
+            f"{translate(exc, 'codedeploy:StopDeployment', deployment_id)}"
+        ) from exc
+    report.result["status"] = "TimedOut"
+    report.result["stopStatus"] = answer.get("status")
+    report.fail("timed out", f"still running after {timeout:g}s")
+    report.info("rollback requested", f"stop {answer.get('status', '?')}: {answer.get('statusMessage', '')}".strip())
