@@ -1,0 +1,95 @@
+"""The per-stack pack config files (`policies/config/<stack>.json`), rendered from the rules so they never drift.
+
+The same file serves `rampart check` and `pulumi preview/up --policy-pack policies --policy-pack-config
+policies/config/<stack>.json`. Production is strict: M and MP rules are mandatory. Every other stack keeps M
+mandatory and downgrades MP to advisory. Thresholds that differ by stack live in STACK_THRESHOLDS; waivers are
+kept from the existing file, so rendering never drops an approved exemption.
+
+    python policies/guardrails/stack_config.py            # rewrite policies/config/*.json
+    python policies/guardrails/stack_config.py --check    # exit 1 if a file is out of date
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from guardrails.rule import Rule  # noqa: E402
+
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
+STACKS: tuple[str, ...] = ("production", "staging")
+STRICT_STACKS = frozenset({"production"})
+
+# Per stack, per rule: thresholds that differ from the rule's defaults. Unknown keys are an error.
+STACK_THRESHOLDS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
+    "production": {},
+    "staging": {},
+}
+
+
+def enforcement_level(rule: Rule, stack: str) -> str:
+    if rule.enforcement == "A":
+        return "advisory"
+    if rule.enforcement == "MP" and stack not in STRICT_STACKS:
+        return "advisory"
+    return "mandatory"
+
+
+def render(rules: Sequence[Rule], stack: str, existing: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    by_name = {rule.name: rule for rule in rules}
+    overrides = STACK_THRESHOLDS.get(stack, {})
+    for rule_name, values in overrides.items():
+        if rule_name not in by_name:
+            raise ValueError(f"STACK_THRESHOLDS[{stack!r}]: no rule named {rule_name!r}")
+        unknown = set(values) - set(by_name[rule_name].thresholds)
+        if unknown:
+            raise ValueError(f"STACK_THRESHOLDS[{stack!r}][{rule_name!r}]: unknown thresholds {sorted(unknown)}")
+    config: dict[str, Any] = {}
+    for rule in sorted(rules, key=lambda r: r.name):
+        entry: dict[str, Any] = {"enforcementLevel": enforcement_level(rule, stack)}
+        entry.update({key: value for key, value in rule.thresholds.items()})
+        entry.update(overrides.get(rule.name, {}))
+        kept = (existing or {}).get(rule.name)
+        if isinstance(kept, Mapping) and kept.get("waivers"):
+            entry["waivers"] = kept["waivers"]
+        config[rule.name] = entry
+    return config
+
+
+def _text(config: Mapping[str, Any]) -> str:
+    return json.dumps(config, indent=2, sort_keys=False) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from guardrails import all_rules
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="fail if a config file is out of date")
+    args = parser.parse_args(argv)
+    rules = all_rules()
+    stale = []
+    for stack in STACKS:
+        path = CONFIG_DIR / f"{stack}.json"
+        existing = json.loads(path.read_text()) if path.exists() else {}
+        text = _text(render(rules, stack, existing))
+        if args.check:
+            if not path.exists() or path.read_text() != text:
+                stale.append(path.name)
+        else:
+            CONFIG_DIR.mkdir(exist_ok=True)
+            path.write_text(text)
+    if stale:
+        print(f"out of date: {', '.join(stale)}; run python policies/guardrails/stack_config.py", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

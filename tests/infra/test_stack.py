@@ -1,0 +1,98 @@
+"""The whole program for both project stacks, as `pulumi up` runs it: what differs by stack, what every stack
+holds, and that secret values never leave their wrapping."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from infra import outputs
+from rampart.engine.recorder import contains_secret
+from tests.support.stacks import STACKS, record_stack
+
+SENTINELS = {"sessionKey": "sentinel-session-key-7f3a9c", "paymentsApiKey": "sentinel-payments-key-21be44"}
+
+
+@pytest.fixture(scope="module")
+def recordings():
+    return {stack: record_stack(stack, secret_values=SENTINELS) for stack in STACKS}
+
+
+def test_every_resource_belongs_to_a_component(recordings):
+    for recording in recordings.values():
+        for registration in recording.registrations:
+            if registration.type.startswith("pulumi:providers:"):
+                continue
+            assert registration.parent, f"{registration.urn} is not under a component"
+
+
+def test_production_and_staging_differ_where_their_config_says(recordings):
+    production, staging = recordings["production"], recordings["staging"]
+    subnets = {s: len([r for r in rec.by_type("aws:ec2/subnet:Subnet")]) for s, rec in recordings.items()}
+    assert subnets == {"production": 6, "staging": 4}  # public + private per AZ: 3 AZs vs 2
+    assert len(production.by_type("aws:ec2/natGateway:NatGateway")) == 3
+    assert len(staging.by_type("aws:ec2/natGateway:NatGateway")) == 1
+    configs = {s: {g.plain_inputs()["deploymentConfigName"] for g in rec.by_type(
+        "aws:codedeploy/deploymentGroup:DeploymentGroup")} for s, rec in recordings.items()}
+    assert configs["staging"] == {"CodeDeployDefault.ECSAllAtOnce"}
+    assert all("AllAtOnce" not in name for name in configs["production"])
+    desired = {s: sorted(r.plain_inputs()["desiredCount"] for r in rec.by_type("aws:ecs/service:Service"))
+               for s, rec in recordings.items()}
+    assert desired == {"production": [2, 3], "staging": [1, 1]}
+    [database] = production.by_type("aws:rds/instance:Instance")
+    assert database.protect and database.plain_inputs()["multiAz"] is True
+    [staging_database] = staging.by_type("aws:rds/instance:Instance")
+    assert not staging_database.protect
+
+
+def test_one_key_per_stack_encrypts_the_stack(recordings):
+    for recording in recordings.values():
+        [key] = recording.by_type("aws:kms/key:Key")
+        assert key.plain_inputs()["enableKeyRotation"] is True
+
+
+def test_no_iam_user_or_access_key_anywhere(recordings):
+    forbidden = {"aws:iam/user:User", "aws:iam/accessKey:AccessKey", "aws:iam/userPolicy:UserPolicy",
+                 "aws:iam/userPolicyAttachment:UserPolicyAttachment", "aws:iam/userLoginProfile:UserLoginProfile"}
+    for recording in recordings.values():
+        assert forbidden.isdisjoint({r.type for r in recording.registrations})
+        for registration in recording.registrations:
+            text = json.dumps(registration.plain_inputs(), default=str)
+            assert "AKIA" not in text and "aws_secret_access_key" not in text.lower()
+
+
+def test_only_production_manages_repository_wide_settings(recordings):
+    ruleset = "github:index/repositoryRuleset:RepositoryRuleset"
+    rulesets = {s: len(rec.by_type(ruleset)) for s, rec in recordings.items()}
+    assert rulesets == {"production": 1, "staging": 0}
+
+
+def test_exports_follow_the_published_contract(recordings):
+    for stack, recording in recordings.items():
+        exported = recording.outputs
+        assert {outputs.ENVIRONMENT, outputs.SERVICES, outputs.DATABASE, outputs.RECOVERY, outputs.GITHUB} <= set(
+            exported)
+        for service in exported[outputs.SERVICES].values():
+            assert set(service) == set(outputs.SERVICE_KEYS)
+        assert set(exported[outputs.DATABASE]) == set(outputs.DATABASE_KEYS)
+        recovery = exported[outputs.RECOVERY]
+        assert recovery["worstCaseDetectionSeconds"] <= recovery["rtoMinutes"] * 60
+        assert recovery["worstCaseRpoMinutes"] <= recovery["rpoMinutes"], stack
+
+
+def test_secret_sentinels_never_appear_unwrapped(recordings):
+    for recording in recordings.values():
+        carriers = 0
+        for registration in recording.registrations:
+            plain = json.dumps(registration.plain_inputs(), default=str)
+            if not any(sentinel in plain for sentinel in SENTINELS.values()):
+                continue
+            carriers += 1
+            # The value is present only inside a secret wrapper, never as a plain input.
+            assert contains_secret(registration.inputs), registration.urn
+            assert not any(s in json.dumps(registration.redacted_inputs(), default=str) for s in SENTINELS.values())
+        assert carriers >= 2  # one secret version per application secret
+        exported = json.dumps(recording.outputs, default=str)
+        logged = "\n".join(log.message for log in recording.logs)
+        assert not any(s in exported or s in logged for s in SENTINELS.values())
