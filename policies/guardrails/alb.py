@@ -120,6 +120,8 @@ def _is_https_redirect(action: Any) -> bool:
 def check_http_redirect_only(resource: Resource, context: Context) -> Iterator[str]:
     if _protocol(resource) != "HTTP":
         return
+    if resource.get("protocol") is None and resource.get("port") is None:
+        return  # a gateway load balancer listener: neither port nor protocol, no HTTP at all
     actions = resource.get("defaultActions", []) or []
     if not actions or not all(_is_https_redirect(a) for a in actions):
         kinds = ", ".join(str(a.get("type")) for a in actions if isinstance(a, Mapping)) or "none"

@@ -146,10 +146,13 @@ def _group_key(rule: Resource, groups: Sequence[Resource], key: str) -> str:
 
 
 def _source_groups(owner: Resource, key: str, groups: Sequence[Resource], values: Any) -> tuple[str, ...]:
+    literal = _strings(values)
+    if not literal:
+        return ()
+    # The engine resolves references to ids we cannot map back to URNs; dependencies are recorded per top-level
+    # property, so for inline blocks they are the union over all blocks that name a group.
     urns = [g.urn for g in groups if g.urn in set(owner.property_dependencies.get(key, ()))]
-    literal = [v for v in _strings(values)]
-    # Resolved values from the engine are ids we cannot map back to URNs: keep URNs when known.
-    return tuple(urns) if urns else tuple(literal)
+    return tuple(urns) if urns else literal
 
 
 def inline_permissions(group: Resource, groups: Sequence[Resource] = ()) -> list[Permission]:

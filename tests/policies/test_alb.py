@@ -201,6 +201,12 @@ def test_http_features_are_not_demanded_of_network_load_balancers():
     assert messages("alb-deletion-protection", LB, changed(nlb, enableDeletionProtection=False))
 
 
+def test_gateway_listener_without_port_or_protocol_is_not_http():
+    gateway = {"loadBalancerArn": "arn:gwlb", "defaultActions": [{"type": "forward", "targetGroupArn": "arn:tg"}]}
+    assert messages("alb-http-redirect-only", LISTENER, gateway) == []
+    assert messages("alb-http-redirect-only", LISTENER, {**gateway, "port": 80.0})
+
+
 def test_tls_allowlist_and_hsts_floor_are_configurable():
     legacy = changed(HTTPS, sslPolicy="ELBSecurityPolicy-TLS13-1-2-Ext1-2021-06")
     assert messages("alb-listener-tls-policy", LISTENER, legacy)

@@ -284,6 +284,16 @@ def test_least_privilege_path_weakened_fails(extra, culprit, expected):
     assert expected in found[0].message
 
 
+def test_inline_cidr_block_is_not_credited_with_a_sibling_blocks_group():
+    db = {"vpcId": "vpc-1", "ingress": [
+        {"protocol": "tcp", "fromPort": 6432.0, "toPort": 6432.0, "securityGroups": ["sg-svc"]},
+        {"protocol": "tcp", "fromPort": 6432.0, "toPort": 6432.0, "cidrBlocks": ["10.0.0.0/16"]},
+    ]}
+    resources = replaced(without(compliant(), "db-from-service"), "db-sg", db, ingress=(SERVICE_SG,))
+    [finding] = stack_findings("sg-least-privilege-paths", resources)
+    assert "allows ingress tcp port 6432 from 10.0.0.0/16 (address ranges" in finding.message
+
+
 # --- 52 no-split-management-conflicts ------------------------------------------------------------------------
 
 
