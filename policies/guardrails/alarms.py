@@ -8,12 +8,14 @@ terminated, and notifies someone. None of that is visible on one resource, so mo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from guardrails.rule import Context, Finding, Framework, Resource, Rule
 
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+COMPOSITE_ALARM = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
 DEPLOYMENT_GROUP = "aws:codedeploy/deploymentGroup:DeploymentGroup"
 ECS_SERVICE = "aws:ecs/service:Service"
 
@@ -125,8 +127,23 @@ def _depends_on(resource: Resource, prop: str, urn: str) -> bool:
     return urn in resource.dependencies
 
 
+_ALARM_REFERENCE = re.compile(r"""\b(?:ALARM|OK|INSUFFICIENT_DATA)\(\s*["']?([^"')]+?)["']?\s*\)""")
+
+
+def composite_members(alarm_name: str, resources: Sequence[Resource]) -> list[Resource]:
+    """The stack MetricAlarms a stack CompositeAlarm of that name is built from (empty if it is none)."""
+    for composite in of_type(resources, COMPOSITE_ALARM):
+        if composite.get("alarmName") == alarm_name:
+            rule = composite.get("alarmRule")
+            names = set(_ALARM_REFERENCE.findall(rule)) if isinstance(rule, str) else set()
+            return [a for a in of_type(resources, METRIC_ALARM) if a.get("name") in names]
+    return []
+
+
 def resolve_group_alarms(group: Resource, resources: Sequence[Resource]) -> tuple[list[Resource], list[str]]:
     """The stack's MetricAlarms the group names, and the names that match none of them.
+
+    A CompositeAlarm stands for the metric alarms its rule references: detection and coverage are theirs.
 
     An alarm matches by its `name` input; an autonamed alarm the group's alarmConfiguration is computed from
     matches by its logical name, or else takes one of the otherwise unmatched names."""
@@ -134,6 +151,10 @@ def resolve_group_alarms(group: Resource, resources: Sequence[Resource]) -> tupl
     found: list[Resource] = []
     unresolved: list[str] = []
     for alarm_name in group_alarm_names(group):
+        composite = composite_members(alarm_name, resources)
+        if composite:
+            found += [a for a in composite if a not in found]
+            continue
         match = next((a for a in alarms if a.get("name") == alarm_name), None)
         if match is None:
             match = next(
@@ -298,14 +319,14 @@ POLICIES: list[Rule] = [
     ),
     Rule(
         name="alarm-actions",
-        description="Metric alarms have actions enabled and at least one alarm action.",
+        description="Metric and composite alarms have actions enabled and at least one alarm action.",
         enforcement="M",
         severity="medium",
         framework=Framework("Checkov", "CKV_AWS_319"),
         remediation="Leave `actions_enabled` true and set `alarm_actions` (and `ok_actions`) on the "
-        "aws.cloudwatch.MetricAlarm to the notification topic ARN.",
+        "aws.cloudwatch.MetricAlarm / CompositeAlarm to the notification topic ARN.",
         url="https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-15",
-        resource_types=(METRIC_ALARM,),
+        resource_types=(METRIC_ALARM, COMPOSITE_ALARM),
         check=check_alarm_actions,
     ),
     Rule(

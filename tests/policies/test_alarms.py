@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from guardrails.alarms import (
+    COMPOSITE_ALARM,
     DEPLOYMENT_GROUP,
     ECS_SERVICE,
     METRIC_ALARM,
@@ -93,6 +94,18 @@ def test_autonamed_alarm_resolves_through_its_dependency():
     assert resolve_group_alarms(unrelated, [auto, unrelated]) == ([], ["auto-1a2b3c"])
 
 
+def test_composite_alarm_stands_for_its_metric_alarms():
+    composite = Resource(COMPOSITE_ALARM, {"alarmName": "app-any",
+                                           "alarmRule": 'ALARM("app-5xx") OR ALARM(app-latency)'}, urn="urn:c")
+    latency_alarm, unrelated = alarm("app-latency"), alarm("other")
+    dg = group(alarms=("app-any",))
+    assert resolve_group_alarms(dg, [composite, alarm(), latency_alarm, unrelated, dg]) == (
+        [alarm(), latency_alarm], [])
+    empty = Resource(COMPOSITE_ALARM, {"alarmName": "app-any", "alarmRule": 'ALARM("gone")'}, urn="urn:c")
+    assert resolve_group_alarms(dg, [empty, alarm(), dg]) == ([], ["app-any"])
+    assert coverage([service(), dg, composite, alarm()]) == []
+
+
 # rule 21 -----------------------------------------------------------------------------------------------------
 def latency(resources, **overrides):
     return list(check_alarm_detection_latency_bound(resources, ctx("alarm-detection-latency-bound", **overrides)))
@@ -132,6 +145,11 @@ def test_latency_ignores_alarms_no_deployment_group_rolls_back_on():
 # rule 22 -----------------------------------------------------------------------------------------------------
 def actions(**overrides):
     return list(check_alarm_actions(alarm(**overrides), ctx("alarm-actions")))
+
+
+def test_composite_alarm_actions_are_checked_too():
+    composite = Resource(COMPOSITE_ALARM, {"alarmName": "c", "alarmRule": "ALARM(a)", "actionsEnabled": False})
+    assert len(list(check_alarm_actions(composite, ctx("alarm-actions")))) == 2
 
 
 def test_actions_compliant_passes():
