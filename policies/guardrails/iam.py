@@ -630,7 +630,8 @@ POLICIES: list[Rule] = [
         resource_types=(ROLE, OIDC_PROVIDER),
         check=check_github_oidc_trust,
         waivable=False,
-        thresholds={"allowedSubjectKinds": ["environment"], "allowedRepositories": []},
+        # pull_request: the read-only preview role (forks get no token); deploy roles pin an environment.
+        thresholds={"allowedSubjectKinds": ["environment", "pull_request"], "allowedRepositories": []},
     ),
     Rule(
         name="iam-trust-no-wildcard-principal",
