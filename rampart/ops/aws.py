@@ -14,6 +14,8 @@ from typing import Any
 
 import boto3
 import botocore.config
+import botocore.loaders
+import botocore.session
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -110,12 +112,18 @@ def calling(action: str, resource: str) -> Iterator[None]:
         raise translate(exc, action, resource) from exc
 
 
+# Service models are large JSON files; parse each once per process however many commands run in it.
+_LOADER = botocore.loaders.create_loader()
+
+
 class Aws:
     """boto3 clients for one region, built once each with the shared retry policy."""
 
     def __init__(self, region: str) -> None:
         self.region = region
-        self._session = boto3.session.Session(region_name=region)
+        core = botocore.session.get_session()
+        core.register_component("data_loader", _LOADER)
+        self._session = boto3.session.Session(botocore_session=core, region_name=region)
         self._clients: dict[str, Any] = {}
 
     def client(self, service: str) -> Any:

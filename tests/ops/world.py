@@ -34,6 +34,8 @@ def build(client: Callable[[str], Any], tmp_path: Path, *, with_group: bool = Tr
           alarm_rollback: bool = True) -> World:
     ec2 = client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    # As the network component sets it; moto's awsvpc RunTask also breaks on ENIs without a private DNS name.
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.20.1.0/24")["Subnet"]["SubnetId"]
     group = ec2.create_security_group(GroupName="api", Description="api tasks", VpcId=vpc)["GroupId"]
 
@@ -45,12 +47,14 @@ def build(client: Callable[[str], Any], tmp_path: Path, *, with_group: bool = Tr
         containerDefinitions=[
             {
                 "name": CONTAINER, "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:v1", "essential": True,
+                "cpu": 192, "memory": 384,  # moto's RunTask needs container-level sizes
                 "portMappings": [{"containerPort": PORT, "protocol": "tcp"}],
                 "environment": [{"name": "MODE", "value": "production"}],
                 "logConfiguration": {"logDriver": "awslogs", "options": {
                     "awslogs-group": LOG_GROUP, "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "api"}},
             },
-            {"name": "sidecar", "image": "public.ecr.aws/xray/aws-xray-daemon:3.3", "essential": False},
+            {"name": "sidecar", "image": "public.ecr.aws/xray/aws-xray-daemon:3.3", "essential": False,
+             "cpu": 64, "memory": 128},
         ],
         tags=[{"key": "rampart:stack", "value": "production"}],
     )["taskDefinition"]["taskDefinitionArn"]
