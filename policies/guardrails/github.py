@@ -347,9 +347,12 @@ _READ_ONLY = {"read", "none"}
 
 
 def _read_only(permissions: Any) -> bool:
+    """Read-only apart from id-token, which has its own finding."""
     if permissions in ("read-all", {}):
         return True
-    return isinstance(permissions, Mapping) and all(str(v) in _READ_ONLY for v in permissions.values())
+    return isinstance(permissions, Mapping) and all(
+        str(v) in _READ_ONLY for k, v in permissions.items() if k != "id-token"
+    )
 
 
 def _triggers(workflow: Mapping[Any, Any]) -> list[str]:
