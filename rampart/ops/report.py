@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from rich.markup import escape
 from rich.table import Table
 
 from rampart import console
@@ -44,9 +45,9 @@ class Report:
         step = Step(name, status, detail, data)
         self.steps.append(step)
         if self._status is not None:
-            self._status.update(f"{self.command}: {name} {detail}".strip())
+            self._status.update(escape(f"{self.command}: {name} {detail}".strip()))
         elif console.is_interactive():  # pragma: no cover - terminals only
-            console.stderr.print(f"[{_STYLE[status]}]{status:>4}[/] {name} {detail}", markup=True)
+            console.stderr.print(f"[{_STYLE[status]}]{status:>4}[/] {escape(name)} {escape(detail)}", markup=True)
         return step
 
     def ok(self, name: str, detail: str = "", **data: Any) -> Step:
@@ -61,7 +62,7 @@ class Report:
     def progress(self, message: str) -> None:
         """A transient line for a person watching; never part of the report."""
         if self._status is not None:
-            self._status.update(f"{self.command}: {message}")
+            self._status.update(escape(f"{self.command}: {message}"))
 
     @contextmanager
     def live(self) -> Iterator[Report]:
@@ -105,7 +106,8 @@ class Report:
         table.add_column("status")
         table.add_column("detail", overflow="fold")
         for step in self.steps:
-            table.add_row(step.name, f"[{_STYLE[step.status]}]{step.status}[/]", step.detail)
+            # AWS messages and URLs may hold square brackets: never let them be read as markup.
+            table.add_row(escape(step.name), f"[{_STYLE[step.status]}]{step.status}[/]", escape(step.detail))
         console.stdout.print(table)
         for line in extra_text or []:
             console.stdout.print(line, markup=False, highlight=False)

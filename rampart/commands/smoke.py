@@ -1,0 +1,45 @@
+"""`rampart smoke`: HTTP checks against the test listener before traffic shifts."""
+
+from __future__ import annotations
+
+import argparse
+
+from rampart.errors import UsageError
+from rampart.ops.report import FORMATS, Report
+from rampart.ops.runner import execute
+from rampart.ops.smoke import SmokeOptions, parse_url, run_smoke
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "smoke",
+        help="HTTP checks against the test listener",
+        description="GET each --path on --url; a check passes on a 2xx/3xx answer (redirects are not followed) "
+        "within --max-latency-ms. Failures are retried with exponential backoff and jitter, for a service still "
+        "warming up. Exit 0 all passed, 1 any failed, 2 bad input.",
+    )
+    parser.add_argument("--url", required=True, help="base URL, e.g. https://lb.example.com:8443")
+    parser.add_argument("--path", action="append", default=[], metavar="P", help="path to check (repeatable; "
+                        "default /)")
+    parser.add_argument("--max-latency-ms", type=float, default=2000.0, metavar="N", help="default 2000")
+    parser.add_argument("--attempts", type=int, default=5, metavar="N", help="tries per path (default 5)")
+    parser.add_argument("--request-timeout", type=float, default=10.0, metavar="S", help="per request (default 10)")
+    parser.add_argument("--backoff", type=float, default=1.0, metavar="S", help="first retry wait (default 1)")
+    parser.add_argument("--backoff-max", type=float, default=20.0, metavar="S", help="longest wait (default 20)")
+    parser.add_argument("--insecure", action="store_true",
+                        help="skip TLS verification (a test listener answering with the production certificate)")
+    parser.add_argument("--region", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--format", choices=FORMATS, default="text")
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    if args.attempts < 1:
+        raise UsageError(f"--attempts: expected at least 1, got {args.attempts}")
+    if args.max_latency_ms <= 0 or args.request_timeout <= 0 or args.backoff < 0 or args.backoff_max < 0:
+        raise UsageError("--max-latency-ms, --request-timeout, --backoff, --backoff-max: expected positive numbers")
+    parse_url(args.url)
+    options = SmokeOptions(url=args.url, paths=tuple(args.path or ["/"]), max_latency_ms=args.max_latency_ms,
+                           attempts=args.attempts, request_timeout=args.request_timeout, backoff_base=args.backoff,
+                           backoff_max=args.backoff_max, insecure=args.insecure)
+    return execute(Report("smoke"), args.format, lambda report: run_smoke(options, report))
