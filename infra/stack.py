@@ -24,6 +24,7 @@ from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.network import Network, NetworkArgs
 from components.notifications import Notifications, NotificationsArgs
 from components.secrets import ApplicationSecrets, ApplicationSecretsArgs
+from components.web_acl import WebAcl, WebAclArgs
 from infra import naming, outputs
 from infra.config import StackConfig
 from infra.recovery import recovery_summary
@@ -87,6 +88,11 @@ def build_stack(cfg: StackConfig) -> None:
             deletion_protection=cfg.is_production,
             vpc_cidr=cfg.network.cidr,
         ),
+        opts=on_aws,
+    )
+    WebAcl(
+        f"{prefix}-waf",
+        WebAclArgs(name_prefix=prefix, resource_arn=load_balancer.arn, kms_key_arn=key.key_arn),
         opts=on_aws,
     )
 
