@@ -404,8 +404,21 @@ def trust_statements(resource: Resource) -> list[tuple[str, Mapping[str, Any]]]:
     ]
 
 
+def github_subjects(statement: Mapping[str, Any]) -> list[str]:
+    return condition_values(statement, f"{GITHUB_ISSUER}:sub")
+
+
 def is_github_deploy_role(resource: Resource) -> bool:
-    return resource.type == ROLE and any(trusts_github_oidc(s) for _, s in trust_statements(resource))
+    """A role GitHub Actions can assume, other than a pull-request preview role (every subject `:pull_request`),
+    which cannot deploy: its own scoping is iam-no-wildcards' and iam-managed-policy-allowlist's business."""
+    if resource.type != ROLE:
+        return False
+    for _, statement in trust_statements(resource):
+        if trusts_github_oidc(statement):
+            subjects = github_subjects(statement)
+            if not subjects or not all(s.endswith(":pull_request") for s in subjects):
+                return True
+    return False
 
 
 def _deploy_role_documents(role: Resource, stack: Sequence[Resource]) -> Iterator[tuple[str, Mapping[str, Any]]]:

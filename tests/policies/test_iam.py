@@ -237,6 +237,18 @@ def test_scoped_deploy_role_passes_and_other_roles_are_not_deploy_roles():
     assert stack_messages("iam-deploy-role-scoped", deploy_stack()) == []
 
 
+def test_pull_request_preview_role_is_not_a_deploy_role():
+    preview = github_trust(StringEquals={AUD: "sts.amazonaws.com",
+                                         SUB_KEY: ["repo:example-org/shop:pull_request",
+                                                   "repo:example-org@1/shop@2:pull_request"]})
+    resources = deploy_stack({"assumeRolePolicy": doc(preview), "maxSessionDuration": 43200.0})
+    assert stack_messages("iam-deploy-role-scoped", resources) == []
+    mixed = github_trust(StringEquals={AUD: "sts.amazonaws.com",
+                                       SUB_KEY: ["repo:example-org/shop:pull_request", SUB]})
+    resources = deploy_stack({"assumeRolePolicy": doc(mixed), "maxSessionDuration": 43200.0})
+    assert len(stack_messages("iam-deploy-role-scoped", resources)) == 1
+
+
 def test_long_sessions_fail():
     assert stack_messages("iam-deploy-role-scoped", deploy_stack({"maxSessionDuration": 43200.0})) == [
         "deploy role deploy: maxSessionDuration is 43200s, expected at most 3600s"
