@@ -20,6 +20,15 @@ HTTPS_PORT = 443
 HTTP_PORT = 80
 ACCESS_LOG_PREFIX = "alb"
 NONCURRENT_LOG_DAYS = 30
+HSTS = "max-age=31536000; includeSubDomains"
+
+# AWS-maintained rule groups: common exploits (OWASP top 10 style), known-bad inputs (e.g. Log4Shell), and
+# Amazon's IP reputation list. They are free of false positives enough to block, not just count.
+WAF_MANAGED_RULE_GROUPS = (
+    "AWSManagedRulesAmazonIpReputationList",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesCommonRuleSet",
+)
 
 # CodeDeploy rewrites the forward action of both listeners on every deployment; a `pulumi up` that restores
 # the declared action would send live traffic back to the old (blue) target group.
@@ -48,7 +57,11 @@ class LoadBalancerArgs:
     idle_timeout_seconds: int
     deletion_protection: bool
     ingress_cidrs: Sequence[str] = ("0.0.0.0/0",)
-    """Who may reach the listeners."""
+    """Who may reach the production (443) and redirect (80) listeners."""
+    test_ingress_cidrs: Sequence[str] | None = None
+    """Who may reach the test listener. None: the VPC only (see the ingress rules for why)."""
+    waf_enabled: bool = True
+    """Put a WAF web ACL with AWS managed rule groups in front of the ALB."""
     vpc_cidr: pulumi.Input[str] | None = None
     """Where the ALB may send traffic (its targets). None looks the VPC's CIDR up from `vpc_id`."""
 
@@ -88,13 +101,33 @@ def _validate(args: LoadBalancerArgs) -> list[ipaddress.IPv4Network | ipaddress.
         raise ValueError(
             f"LoadBalancerArgs.ingress_cidrs: expected a non-empty list of CIDRs, got {args.ingress_cidrs!r}"
         )
+    if not isinstance(args.waf_enabled, bool):
+        raise ValueError(f"LoadBalancerArgs.waf_enabled: expected a bool, got {args.waf_enabled!r}")
+    if args.test_ingress_cidrs is not None and (
+        isinstance(args.test_ingress_cidrs, str) or not args.test_ingress_cidrs
+    ):
+        raise ValueError(
+            f"LoadBalancerArgs.test_ingress_cidrs: expected None or a non-empty list of CIDRs, "
+            f"got {args.test_ingress_cidrs!r}"
+        )
+    _networks("test_ingress_cidrs", args.test_ingress_cidrs or ())
+    return _networks("ingress_cidrs", args.ingress_cidrs)
+
+
+def _networks(field: str, cidrs: Sequence[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     networks = []
-    for cidr in args.ingress_cidrs:
+    for cidr in cidrs:
         try:
             networks.append(ipaddress.ip_network(cidr, strict=True))
         except (TypeError, ValueError) as error:
-            raise ValueError(f"LoadBalancerArgs.ingress_cidrs: expected CIDR blocks, got {cidr!r}") from error
+            raise ValueError(f"LoadBalancerArgs.{field}: expected CIDR blocks, got {cidr!r}") from error
     return networks
+
+
+def _cidr_family(cidr: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
+    if isinstance(cidr, str) and ipaddress.ip_network(cidr).version == 6:
+        return {"cidr_ipv6": cidr}
+    return {"cidr_ipv4": cidr}
 
 
 class LoadBalancer(pulumi.ComponentResource):
@@ -131,19 +164,27 @@ class LoadBalancer(pulumi.ComponentResource):
             tags={"Name": f"{name}-alb"},
             opts=child,
         )
+        vpc_cidr = args.vpc_cidr
+        if vpc_cidr is None:
+            vpc_cidr = aws.ec2.get_vpc_output(id=args.vpc_id, opts=pulumi.InvokeOptions(parent=self)).cidr_block
+        # The test listener serves the new (green) version before any real user sees it: only pre-traffic
+        # checks have business there. By default those run inside the VPC (a CodeDeploy hook Lambda or a
+        # self-hosted runner); CI outside the VPC needs its own narrow ranges in test_ingress_cidrs, never
+        # the internet (the pack admits only 443 and 80 from 0.0.0.0/0).
+        test_sources: list[pulumi.Input[str]] = (
+            [vpc_cidr]
+            if args.test_ingress_cidrs is None
+            else [str(ipaddress.ip_network(c)) for c in args.test_ingress_cidrs]
+        )
+        listener_sources: list[tuple[str, int, str, list[pulumi.Input[str]]]] = [
+            ("https", HTTPS_PORT, "HTTPS to the production listener", [str(n) for n in ingress_networks]),
+            ("http", HTTP_PORT, "HTTP, answered only with a redirect to HTTPS", [str(n) for n in ingress_networks]),
+            ("test", args.test_listener_port, "HTTPS to the test listener (pre-traffic checks)", test_sources),
+        ]
         # Rules live in their own resources: inline rules and rule resources on one group fight each other,
         # and services add their own rules without owning the group.
-        listener_ports = [
-            ("https", HTTPS_PORT, "HTTPS to the production listener"),
-            ("http", HTTP_PORT, "HTTP, answered only with a redirect to HTTPS"),
-            # The test listener carries the pre-traffic smoke tests CI runs against the new version from
-            # outside the VPC (GitHub-hosted runners have no fixed addresses), so it has the same audience as
-            # production. It serves the same TLS policy and certificate.
-            ("test", args.test_listener_port, "HTTPS to the test listener (CodeDeploy pre-traffic checks)"),
-        ]
-        for role, port, description in listener_ports:
-            for index, network in enumerate(ingress_networks):
-                family = {"cidr_ipv4": str(network)} if network.version == 4 else {"cidr_ipv6": str(network)}
+        for role, port, description, sources in listener_sources:
+            for index, source in enumerate(sources):
                 aws.vpc.SecurityGroupIngressRule(
                     f"{name}-{role}-in-{index}",
                     security_group_id=security_group.id,
@@ -151,12 +192,9 @@ class LoadBalancer(pulumi.ComponentResource):
                     from_port=port,
                     to_port=port,
                     description=description,
-                    **family,
+                    **_cidr_family(source),
                     opts=child,
                 )
-        vpc_cidr = args.vpc_cidr
-        if vpc_cidr is None:
-            vpc_cidr = aws.ec2.get_vpc_output(id=args.vpc_id, opts=pulumi.InvokeOptions(parent=self)).cidr_block
         aws.vpc.SecurityGroupEgressRule(
             f"{name}-targets-out",
             security_group_id=security_group.id,
@@ -199,6 +237,9 @@ class LoadBalancer(pulumi.ComponentResource):
                 certificate_arn=args.certificate_arn,
                 # Services add listener rules; anything they do not claim is a 404, never a default backend.
                 default_actions=[_NOT_FOUND],
+                # HSTS from the edge: browsers never try plain HTTP again, whatever the app forgets to send.
+                routing_http_response_strict_transport_security_header_value=HSTS,
+                routing_http_response_x_content_type_options_header_value="nosniff",
                 tags={"Name": f"{name}-{role}"},
                 opts=pulumi.ResourceOptions(parent=self, ignore_changes=LISTENER_IGNORE_CHANGES),
             )
@@ -222,6 +263,9 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=child,
         )
 
+        if args.waf_enabled:
+            self._waf(name, alb)
+
         self.arn = alb.arn
         self.arn_suffix = alb.arn_suffix
         self.dns_name = alb.dns_name
@@ -243,6 +287,42 @@ class LoadBalancer(pulumi.ComponentResource):
                 "httpListenerArn": self.http_listener_arn,
                 "accessLogsBucket": self.access_logs_bucket,
             }
+        )
+
+    def _waf(self, name: str, alb: aws.lb.LoadBalancer) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+
+        def visibility(metric: str) -> dict:
+            return {"cloudwatch_metrics_enabled": True, "metric_name": metric, "sampled_requests_enabled": True}
+
+        web_acl = aws.wafv2.WebAcl(
+            f"{name}-waf",
+            scope="REGIONAL",
+            description="Managed protections in front of the public ALB",
+            default_action=aws.wafv2.WebAclDefaultActionArgs(allow=aws.wafv2.WebAclDefaultActionAllowArgs()),
+            rules=[
+                aws.wafv2.WebAclRuleArgs(
+                    name=group,
+                    priority=priority,
+                    # `none` keeps each group's own block actions; `count` would only observe.
+                    override_action=aws.wafv2.WebAclRuleOverrideActionArgs(
+                        none=aws.wafv2.WebAclRuleOverrideActionNoneArgs()
+                    ),
+                    statement=aws.wafv2.WebAclRuleStatementArgs(
+                        managed_rule_group_statement=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs(
+                            name=group, vendor_name="AWS"
+                        )
+                    ),
+                    visibility_config=aws.wafv2.WebAclRuleVisibilityConfigArgs(**visibility(f"{name}-{group}")),
+                )
+                for priority, group in enumerate(WAF_MANAGED_RULE_GROUPS)
+            ],
+            visibility_config=aws.wafv2.WebAclVisibilityConfigArgs(**visibility(f"{name}-waf")),
+            tags={"Name": f"{name}-waf"},
+            opts=child,
+        )
+        aws.wafv2.WebAclAssociation(
+            f"{name}-waf-association", resource_arn=alb.arn, web_acl_arn=web_acl.arn, opts=child
         )
 
     def _access_log_bucket(self, name: str, args: LoadBalancerArgs) -> tuple[aws.s3.Bucket, list[pulumi.Resource]]:

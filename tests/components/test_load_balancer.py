@@ -47,6 +47,10 @@ def listener(rec, role: str):
     return rec.one(LISTENER, f"edge-{role}")
 
 
+WAF = "aws:wafv2/webAcl:WebAcl"
+WAF_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
+
+
 def test_every_child_is_parented_and_named_after_the_component(rec):
     component = rec.one(COMPONENT)
     children = [r for r in rec.registrations if r.urn != component.urn and r.type != "pulumi:pulumi:Stack"]
@@ -170,6 +174,36 @@ def test_https_listeners_answer_404_until_services_add_rules(rec, role):
     assert action["fixedResponse"]["statusCode"] == "404"
 
 
+@pytest.mark.parametrize("role", ["https", "test"])
+def test_https_listeners_send_hsts_for_a_year(rec, role):
+    inputs = listener(rec, role).plain_inputs()
+    hsts = inputs["routingHttpResponseStrictTransportSecurityHeaderValue"]
+    max_age = int(hsts.split("max-age=")[1].split(";")[0])
+    assert max_age >= 31536000
+    assert inputs["routingHttpResponseXContentTypeOptionsHeaderValue"] == "nosniff"
+
+
+def test_waf_with_blocking_managed_rules_is_associated_with_the_alb(rec):
+    association = rec.one(WAF_ASSOCIATION).plain_inputs()
+    assert association["resourceArn"] == listener(rec, "https").plain_inputs()["loadBalancerArn"]
+    assert rec.one(ALB).urn in rec.one(WAF_ASSOCIATION).property_dependencies["resourceArn"]
+    assert rec.one(WAF).urn in rec.one(WAF_ASSOCIATION).property_dependencies["webAclArn"]
+    acl = rec.one(WAF).plain_inputs()
+    assert acl["scope"] == "REGIONAL"
+    assert "allow" in acl["defaultAction"]
+    groups = {r["statement"]["managedRuleGroupStatement"]["name"]: r for r in acl["rules"]}
+    assert {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"} <= set(groups)
+    for rule in groups.values():
+        # `count` would only observe: the groups must keep their own block actions.
+        assert "none" in rule["overrideAction"] and "count" not in rule["overrideAction"]
+        assert rule["statement"]["managedRuleGroupStatement"]["vendorName"] == "AWS"
+
+
+def test_waf_can_be_left_out():
+    rec = record(args(waf_enabled=False))
+    assert rec.by_type(WAF) == [] and rec.by_type(WAF_ASSOCIATION) == []
+
+
 def test_http_listener_only_redirects_to_https_permanently(rec):
     http = listener(rec, "http")
     inputs = http.plain_inputs()
@@ -189,24 +223,48 @@ def test_security_group_has_no_inline_rules(rec):
     assert not sg.get("egress")
 
 
-def test_ingress_only_on_listener_ports_from_ingress_cidrs():
-    rec = record(args(ingress_cidrs=("203.0.113.0/24", "2001:db8::/32")))
+def ingress_by_port(rec) -> dict[int, list[dict]]:
+    rules: dict[int, list[dict]] = {}
+    for rule in rec.by_type(INGRESS):
+        inputs = rule.plain_inputs()
+        rules.setdefault(inputs["fromPort"], []).append(inputs)
+    return rules
+
+
+def source(rule: dict) -> str:
+    return rule.get("cidrIpv4") or rule.get("cidrIpv6")
+
+
+def test_ingress_rules_are_single_port_tcp_with_descriptions(rec):
     sg = rec.one("aws:ec2/securityGroup:SecurityGroup").id
-    rules = [r.plain_inputs() for r in rec.by_type(INGRESS)]
-    assert len(rules) == 6
-    for rule in rules:
+    for rule in (r.plain_inputs() for r in rec.by_type(INGRESS)):
         assert rule["securityGroupId"] == sg
         assert rule["ipProtocol"] == "tcp"
         assert rule["fromPort"] == rule["toPort"]
         assert rule.get("description")
-        assert rule.get("cidrIpv4", rule.get("cidrIpv6")) in ("203.0.113.0/24", "2001:db8::/32")
-    assert sorted({r["fromPort"] for r in rules}) == [80, 443, 8443]
 
 
-def test_default_ingress_is_the_internet_on_listener_ports_only(rec):
-    rules = [r.plain_inputs() for r in rec.by_type(INGRESS)]
-    assert sorted((r["fromPort"], r["toPort"]) for r in rules) == [(80, 80), (443, 443), (8443, 8443)]
-    assert {r["cidrIpv4"] for r in rules} == {"0.0.0.0/0"}
+def test_default_ingress_opens_only_443_and_80_to_the_internet(rec):
+    rules = ingress_by_port(rec)
+    assert sorted(rules) == [80, 443, 8443]
+    assert [source(r) for r in rules[443]] == ["0.0.0.0/0"]
+    assert [source(r) for r in rules[80]] == ["0.0.0.0/0"]
+    open_rules = [r for rs in rules.values() for r in rs if source(r) in ("0.0.0.0/0", "::/0")]
+    assert sorted(r["fromPort"] for r in open_rules) == [80, 443]
+
+
+def test_test_listener_is_reachable_only_from_the_vpc_by_default(rec):
+    assert [source(r) for r in ingress_by_port(rec)[8443]] == ["10.20.0.0/16"]
+
+
+def test_ingress_follows_ingress_cidrs_and_test_ingress_cidrs():
+    rec = record(args(ingress_cidrs=("203.0.113.0/24", "2001:db8::/32"), test_ingress_cidrs=("198.51.100.0/24",)))
+    rules = ingress_by_port(rec)
+    for port in (443, 80):
+        assert sorted(source(r) for r in rules[port]) == ["2001:db8::/32", "203.0.113.0/24"]
+    assert [source(r) for r in rules[8443]] == ["198.51.100.0/24"]
+    (v6,) = [r for r in rules[443] if "cidrIpv6" in r]
+    assert "cidrIpv4" not in v6
 
 
 def test_egress_only_to_the_vpc(rec):
@@ -239,6 +297,9 @@ def test_egress_looks_the_vpc_cidr_up_when_not_given():
         ({"public_subnet_ids": ["subnet-a"]}, "public_subnet_ids"),
         ({"ingress_cidrs": ()}, "ingress_cidrs"),
         ({"ingress_cidrs": ("0.0.0.0/0", "10.0.0.1/8")}, "ingress_cidrs"),
+        ({"test_ingress_cidrs": ()}, "test_ingress_cidrs"),
+        ({"test_ingress_cidrs": ("nowhere",)}, "test_ingress_cidrs"),
+        ({"waf_enabled": "yes"}, "waf_enabled"),
     ],
 )
 def test_invalid_args_are_rejected(overrides, field):
