@@ -31,7 +31,7 @@ class World:
 
 
 def build(client: Callable[[str], Any], tmp_path: Path, *, with_group: bool = True, with_db: bool = True,
-          alarm_rollback: bool = True) -> World:
+          alarm_rollback: bool = True, encrypted: bool = True) -> World:
     ec2 = client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
     # As the network component sets it; moto's awsvpc RunTask also breaks on ENIs without a private DNS name.
@@ -91,7 +91,7 @@ def build(client: Callable[[str], Any], tmp_path: Path, *, with_group: bool = Tr
         client("rds").create_db_instance(
             DBInstanceIdentifier=DB, DBInstanceClass="db.t4g.medium", Engine="postgres",
             MasterUsername="admin_user", MasterUserPassword="not-a-real-pass-1", AllocatedStorage=20,
-            BackupRetentionPeriod=14, StorageEncrypted=True, DeletionProtection=True,
+            BackupRetentionPeriod=14, StorageEncrypted=encrypted, DeletionProtection=True,
         )
 
     outputs = {
@@ -104,8 +104,7 @@ def build(client: Callable[[str], Any], tmp_path: Path, *, with_group: bool = Tr
             "subnetIds": [subnet], "securityGroupIds": [group], "logGroupName": LOG_GROUP,
             "alarmNames": list(ALARMS), "detectionSeconds": 240,
         }},
-        "database": {"instanceIdentifier": DB, "endpoint": "db.example", "port": 5432, "rpoMinutes": 5,
-                     "backupRetentionDays": 14, "deletionProtection": True, "storageEncrypted": True},
+        "database": {"instanceIdentifier": DB, "endpoint": "db.example", "port": 5432, "rpoMinutes": 5},
     }
     path = tmp_path / "outputs" / "production.json"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,176 @@
+"""Check the live account against what the stack promises: rollback on alarm, alarms armed, database, capacity."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rampart.errors import OperationFailed, UsageError
+from rampart.ops import ecs as ecs_ops
+from rampart.ops.aws import Aws, calling
+from rampart.ops.outputs import StackOutputs
+from rampart.ops.report import Report
+
+ROLLBACK_EVENTS = ("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM")
+
+
+@dataclass(frozen=True)
+class DeclaredDatabase:
+    backup_retention_days: int
+    deletion_protection: bool
+    storage_encrypted: bool
+    source: str
+
+
+def declared_database(outputs: StackOutputs, program: Path, stack: str | None) -> DeclaredDatabase:
+    """The promise: flags aside, the outputs if they carry it, else the stack file, else the config defaults."""
+    from pydantic import ValidationError
+
+    from infra.config import DatabaseConfig
+
+    exported = outputs.optional("database") or {}
+    source = "config defaults"
+    raw: dict[str, Any] = {}
+    stack_file = program / f"Pulumi.{stack}.yaml" if stack else None
+    if stack_file is not None and stack_file.is_file():
+        from rampart.engine.stackfile import load_project, load_stack
+
+        settings = load_stack(load_project(program), stack)
+        value = settings.config.get("rampart:database")
+        if value is not None:
+            try:
+                raw = json.loads(value)
+            except ValueError:
+                raise UsageError(f"{stack_file}: rampart:database is not a mapping") from None
+        source = str(stack_file)
+    try:
+        config = DatabaseConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise UsageError(f"{stack_file}: rampart:database: {exc.errors()[0].get('msg')}") from None
+    retention = exported.get("backupRetentionDays", config.backup_retention_days)
+    protection = exported.get("deletionProtection", config.deletion_protection)
+    if "backupRetentionDays" in exported or "deletionProtection" in exported:
+        source = f"{outputs.path}"
+    # Encryption at rest has no opt-out in this project: the promise is always "encrypted".
+    encrypted = bool(exported.get("storageEncrypted", True))
+    return DeclaredDatabase(int(retention), bool(protection), encrypted, source)
+
+
+def _guard(report: Report, name: str, check: Callable[[], None]) -> None:
+    """A missing resource or a denied call is drift in its own check, not the end of the whole report."""
+    try:
+        check()
+    except OperationFailed as exc:
+        report.fail(name, str(exc))
+
+
+def run_verify(aws: Aws, outputs: StackOutputs, program: Path, report: Report,
+               overrides: dict[str, Any] | None = None) -> None:
+    overrides = overrides or {}
+    services = outputs.get("services", expect=dict)
+    cluster = outputs.get("clusterName", expect=str)
+    report.result["stack"] = outputs.stack
+    for name, declared in sorted(services.items()):
+        if not isinstance(declared, dict):
+            raise UsageError(f"{outputs.path}: services.{name} is not an object")
+        for key in ("serviceName", "codedeployApplication", "deploymentGroup"):
+            if not declared.get(key):
+                raise UsageError(f"{outputs.path}: no key services.{name}.{key} in the stack outputs")
+        _guard(report, f"{name}: desired count",
+               lambda d=declared, n=name: _check_service(aws, cluster, d, report, n))
+        _guard(report, f"{name}: rollback", lambda d=declared, n=name: _check_group(aws, d, report, n))
+
+    instance = outputs.optional("database.instanceIdentifier")
+    if instance:
+        declared_db = declared_database(outputs, program, outputs.stack)
+        given = {key: value for key, value in overrides.items() if value is not None}
+        if given:
+            declared_db = dataclasses.replace(declared_db, **given, source="flags")
+        _guard(report, "database", lambda: _check_database(aws, str(instance), declared_db, report))
+    else:
+        report.add("database", "skip", "no database.instanceIdentifier in the stack outputs")
+
+
+def _check_service(aws: Aws, cluster: str, declared: dict[str, Any], report: Report, name: str) -> None:
+    service = ecs_ops.describe_service(aws.client("ecs"), cluster, str(declared["serviceName"]))
+    desired, running = int(service.get("desiredCount", 0)), int(service.get("runningCount", 0))
+    detail = f"{service.get('serviceName')}: {running} running of {desired} desired ({service.get('status')})"
+    if service.get("status") == "ACTIVE" and desired > 0 and running >= desired:
+        report.ok(f"{name}: desired count", detail)
+    else:
+        report.fail(f"{name}: desired count", detail)
+
+
+def _check_group(aws: Aws, declared: dict[str, Any], report: Report, name: str) -> None:
+    application, group_name = str(declared["codedeployApplication"]), str(declared["deploymentGroup"])
+    with calling("codedeploy:GetDeploymentGroup", f"deployment group {group_name} of application {application}"):
+        group = aws.client("codedeploy").get_deployment_group(
+            applicationName=application, deploymentGroupName=group_name)["deploymentGroupInfo"]
+    rollback = group.get("autoRollbackConfiguration") or {}
+    events = set(rollback.get("events") or [])
+    missing = [e for e in ROLLBACK_EVENTS if e not in events]
+    if rollback.get("enabled") and not missing:
+        report.ok(f"{name}: rollback", f"{group_name} rolls back on {', '.join(ROLLBACK_EVENTS)}")
+    else:
+        state = "disabled" if not rollback.get("enabled") else f"missing {', '.join(missing)}"
+        report.fail(f"{name}: rollback", f"{group_name}: automatic rollback {state}")
+
+    alarm_config = group.get("alarmConfiguration") or {}
+    group_alarms = [str(a.get("name")) for a in alarm_config.get("alarms") or [] if a.get("name")]
+    promised = [str(a) for a in declared.get("alarmNames") or []]
+    if not alarm_config.get("enabled") or not group_alarms:
+        report.fail(f"{name}: alarm rollback", f"{group_name}: no alarms enabled on the deployment group")
+    elif alarm_config.get("ignorePollAlarmFailure"):
+        report.fail(f"{name}: alarm rollback", f"{group_name}: ignorePollAlarmFailure lets a deploy pass unwatched")
+    else:
+        not_wired = [a for a in promised if a not in group_alarms]
+        if not_wired:
+            report.fail(f"{name}: alarm rollback",
+                        f"{group_name}: stack alarms not on the group: {', '.join(not_wired)}")
+        else:
+            report.ok(f"{name}: alarm rollback", f"{len(group_alarms)} alarm(s) stop the deployment")
+    _check_alarms(aws, sorted(set(group_alarms) | set(promised)), report, name)
+
+
+def _check_alarms(aws: Aws, names: list[str], report: Report, service: str) -> None:
+    if not names:
+        return
+    cloudwatch = aws.client("cloudwatch")
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(names), 100):
+        chunk = names[start:start + 100]
+        with calling("cloudwatch:DescribeAlarms", ", ".join(chunk)):
+            for page in cloudwatch.get_paginator("describe_alarms").paginate(AlarmNames=chunk):
+                for alarm in page.get("MetricAlarms", []) + page.get("CompositeAlarms", []):
+                    found[alarm["AlarmName"]] = alarm
+    for alarm in names:
+        step = f"{service}: alarm {alarm}"
+        if alarm not in found:
+            report.fail(step, "does not exist: a deployment cannot be stopped on it")
+            continue
+        state = found[alarm].get("StateValue")
+        if state == "ALARM":
+            # CodeDeploy rolls back on a transition into ALARM: one already there cannot stop a bad deploy.
+            report.fail(step, "already in ALARM: alarm rollback cannot work until it recovers")
+        elif found[alarm].get("ActionsEnabled") is False:
+            report.fail(step, f"{state}, but its actions are disabled")
+        else:
+            report.ok(step, str(state))
+
+
+def _check_database(aws: Aws, instance: str, declared: DeclaredDatabase, report: Report) -> None:
+    with calling("rds:DescribeDBInstances", f"DB instance {instance}"):
+        live = aws.client("rds").describe_db_instances(DBInstanceIdentifier=instance)["DBInstances"][0]
+    report.info("database: declared", f"from {declared.source}")
+    checks = (
+        ("database: backup retention", live.get("BackupRetentionPeriod"), declared.backup_retention_days, "days"),
+        ("database: deletion protection", live.get("DeletionProtection"), declared.deletion_protection, ""),
+        ("database: encryption", live.get("StorageEncrypted"), declared.storage_encrypted, ""),
+    )
+    for step, actual, wanted, unit in checks:
+        detail = f"{instance}: {actual} {unit}".strip() + f" (declared {wanted} {unit})".replace(" )", ")")
+        (report.ok if actual == wanted else report.fail)(step, detail)
