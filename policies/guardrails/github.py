@@ -82,8 +82,10 @@ def check_env_no_admin_bypass(resource: Resource, context: Context) -> Iterator[
 
 
 def _policy_for(policy: Resource, environment: Resource) -> bool:
-    if environment.urn and environment.urn in policy.property_dependencies.get("environment", ()):
-        return True
+    dependencies = policy.property_dependencies.get("environment", ())
+    if dependencies:
+        # Not read: an output of another resource may be unknown at preview.
+        return environment.urn in dependencies
     same_env = policy.get("environment") is not None and policy.get("environment") == environment.get("environment")
     repo, env_repo = policy.get("repository"), environment.get("repository")
     return same_env and (repo is None or env_repo is None or repo == env_repo)

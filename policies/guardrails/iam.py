@@ -241,9 +241,13 @@ def urn_type(urn: str) -> str:
 
 
 def linked(resource: Resource, field: str, target: Resource) -> bool:
-    """`resource.<field>` refers to `target`: by property dependency, or by the target's literal name."""
-    if target.urn and target.urn in resource.property_dependencies.get(field, ()):
-        return True
+    """`resource.<field>` refers to `target`: by property dependency, or by the target's literal name.
+
+    A field that depends on other resources is not read: its value may be unknown at preview, and reading an
+    unknown makes the whole stack rule undeterminable."""
+    dependencies = resource.property_dependencies.get(field, ())
+    if dependencies:
+        return target.urn in dependencies
     value = resource.get(field)
     return value is not None and target.get("name") is not None and value == target.get("name")
 

@@ -4,6 +4,7 @@ message; each rule once through the real pack."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -247,6 +248,32 @@ def test_pull_request_preview_role_is_not_a_deploy_role():
                                        SUB_KEY: ["repo:example-org/shop:pull_request", SUB]})
     resources = deploy_stack({"assumeRolePolicy": doc(mixed), "maxSessionDuration": 43200.0})
     assert len(stack_messages("iam-deploy-role-scoped", resources)) == 1
+
+
+class UnknownRole(Mapping[str, Any]):
+    """Props whose `role` is unknown at preview: reading it would make the stack rule undeterminable."""
+
+    def __init__(self, props: dict[str, Any]) -> None:
+        self._props = props
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "role":
+            raise AssertionError("role read although it depends on another resource")
+        return self._props[key]
+
+    def __iter__(self):
+        return iter(self._props)
+
+    def __len__(self) -> int:
+        return len(self._props)
+
+
+def test_policies_of_other_roles_are_matched_by_dependency_without_reading_role():
+    other_role = urn(ROLE, "task")
+    foreign = Resource(type=ROLE_POLICY, urn=urn(ROLE_POLICY, "task-policy"), name="task-policy",
+                       props=UnknownRole({"role": None, "policy": doc(statement(Action="s3:*", Resource="*"))}),
+                       property_dependencies={"role": (other_role,)})
+    assert stack_messages("iam-deploy-role-scoped", deploy_stack(extra=(foreign,))) == []
 
 
 def test_long_sessions_fail():
