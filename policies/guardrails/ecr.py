@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterator, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from guardrails.iam import (
@@ -89,7 +90,8 @@ def check_kms(resources: Sequence[Resource], context: Context) -> Iterator[Findi
             )
             continue
         for message in stack_key_findings(
-            repository, "encryptionConfigurations", encryption.get("kmsKey"), types, "encryptionConfigurations.kmsKey"
+            repository, "encryptionConfigurations", partial(encryption.get, "kmsKey"), types,
+            "encryptionConfigurations.kmsKey",
         ):
             yield Finding(message, repository.urn)
 

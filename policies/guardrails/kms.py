@@ -6,7 +6,7 @@ Manager rules share: a key reference counts as a stack key when it depends on a 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from guardrails.iam import (
@@ -36,24 +36,30 @@ STACK_KEY_TYPES = frozenset(
 
 
 def stack_key_findings(
-    resource: Resource, field: str, value: object, stack_types: Mapping[str, str], label: str = ""
+    resource: Resource,
+    field: str,
+    read_value: Callable[[], object],
+    stack_types: Mapping[str, str],
+    label: str = "",
 ) -> Iterator[str]:
     """Why `resource.<field>` (a key id/ARN/alias) is not a customer key of this stack, if it is not.
 
     `stack_types` maps the URNs of the program's resources to their types. The reference must depend on a KMS
     key or alias of this stack: AWS-managed keys (`alias/aws/...`) and keys of other accounts or stacks are not
-    under this stack's rotation, policy and deletion protection. `label` names the input in messages
-    (default: `field`).
+    under this stack's rotation, policy and deletion protection. The value is read (`read_value`) only when no
+    stack key stands behind it: a new key's ARN is unknown at preview, and reading an unknown would make the
+    whole stack rule undeterminable. `label` names the input in messages (default: `field`).
     """
     label = label or field
+    candidates = list(resource.property_dependencies.get(field, ())) or list(resource.dependencies)
+    if any(stack_types.get(urn, urn_type(urn)) in STACK_KEY_TYPES for urn in candidates):
+        return
+    value = read_value()
     if value is None or value == "":
         yield f"{label} is not set, so the AWS-managed key is used; expected this stack's KMS key"
-        return
-    if isinstance(value, str) and "alias/aws/" in value:
+    elif isinstance(value, str) and "alias/aws/" in value:
         yield f"{label} is the AWS-managed key {value}; expected this stack's KMS key"
-        return
-    candidates = list(resource.property_dependencies.get(field, ())) or list(resource.dependencies)
-    if not any(stack_types.get(urn, urn_type(urn)) in STACK_KEY_TYPES for urn in candidates):
+    else:
         yield f"{label} does not reference a KMS key of this stack; expected the stack CMK's arn"
 
 

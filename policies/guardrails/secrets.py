@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from functools import partial
 
 from guardrails.iam import as_list, first_block, linked
 from guardrails.kms import stack_key_findings, stack_type_index
@@ -35,7 +36,7 @@ def check_secret_cmk(resources: Sequence[Resource], context: Context) -> Iterato
     types = stack_type_index(resources)
     for secret in resources:
         if secret.type == SECRET:
-            for message in stack_key_findings(secret, "kmsKeyId", secret.get("kmsKeyId"), types):
+            for message in stack_key_findings(secret, "kmsKeyId", partial(secret.get, "kmsKeyId"), types):
                 yield Finding(message, secret.urn)
 
 

@@ -145,8 +145,22 @@ def test_kms_via_stack_alias_passes():
 )
 def test_kms_weakened_fails(encryption, expected):
     props = {**BASE, "encryptionConfigurations": encryption}
-    [message] = stack_messages("ecr-kms", stack(props))
+    [message] = stack_messages("ecr-kms", stack(props, key_dependency=False))
     assert message.startswith(expected)
+
+
+class UnknownKey(dict):
+    """An encryption block whose kmsKey is unknown at preview (a new key's ARN)."""
+
+    def get(self, key, default=None):
+        if key == "kmsKey":
+            raise AssertionError("kmsKey read although a stack key stands behind it")
+        return super().get(key, default)
+
+
+def test_kms_key_value_is_not_read_when_a_stack_key_stands_behind_it():
+    repo = repository({**BASE, "encryptionConfigurations": [UnknownKey(encryptionType="KMS")]})
+    assert stack_messages("ecr-kms", [repo]) == []
 
 
 def test_kms_key_outside_the_stack_fails():
