@@ -1,0 +1,68 @@
+"""The pack judges programs it has never seen: small Pulumi programs written straight against pulumi_aws and
+pulumi_github (no Rampart component), each breaking one hardening property, draw a mandatory violation on the
+offending resource under the production stack's pack config; the hardened one draws none.
+
+Each program runs through `rampart check --program`, exactly as a user's project would.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PROGRAMS = ROOT / "tests" / "fixtures" / "programs" / "third_party"
+
+# program -> (rule that must fire as mandatory, name of the offending resource)
+BROKEN = {
+    "unrotated_key": ("kms-rotation", "orders-key"),
+    "open_key_policy": ("kms-key-policy-safety", "orders-key"),
+    "mutable_images": ("ecr-immutable-tags", "orders"),
+    "unscanned_images": ("ecr-scan-on-push", "orders"),
+    "logs_kept_forever_unencrypted": ("log-group-retention", "orders-logs"),
+    "public_database": ("rds-not-public", "reports-db"),
+    "open_ssh": ("sg-no-admin-ports", "bastion"),
+    "static_keys": ("iam-no-users-or-access-keys", "ci-deployer"),
+    "privileged_task": ("ecs-taskdef-no-host-privileges", "agent"),
+    "admin_bypass_environment": ("gh-env-no-admin-bypass", "production"),
+}
+
+
+def check(program: str, tmp_path: Path) -> tuple[int, dict]:
+    project = tmp_path / program
+    project.mkdir()
+    shutil.copy(PROGRAMS / f"{program}.py", project / "__main__.py")
+    (project / "Pulumi.yaml").write_text(f"name: {program.replace('_', '-')}\nruntime: python\n")
+    (project / "Pulumi.production.yaml").write_text("config:\n  aws:region: us-east-1\n  github:owner: example-org\n")
+    report = tmp_path / "report.json"
+    completed = subprocess.run(
+        [sys.executable, "-m", "rampart", "check", "--program", str(project), "--stack", "production",
+         "--policy-pack", str(ROOT / "policies"), "--format", "json", "--output", str(report)],
+        capture_output=True, text=True, cwd=tmp_path, check=False,
+    )
+    assert completed.returncode in (0, 1), completed.stdout + completed.stderr
+    return completed.returncode, json.loads(report.read_text())
+
+
+def mandatory(report: dict) -> list[tuple[str, str]]:
+    [stack] = report["stacks"]
+    return [(v["policy"], v["urn"].rsplit("::", 1)[-1]) for v in stack["violations"]
+            if v["enforcement"] == "mandatory" and v.get("state", "violation") == "violation"]
+
+
+def test_the_hardened_program_draws_no_mandatory_violation(tmp_path):
+    code, report = check("hardened", tmp_path)
+    assert mandatory(report) == []
+    assert code == 0
+
+
+@pytest.mark.parametrize(("program", "expected"), sorted(BROKEN.items()), ids=sorted(BROKEN))
+def test_each_broken_property_draws_a_mandatory_violation_on_its_resource(program, expected, tmp_path):
+    code, report = check(program, tmp_path)
+    assert expected in mandatory(report), mandatory(report)
+    assert code == 1
