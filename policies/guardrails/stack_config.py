@@ -28,9 +28,25 @@ STACKS: tuple[str, ...] = ("production", "staging")
 STRICT_STACKS = frozenset({"production"})
 
 # Per stack, per rule: thresholds that differ from the rule's defaults. Unknown keys are an error.
+# Detection bounds follow each stack's `alarms.maxDetectionMinutes` (production 5, staging 10).
 STACK_THRESHOLDS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
-    "production": {},
-    "staging": {},
+    "production": {
+        "alarm-detection-latency-bound": {"maxDetectionSeconds": 300},
+        "codedeploy-bake-time": {"maxDetectionSeconds": 300},
+        "codedeploy-config-traffic-window": {"maxDetectionSeconds": 300},
+        "rds-backup-retention": {"minRetentionDays": 14},
+        "log-group-retention": {"minRetentionDays": 365, "allowNeverExpire": False},
+        "gh-branch-merge-gate": {"minApprovals": 2, "requiredStatusChecks": ["rampart check"]},
+        "gh-env-wait-timer": {"minWaitMinutes": 5},
+    },
+    "staging": {
+        "alarm-detection-latency-bound": {"maxDetectionSeconds": 600},
+        "codedeploy-bake-time": {"maxDetectionSeconds": 600},
+        "codedeploy-config-traffic-window": {"maxDetectionSeconds": 600},
+        "rds-backup-retention": {"minRetentionDays": 7},
+        "log-group-retention": {"minRetentionDays": 30, "allowNeverExpire": False},
+        "ecs-service-min-healthy-capacity": {"minDesiredCount": 1},
+    },
 }
 
 
