@@ -210,9 +210,9 @@ def test_service_has_no_public_ip_and_runs_in_the_private_subnets(recorded):
 def test_service_starts_on_blue_after_the_rules_attach_it(recorded):
     _, args, rec, _ = recorded
     service = rec.one(SERVICE)
-    blue = rec.one(TG, "web-tg-blue")
+    blue_name = rec.one(TG, "web-tg-blue").plain_inputs()["name"]
     [lb] = service.plain_inputs()["loadBalancers"]
-    assert lb["targetGroupArn"] == blue.plain_inputs().get("arn", lb["targetGroupArn"])
+    assert f":targetgroup/{blue_name}/" in lb["targetGroupArn"]
     assert lb["containerName"] == args.service.name
     assert lb["containerPort"] == args.service.container_port
     rule_urns = {r.urn for r in rec.by_type(RULE)}
@@ -437,6 +437,7 @@ def test_two_target_groups_with_identical_health_checks(recorded):
     assert blue["healthCheck"] == green["healthCheck"]
     assert blue["healthCheck"]["path"] == args.service.health_check_path
     assert blue["healthCheck"]["matcher"] == "200-399"
+    assert blue["healthCheck"]["enabled"] is True
     for inputs in groups.values():
         assert inputs["targetType"] == "ip"
         assert inputs["protocol"] == "HTTP"
