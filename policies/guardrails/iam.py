@@ -598,6 +598,8 @@ POLICIES: list[Rule] = [
                 "service-role/AmazonECSTaskExecutionRolePolicy",
                 "AWSCodeDeployRoleForECS",
                 "service-role/AmazonRDSEnhancedMonitoringRole",
+                "service-role/AWSBackupServiceRolePolicyForBackup",
+                "service-role/AWSBackupServiceRolePolicyForRestores",
             ]
         },
     ),
