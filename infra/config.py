@@ -89,6 +89,16 @@ def _cidr(value: str) -> str:
     return value
 
 
+def _source_cidr(value: str) -> str:
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"expected a CIDR block such as 203.0.113.0/28 ({exc})") from None
+    if network.prefixlen < 8:
+        raise ValueError("expected a narrow source range (prefix /8 or longer), not the internet")
+    return value
+
+
 def _image_reference(value: str) -> str:
     if not re.fullmatch(r"[a-z0-9][a-z0-9._/:-]*(@sha256:[a-f0-9]{64})?", value):
         raise ValueError("expected a container image reference such as REPO@sha256:<64 hex digits>")
@@ -129,6 +139,10 @@ class LoadBalancerConfig(_Model):
     test_listener_port: int = Field(default=8443, ge=1024, le=65535)
     access_log_retention_days: int = Field(default=365, ge=1)
     idle_timeout_seconds: int = Field(default=60, ge=1, le=4000)
+    test_ingress_cidrs: tuple[Annotated[str, AfterValidator(_source_cidr)], ...] | None = Field(
+        default=None, min_length=1
+    )
+    """Who may reach the test listener (the unreleased green version). None: only the VPC; never the internet."""
 
 
 class AutoscalingConfig(_Model):

@@ -13,7 +13,8 @@ Stack outputs (JSON, camelCase):
       "notificationTopicArn": "...",
       "services": {
         "<service>": {
-          "serviceName": "...", "taskDefinitionArn": "...", "taskDefinitionFamily": "...", "containerName": "...", "containerPort": 8080,
+          "serviceName": "...", "taskDefinitionArn": "...",
+          "taskDefinitionFamily": "...", "containerName": "...", "containerPort": 8080,
           "codedeployApplication": "...", "deploymentGroup": "...",
           "productionTargetGroup": "...", "testTargetGroup": "...",
           "productionListenerArn": "...", "testListenerArn": "...", "testListenerPort": 8443,

@@ -87,6 +87,7 @@ def build_stack(cfg: StackConfig) -> None:
             idle_timeout_seconds=cfg.load_balancer.idle_timeout_seconds,
             deletion_protection=cfg.is_production,
             vpc_cidr=cfg.network.cidr,
+            test_ingress_cidrs=cfg.load_balancer.test_ingress_cidrs,
         ),
         opts=on_aws,
     )

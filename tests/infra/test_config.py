@@ -232,3 +232,8 @@ def test_blue_must_outlive_the_alarm_detection_window():
 def test_state_backend_and_oidc_provider_are_validated():
     _expect_error("staging", "rampart:github.stateBackendUrl", github={"stateBackendUrl": "ftp://state"})
     _expect_error("staging", "rampart:github.oidcProviderArn", github={"oidcProviderArn": "arn:aws:iam::1:user/x"})
+
+
+def test_the_test_listener_is_never_opened_to_the_internet():
+    _expect_error("staging", "rampart:loadBalancer.testIngressCidrs[0]: expected a narrow source range",
+                  loadBalancer={"testIngressCidrs": ["0.0.0.0/0"]})
