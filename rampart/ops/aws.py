@@ -27,10 +27,11 @@ from botocore.exceptions import (
 
 from rampart.errors import OperationFailed, UsageError
 
-# Standard mode retries throttling and transient errors with jittered exponential backoff; 8 attempts ride out
+# Standard mode retries throttling and transient errors with jittered exponential backoff; 8 retries ride out
 # the API rate limits CI hits when several pipelines deploy at once.
+MAX_ATTEMPTS = 8
 RETRY_CONFIG = botocore.config.Config(
-    retries={"mode": "standard", "max_attempts": 8},
+    retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
     connect_timeout=10,
     read_timeout=60,
 )
@@ -94,7 +95,7 @@ def translate(exc: Exception, action: str, resource: str) -> OperationFailed:
             return OperationFailed(f"{action} {resource}: not found ({code}): {error_message(exc)}")
         if code in ("Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"):
             return OperationFailed(
-                f"{action} {resource}: still throttled after {RETRY_CONFIG.retries['max_attempts']} attempts "
+                f"{action} {resource}: still throttled after {MAX_ATTEMPTS} retries "
                 f"({code}); retry later"
             )
         return OperationFailed(f"{action} {resource}: {code or 'error'}: {error_message(exc)}")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from rampart.errors import OperationFailed
+from rampart.ops.aws import translate
 from rampart.ops.report import Report
 
 
@@ -17,5 +20,8 @@ def execute(report: Report, fmt: str, body: Callable[[Report], None],
             body(report)
     except OperationFailed as exc:
         report.fail("error", str(exc))
+    except (ClientError, BotoCoreError) as exc:  # a call outside any `calling(...)`: still a message, not a trace
+        operation = getattr(exc, "operation_name", None) or "AWS call"
+        report.fail("error", str(translate(exc, operation, "(unexpected)")))
     report.render(fmt, extra_text() if extra_text else None)
     return report.exit_code

@@ -46,7 +46,7 @@ def _task_writes_logs(monkeypatch, lines: list[str]) -> list[dict]:
 
 
 def test_runs_in_the_service_network_and_prints_the_log(client, capsys, tmp_path, monkeypatch):
-    world = w.build(client, tmp_path, with_db=False)
+    world = w.build(client, tmp_path)
     _task_writes_logs(monkeypatch, ["Applying app.0042_orders... OK", "done"])
 
     code, report = run_json(capsys, _migrate(world))
@@ -70,7 +70,7 @@ def test_runs_in_the_service_network_and_prints_the_log(client, capsys, tmp_path
 def test_text_output_prints_the_log_stream(client, capsys, tmp_path, monkeypatch):
     from rampart.cli import main
 
-    world = w.build(client, tmp_path, with_db=False)
+    world = w.build(client, tmp_path)
     _task_writes_logs(monkeypatch, ["migrated 3 tables"])
 
     assert main(_migrate(world)) == 0
@@ -79,7 +79,7 @@ def test_text_output_prints_the_log_stream(client, capsys, tmp_path, monkeypatch
 
 
 def test_runs_the_given_revision(client, capsys, tmp_path):
-    world = w.build(client, tmp_path, with_db=False)
+    world = w.build(client, tmp_path)
     ecs = client("ecs")
     current = ecs.describe_task_definition(taskDefinition=world.task_definition_arn)["taskDefinition"]
     new = ecs.register_task_definition(
@@ -96,7 +96,7 @@ def test_runs_the_given_revision(client, capsys, tmp_path):
 
 
 def test_exits_with_the_container_exit_code(client, stub_call, capsys, tmp_path):
-    world = w.build(client, tmp_path, with_db=False)
+    world = w.build(client, tmp_path)
     # moto's tasks always stop with exit code 0; Stubber answers DescribeTasks (the command's read of the result).
     stubber = stub_call("ecs", "describe_tasks")
     stopped = {"tasks": [{"taskArn": "arn:aws:ecs:eu-west-1:123456789012:task/rampart-production/abc",
@@ -114,7 +114,7 @@ def test_exits_with_the_container_exit_code(client, stub_call, capsys, tmp_path)
 
 
 def test_container_without_exit_code_fails(client, stub_call, capsys, tmp_path):
-    world = w.build(client, tmp_path, with_db=False)
+    world = w.build(client, tmp_path)
     stubber = stub_call("ecs", "describe_tasks")  # moto always reports an exit code
     stopped = {"tasks": [{"lastStatus": "STOPPED", "stoppedReason": "CannotPullContainerError: no such image",
                           "containers": [{"name": w.CONTAINER, "lastStatus": "STOPPED"}]}]}
@@ -128,7 +128,7 @@ def test_container_without_exit_code_fails(client, stub_call, capsys, tmp_path):
 
 
 def test_missing_service_is_a_clear_failure(client, capsys, tmp_path):
-    world = w.build(client, tmp_path, with_db=False)
+    world = w.build(client, tmp_path)
 
     code, report = run_json(capsys, _migrate(world, "--ecs-service", "no-such-service"))
 

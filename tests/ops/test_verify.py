@@ -63,7 +63,7 @@ def _stub_group(stub_call, response: dict):
 
 
 def test_everything_as_promised(client, stub_call, running, program, capsys, tmp_path):
-    world = w.build(client, tmp_path)
+    world = w.build(client, tmp_path, with_db=True)
     _stub_group(stub_call, _group())
 
     code, report = run_json(capsys, _verify(world, program))
@@ -79,7 +79,7 @@ def test_everything_as_promised(client, stub_call, running, program, capsys, tmp
 
 
 def test_alarm_already_in_alarm_is_drift(client, stub_call, running, program, capsys, tmp_path):
-    world = w.build(client, tmp_path)
+    world = w.build(client, tmp_path, with_db=True)
     client("cloudwatch").set_alarm_state(AlarmName=w.ALARMS[0], StateValue="ALARM", StateReason="5xx burst")
     _stub_group(stub_call, _group())
 
@@ -92,7 +92,7 @@ def test_alarm_already_in_alarm_is_drift(client, stub_call, running, program, ca
 
 
 def test_missing_alarm_is_drift(client, stub_call, running, program, capsys, tmp_path):
-    world = w.build(client, tmp_path)
+    world = w.build(client, tmp_path, with_db=True)
     client("cloudwatch").delete_alarms(AlarmNames=[w.ALARMS[1]])
     _stub_group(stub_call, _group())
 
@@ -103,7 +103,7 @@ def test_missing_alarm_is_drift(client, stub_call, running, program, capsys, tmp
 
 
 def test_no_rollback_on_alarm_is_drift(client, stub_call, running, program, capsys, tmp_path):
-    world = w.build(client, tmp_path)
+    world = w.build(client, tmp_path, with_db=True)
     _stub_group(stub_call, _group(events=("DEPLOYMENT_FAILURE",)))
 
     code, report = run_json(capsys, _verify(world, program))
@@ -114,7 +114,7 @@ def test_no_rollback_on_alarm_is_drift(client, stub_call, running, program, caps
 
 
 def test_alarms_not_enabled_on_group_is_drift(client, stub_call, running, program, capsys, tmp_path):
-    world = w.build(client, tmp_path)
+    world = w.build(client, tmp_path, with_db=True)
     _stub_group(stub_call, _group(enabled=False))
 
     code, report = run_json(capsys, _verify(world, program))
@@ -124,7 +124,7 @@ def test_alarms_not_enabled_on_group_is_drift(client, stub_call, running, progra
 
 
 def test_stack_alarm_missing_from_group_is_drift(client, stub_call, running, program, capsys, tmp_path):
-    world = w.build(client, tmp_path)
+    world = w.build(client, tmp_path, with_db=True)
     _stub_group(stub_call, _group(alarms=w.ALARMS[:1]))
 
     code, report = run_json(capsys, _verify(world, program))
@@ -135,7 +135,7 @@ def test_stack_alarm_missing_from_group_is_drift(client, stub_call, running, pro
 
 def test_moto_group_without_alarms_is_drift(client, running, program, capsys, tmp_path):
     # Real moto answer: rollback events as created, but no alarm configuration at all.
-    world = w.build(client, tmp_path)
+    world = w.build(client, tmp_path, with_db=True)
 
     code, report = run_json(capsys, _verify(world, program))
 
@@ -146,7 +146,7 @@ def test_moto_group_without_alarms_is_drift(client, running, program, capsys, tm
 
 
 def test_missing_deployment_group_is_drift_and_the_rest_still_runs(client, running, program, capsys, tmp_path):
-    world = w.build(client, tmp_path, with_group=False)
+    world = w.build(client, tmp_path, with_group=False, with_db=True)
 
     code, report = run_json(capsys, _verify(world, program))
 
@@ -157,7 +157,7 @@ def test_missing_deployment_group_is_drift_and_the_rest_still_runs(client, runni
 
 
 def test_service_below_desired_count_is_drift(client, stub_call, program, capsys, tmp_path):
-    world = w.build(client, tmp_path)
+    world = w.build(client, tmp_path, with_db=True)
     _stub_group(stub_call, _group())
 
     code, report = run_json(capsys, _verify(world, program))
@@ -168,7 +168,7 @@ def test_service_below_desired_count_is_drift(client, stub_call, program, capsys
 
 
 def test_database_drift(client, stub_call, running, program, capsys, tmp_path):
-    world = w.build(client, tmp_path, encrypted=False)
+    world = w.build(client, tmp_path, with_db=True, encrypted=False)
     client("rds").modify_db_instance(DBInstanceIdentifier=w.DB, BackupRetentionPeriod=3, DeletionProtection=False,
                                      ApplyImmediately=True)
     _stub_group(stub_call, _group())
@@ -185,7 +185,7 @@ def test_database_drift(client, stub_call, running, program, capsys, tmp_path):
 
 def test_declared_values_from_the_real_project_stack_file(client, stub_call, running, capsys, tmp_path):
     # Pulumi.production.yaml of this project declares 14 days: the instance in the world has 14.
-    world = w.build(client, tmp_path)
+    world = w.build(client, tmp_path, with_db=True)
     _stub_group(stub_call, _group())
 
     code, report = run_json(capsys, _verify(world, ROOT))
@@ -195,7 +195,7 @@ def test_declared_values_from_the_real_project_stack_file(client, stub_call, run
 
 
 def test_flags_override_declared_values(client, stub_call, running, program, capsys, tmp_path):
-    world = w.build(client, tmp_path)
+    world = w.build(client, tmp_path, with_db=True)
     _stub_group(stub_call, _group())
 
     code, report = run_json(capsys, _verify(world, program, "--backup-retention-days", "30"))
@@ -210,7 +210,7 @@ def test_missing_outputs_file_is_a_usage_error(aws_env, capsys, tmp_path):
 
 
 def test_text_report_names_the_drift(client, running, program, capsys, tmp_path):
-    world = w.build(client, tmp_path, with_group=False)
+    world = w.build(client, tmp_path, with_group=False, with_db=True)
     assert main(_verify(world, program)) == 1
     out = capsys.readouterr().out
     assert "api: rollback" in out and "fail" in out and "verify: failed" in out

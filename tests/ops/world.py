@@ -30,7 +30,7 @@ class World:
     security_group_id: str
 
 
-def build(client: Callable[[str], Any], tmp_path: Path, *, with_group: bool = True, with_db: bool = True,
+def build(client: Callable[[str], Any], tmp_path: Path, *, with_group: bool = True, with_db: bool = False,
           alarm_rollback: bool = True, encrypted: bool = True) -> World:
     ec2 = client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
