@@ -3,7 +3,8 @@
 Two HTTPS listeners (production on 443, test on `test_listener_port`) answer 404 until services add listener
 rules; CodeDeploy then swaps the target groups behind them, which is why both listeners ignore changes to their
 default actions (DESIGN.md trap 2). Port 80 only ever redirects to HTTPS. Every request is logged to a bucket
-that nobody outside the account can read.
+that nobody outside the account can read. The WAF web ACL in front of it is its own component
+(components/web_acl.py), associated by the stack: an ALB takes exactly one web ACL.
 """
 
 from __future__ import annotations
@@ -21,14 +22,6 @@ HTTP_PORT = 80
 ACCESS_LOG_PREFIX = "alb"
 NONCURRENT_LOG_DAYS = 30
 HSTS = "max-age=31536000; includeSubDomains"
-
-# AWS-maintained rule groups: common exploits (OWASP top 10 style), known-bad inputs (e.g. Log4Shell), and
-# Amazon's IP reputation list. They are free of false positives enough to block, not just count.
-WAF_MANAGED_RULE_GROUPS = (
-    "AWSManagedRulesAmazonIpReputationList",
-    "AWSManagedRulesKnownBadInputsRuleSet",
-    "AWSManagedRulesCommonRuleSet",
-)
 
 # CodeDeploy rewrites the forward action of both listeners on every deployment; a `pulumi up` that restores
 # the declared action would send live traffic back to the old (blue) target group.
@@ -60,8 +53,6 @@ class LoadBalancerArgs:
     """Who may reach the production (443) and redirect (80) listeners."""
     test_ingress_cidrs: Sequence[str] | None = None
     """Who may reach the test listener. None: the VPC only (see the ingress rules for why)."""
-    waf_enabled: bool = True
-    """Put a WAF web ACL with AWS managed rule groups in front of the ALB."""
     vpc_cidr: pulumi.Input[str] | None = None
     """Where the ALB may send traffic (its targets). None looks the VPC's CIDR up from `vpc_id`."""
 
@@ -101,8 +92,6 @@ def _validate(args: LoadBalancerArgs) -> list[ipaddress.IPv4Network | ipaddress.
         raise ValueError(
             f"LoadBalancerArgs.ingress_cidrs: expected a non-empty list of CIDRs, got {args.ingress_cidrs!r}"
         )
-    if not isinstance(args.waf_enabled, bool):
-        raise ValueError(f"LoadBalancerArgs.waf_enabled: expected a bool, got {args.waf_enabled!r}")
     if args.test_ingress_cidrs is not None and (
         isinstance(args.test_ingress_cidrs, str) or not args.test_ingress_cidrs
     ):
@@ -263,9 +252,6 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=child,
         )
 
-        if args.waf_enabled:
-            self._waf(name, alb)
-
         self.arn = alb.arn
         self.arn_suffix = alb.arn_suffix
         self.dns_name = alb.dns_name
@@ -287,42 +273,6 @@ class LoadBalancer(pulumi.ComponentResource):
                 "httpListenerArn": self.http_listener_arn,
                 "accessLogsBucket": self.access_logs_bucket,
             }
-        )
-
-    def _waf(self, name: str, alb: aws.lb.LoadBalancer) -> None:
-        child = pulumi.ResourceOptions(parent=self)
-
-        def visibility(metric: str) -> dict:
-            return {"cloudwatch_metrics_enabled": True, "metric_name": metric, "sampled_requests_enabled": True}
-
-        web_acl = aws.wafv2.WebAcl(
-            f"{name}-waf",
-            scope="REGIONAL",
-            description="Managed protections in front of the public ALB",
-            default_action=aws.wafv2.WebAclDefaultActionArgs(allow=aws.wafv2.WebAclDefaultActionAllowArgs()),
-            rules=[
-                aws.wafv2.WebAclRuleArgs(
-                    name=group,
-                    priority=priority,
-                    # `none` keeps each group's own block actions; `count` would only observe.
-                    override_action=aws.wafv2.WebAclRuleOverrideActionArgs(
-                        none=aws.wafv2.WebAclRuleOverrideActionNoneArgs()
-                    ),
-                    statement=aws.wafv2.WebAclRuleStatementArgs(
-                        managed_rule_group_statement=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs(
-                            name=group, vendor_name="AWS"
-                        )
-                    ),
-                    visibility_config=aws.wafv2.WebAclRuleVisibilityConfigArgs(**visibility(f"{name}-{group}")),
-                )
-                for priority, group in enumerate(WAF_MANAGED_RULE_GROUPS)
-            ],
-            visibility_config=aws.wafv2.WebAclVisibilityConfigArgs(**visibility(f"{name}-waf")),
-            tags={"Name": f"{name}-waf"},
-            opts=child,
-        )
-        aws.wafv2.WebAclAssociation(
-            f"{name}-waf-association", resource_arn=alb.arn, web_acl_arn=web_acl.arn, opts=child
         )
 
     def _access_log_bucket(self, name: str, args: LoadBalancerArgs) -> tuple[aws.s3.Bucket, list[pulumi.Resource]]:

@@ -47,10 +47,6 @@ def listener(rec, role: str):
     return rec.one(LISTENER, f"edge-{role}")
 
 
-WAF = "aws:wafv2/webAcl:WebAcl"
-WAF_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
-
-
 def test_every_child_is_parented_and_named_after_the_component(rec):
     component = rec.one(COMPONENT)
     children = [r for r in rec.registrations if r.urn != component.urn and r.type != "pulumi:pulumi:Stack"]
@@ -183,27 +179,6 @@ def test_https_listeners_send_hsts_for_a_year(rec, role):
     assert inputs["routingHttpResponseXContentTypeOptionsHeaderValue"] == "nosniff"
 
 
-def test_waf_with_blocking_managed_rules_is_associated_with_the_alb(rec):
-    association = rec.one(WAF_ASSOCIATION).plain_inputs()
-    assert association["resourceArn"] == listener(rec, "https").plain_inputs()["loadBalancerArn"]
-    assert rec.one(ALB).urn in rec.one(WAF_ASSOCIATION).property_dependencies["resourceArn"]
-    assert rec.one(WAF).urn in rec.one(WAF_ASSOCIATION).property_dependencies["webAclArn"]
-    acl = rec.one(WAF).plain_inputs()
-    assert acl["scope"] == "REGIONAL"
-    assert "allow" in acl["defaultAction"]
-    groups = {r["statement"]["managedRuleGroupStatement"]["name"]: r for r in acl["rules"]}
-    assert {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"} <= set(groups)
-    for rule in groups.values():
-        # `count` would only observe: the groups must keep their own block actions.
-        assert "none" in rule["overrideAction"] and "count" not in rule["overrideAction"]
-        assert rule["statement"]["managedRuleGroupStatement"]["vendorName"] == "AWS"
-
-
-def test_waf_can_be_left_out():
-    rec = record(args(waf_enabled=False))
-    assert rec.by_type(WAF) == [] and rec.by_type(WAF_ASSOCIATION) == []
-
-
 def test_http_listener_only_redirects_to_https_permanently(rec):
     http = listener(rec, "http")
     inputs = http.plain_inputs()
@@ -299,7 +274,6 @@ def test_egress_looks_the_vpc_cidr_up_when_not_given():
         ({"ingress_cidrs": ("0.0.0.0/0", "10.0.0.1/8")}, "ingress_cidrs"),
         ({"test_ingress_cidrs": ()}, "test_ingress_cidrs"),
         ({"test_ingress_cidrs": ("nowhere",)}, "test_ingress_cidrs"),
-        ({"waf_enabled": "yes"}, "waf_enabled"),
     ],
 )
 def test_invalid_args_are_rejected(overrides, field):
