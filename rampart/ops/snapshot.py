@@ -43,6 +43,16 @@ def is_ours(snapshot: dict[str, Any], instance: str) -> bool:
     )
 
 
+def select_surplus(snapshots: list[dict[str, Any]], instance: str, keep: int,
+                   new: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(ours newest first, ours to delete): our own beyond the newest `keep`, never `new` itself."""
+    ours = sorted((s for s in snapshots if is_ours(s, instance)), key=_created, reverse=True)
+    if new not in {s.get("DBSnapshotIdentifier") for s in ours}:
+        # Never prune against a listing that does not show what we just made: the count would be off by one.
+        raise OperationFailed(f"snapshot {new} missing from the listing of {instance}: nothing pruned")
+    return ours, [s for s in ours[keep:] if s.get("DBSnapshotIdentifier") != new]
+
+
 def _instance_status(rds: Any, instance: str) -> str:
     with calling("rds:DescribeDBInstances", f"DB instance {instance}"):
         found = rds.describe_db_instances(DBInstanceIdentifier=instance)["DBInstances"]
@@ -115,11 +125,7 @@ def run_snapshot(aws: Aws, options: SnapshotOptions, report: Report) -> None:
         ) from exc
     report.ok("snapshot available", identifier)
 
-    ours = sorted((s for s in _manual_snapshots(rds, instance) if is_ours(s, instance)), key=_created, reverse=True)
-    if identifier not in {s.get("DBSnapshotIdentifier") for s in ours}:
-        # Never prune against a listing that does not show what we just made: the count would be off by one.
-        raise OperationFailed(f"snapshot {identifier} missing from the listing of {instance}: nothing pruned")
-    surplus = [s for s in ours[options.keep:] if s.get("DBSnapshotIdentifier") != identifier]
+    ours, surplus = select_surplus(_manual_snapshots(rds, instance), instance, options.keep, identifier)
     deleted: list[str] = []
     for snapshot in surplus:
         old = str(snapshot["DBSnapshotIdentifier"])

@@ -133,6 +133,23 @@ def test_register_only_prints_the_new_revision(client, capsys, tmp_path):
     assert "deploymentId" not in report["result"]
 
 
+def test_deploys_a_given_revision_without_registering(client, stub_call, capsys, tmp_path):
+    world = w.build(client, tmp_path)
+    stubber = stub_call("codedeploy", "get_deployment")
+    stubber.add_response("get_deployment", _info("d-STUB", "Succeeded"))
+    argv = _deploy(world)
+    argv[argv.index("--image"):argv.index("--image") + 2] = ["--task-definition", world.task_definition_arn]
+
+    code, report = run_json(capsys, argv)
+
+    assert code == 0, report
+    assert client("ecs").list_task_definitions(familyPrefix=w.FAMILY)["taskDefinitionArns"] == [
+        world.task_definition_arn]
+    content = _latest_deployment(client("codedeploy"))["revision"]["appSpecContent"]["content"]
+    assert json.loads(content)["Resources"][0]["TargetService"]["Properties"]["TaskDefinition"] == \
+        world.task_definition_arn
+
+
 def test_flags_override_outputs(client, stub_call, capsys, tmp_path):
     world = w.build(client, tmp_path)
     broken = tmp_path / "broken.json"

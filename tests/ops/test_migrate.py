@@ -21,14 +21,13 @@ def _migrate(world: w.World, *extra: str) -> list[str]:
 
 def _task_writes_logs(monkeypatch, lines: list[str]) -> list[dict]:
     """Play the container: when RunTask returns, its awslogs stream appears with `lines` (what ECS would ship)."""
-    seen: list[dict] = []
+    sent: list[dict] = []
     original = ops_aws.Aws._create
 
     def create(self, service):
         made = original(self, service)
         if service == "ecs":
             def after_run_task(http_response, parsed, model, **_):
-                seen.append(parsed)
                 task_id = parsed["tasks"][0]["taskArn"].rsplit("/", 1)[-1]
                 logs = boto3.client("logs", region_name=REGION)
                 stream = f"api/{w.CONTAINER}/{task_id}"
@@ -38,20 +37,28 @@ def _task_writes_logs(monkeypatch, lines: list[str]) -> list[dict]:
                 logs.put_log_events(logGroupName=w.LOG_GROUP, logStreamName=stream, logEvents=[
                     {"timestamp": now + i, "message": line} for i, line in enumerate(lines)])
 
+            def capture_params(params, **_):
+                sent.append(dict(params))
+
+            made.meta.events.register("provide-client-params.ecs.RunTask", capture_params)
             made.meta.events.register("after-call.ecs.RunTask", after_run_task)
         return made
 
     monkeypatch.setattr(ops_aws.Aws, "_create", create)
-    return seen
+    return sent
 
 
 def test_runs_in_the_service_network_and_prints_the_log(client, capsys, tmp_path, monkeypatch):
     world = w.build(client, tmp_path)
-    _task_writes_logs(monkeypatch, ["Applying app.0042_orders... OK", "done"])
+    sent = _task_writes_logs(monkeypatch, ["Applying app.0042_orders... OK", "done"])
 
     code, report = run_json(capsys, _migrate(world))
 
     assert code == 0, report
+    # Private like the service: never a public IP on a task that holds database credentials.
+    assert sent[0]["networkConfiguration"] == {"awsvpcConfiguration": {
+        "subnets": [world.subnet_id], "securityGroups": [world.security_group_id], "assignPublicIp": "DISABLED"}}
+    assert sent[0]["count"] == 1
     assert report["result"]["exitCode"] == 0
     assert report["result"]["log"] == ["Applying app.0042_orders... OK", "done"]
     task = client("ecs").describe_tasks(cluster=w.CLUSTER, tasks=[report["result"]["taskArn"]])["tasks"][0]

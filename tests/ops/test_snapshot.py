@@ -177,3 +177,43 @@ def test_snapshot_identifier_is_valid_for_rds():
 
     name = snapshot_identifier("app-db", dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC))
     assert name == "rampart-app-db-20260102-030405"
+
+
+def _snap(name: str, minute: int, *, kind: str = "manual", instance: str = DB, tags=None) -> dict:
+    return {"DBSnapshotIdentifier": name, "DBInstanceIdentifier": instance, "SnapshotType": kind,
+            "SnapshotCreateTime": dt.datetime(2026, 1, 1, 0, minute, tzinfo=dt.UTC),
+            "TagList": _ours(name, instance) if tags is None else tags}
+
+
+def test_surplus_goes_by_creation_time_not_by_name():
+    from rampart.ops.snapshot import select_surplus
+
+    listing = [_snap("rampart-a", 30), _snap("rampart-z", 10), _snap("rampart-m", 20), _snap("new", 40)]
+    ours, surplus = select_surplus(listing, DB, 2, "new")
+    assert [s["DBSnapshotIdentifier"] for s in ours] == ["new", "rampart-a", "rampart-m", "rampart-z"]
+    assert [s["DBSnapshotIdentifier"] for s in surplus] == ["rampart-m", "rampart-z"]
+
+
+def test_surplus_never_includes_automated_foreign_or_other_instances():
+    from rampart.ops.snapshot import select_surplus
+
+    listing = [
+        _snap("new", 40),
+        _snap("auto", 1, kind="automated"),  # even carrying our tags
+        _snap("shared", 2, kind="shared"),
+        _snap("by-hand", 3, tags=[]),
+        _snap("other-tool", 4, tags=[{"Key": MANAGED_BY_KEY, "Value": "aws-backup"}]),
+        _snap("tag-for-other-db", 5, tags=_ours("x", "other-db")),
+        _snap("other-db", 6, instance="other-db", tags=_ours("x", "other-db")),
+    ]
+    ours, surplus = select_surplus(listing, DB, 1, "new")
+    assert [s["DBSnapshotIdentifier"] for s in ours] == ["new"]
+    assert surplus == []
+
+
+def test_surplus_refuses_a_listing_without_the_new_snapshot():
+    from rampart.errors import OperationFailed
+    from rampart.ops.snapshot import select_surplus
+
+    with pytest.raises(OperationFailed, match="nothing pruned"):
+        select_surplus([_snap("rampart-a", 1), _snap("rampart-b", 2)], DB, 1, "new")
