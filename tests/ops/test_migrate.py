@@ -5,6 +5,8 @@ moto's ECS tasks always stop with exit code 0: the non-zero case takes DescribeT
 
 from __future__ import annotations
 
+import http.client
+import json
 import time
 
 import boto3
@@ -132,6 +134,31 @@ def test_container_without_exit_code_fails(client, stub_call, capsys, tmp_path):
 
     assert code == 1
     assert "CannotPullContainerError" in report["steps"][-1]["detail"]
+
+
+def test_task_still_running_at_timeout_is_left_running_and_fails(client, aws_env, capsys, tmp_path):
+    world = w.build(client, tmp_path)
+    # moto's state manager: keep tasks RUNNING (moto stops them at once by default).
+    _moto_api(aws_env, "set-transition", {"model_name": "ecs::task",
+                                          "transition": {"progression": "manual", "times": 10_000}})
+    try:
+        code, report = run_json(capsys, _migrate(world, "--timeout", "0.3"))
+    finally:
+        _moto_api(aws_env, "unset-transition", {"model_name": "ecs::task"})
+
+    assert code == 1
+    detail = report["steps"][-1]["detail"]
+    assert "still running after 0.3s" in detail and "left running" in detail
+    task = client("ecs").describe_tasks(cluster=w.CLUSTER, tasks=[report["result"]["taskArn"]])["tasks"][0]
+    assert task["desiredStatus"] == "RUNNING"  # not stopped by us
+
+
+def _moto_api(endpoint: str, action: str, body: dict) -> None:
+    host, _, port = endpoint.removeprefix("http://").partition(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    connection.request("POST", f"/moto-api/state-manager/{action}", body=json.dumps(body))
+    assert connection.getresponse().status < 300
+    connection.close()
 
 
 def test_missing_service_is_a_clear_failure(client, capsys, tmp_path):

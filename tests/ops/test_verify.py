@@ -37,11 +37,12 @@ def running(monkeypatch):
     monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "2")
 
 
-def _group(events=("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"), alarms=w.ALARMS, enabled=True) -> dict:
+def _group(events=("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"), alarms=w.ALARMS, enabled=True,
+           ignore_poll_failure=False) -> dict:
     return {"deploymentGroupInfo": {
         "applicationName": w.APPLICATION, "deploymentGroupName": w.GROUP, "computePlatform": "ECS",
         "autoRollbackConfiguration": {"enabled": True, "events": list(events)},
-        "alarmConfiguration": {"enabled": enabled, "ignorePollAlarmFailure": False,
+        "alarmConfiguration": {"enabled": enabled, "ignorePollAlarmFailure": ignore_poll_failure,
                                "alarms": [{"name": a} for a in alarms]},
     }}
 
@@ -121,6 +122,16 @@ def test_alarms_not_enabled_on_group_is_drift(client, stub_call, running, progra
 
     assert code == 1
     assert _steps(report)["api: alarm rollback"]["status"] == "fail"
+
+
+def test_ignoring_alarm_poll_failures_is_drift(client, stub_call, running, program, capsys, tmp_path):
+    world = w.build(client, tmp_path, with_db=True)
+    _stub_group(stub_call, _group(ignore_poll_failure=True))
+
+    code, report = run_json(capsys, _verify(world, program))
+
+    assert code == 1
+    assert "ignorePollAlarmFailure" in _steps(report)["api: alarm rollback"]["detail"]
 
 
 def test_stack_alarm_missing_from_group_is_drift(client, stub_call, running, program, capsys, tmp_path):
