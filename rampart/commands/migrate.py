@@ -6,10 +6,7 @@ import argparse
 
 from rampart.errors import UsageError
 from rampart.ops import outputs as stack_outputs
-from rampart.ops.aws import Aws, resolve_region
-from rampart.ops.migrate import MigrateOptions, MigrateResult, run_migrate
 from rampart.ops.report import Report
-from rampart.ops.runner import execute
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,6 +34,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    # boto3 loads only when an ops command runs, so `rampart check` starts as fast as before.
+    from rampart.ops.aws import Aws, resolve_region
+    from rampart.ops.migrate import MigrateOptions, MigrateResult, run_migrate
+    from rampart.ops.runner import execute
+
     if args.timeout <= 0 or args.wait_delay <= 0:
         raise UsageError("--timeout and --wait-delay: expected positive seconds")
     if not args.command.strip():

@@ -6,7 +6,6 @@ import argparse
 
 from rampart.errors import UsageError
 from rampart.ops.report import FORMATS, Report
-from rampart.ops.runner import execute
 from rampart.ops.smoke import SmokeOptions, parse_url, run_smoke
 
 
@@ -34,6 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from rampart.ops.runner import execute  # brings botocore: only when the command runs
+
     if args.attempts < 1:
         raise UsageError(f"--attempts: expected at least 1, got {args.attempts}")
     if args.max_latency_ms <= 0 or args.request_timeout <= 0 or args.backoff < 0 or args.backoff_max < 0:

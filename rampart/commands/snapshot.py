@@ -6,10 +6,7 @@ import argparse
 
 from rampart.errors import UsageError
 from rampart.ops import outputs as stack_outputs
-from rampart.ops.aws import Aws, resolve_region
 from rampart.ops.report import Report
-from rampart.ops.runner import execute
-from rampart.ops.snapshot import SnapshotOptions, run_snapshot
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,6 +31,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    # boto3 loads only when an ops command runs, so `rampart check` starts as fast as before.
+    from rampart.ops.aws import Aws, resolve_region
+    from rampart.ops.runner import execute
+    from rampart.ops.snapshot import SnapshotOptions, run_snapshot
+
     if args.keep < 1:
         raise UsageError(f"--keep: expected at least 1 (the snapshot just taken), got {args.keep}")
     if args.wait_timeout <= 0 or args.wait_delay <= 0:

@@ -6,10 +6,7 @@ import argparse
 from pathlib import Path
 
 from rampart.ops import outputs as stack_outputs
-from rampart.ops.aws import Aws, resolve_region
 from rampart.ops.report import Report
-from rampart.ops.runner import execute
-from rampart.ops.verify import run_verify
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,6 +30,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    # boto3 loads only when an ops command runs, so `rampart check` starts as fast as before.
+    from rampart.ops.aws import Aws, resolve_region
+    from rampart.ops.runner import execute
+    from rampart.ops.verify import run_verify
+
     outputs = stack_outputs.StackOutputs(args.stack, args.outputs)
     outputs.data()  # a missing file is bad input before any AWS call
     aws = Aws(resolve_region(args.region))
