@@ -228,6 +228,18 @@ class Database(pulumi.ComponentResource):
                 description="PostgreSQL from an allowed service security group",
                 opts=child,
             )
+            # The matching way out of the client's group: services egress only where they must, so without
+            # this rule the database port is closed from their side.
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-client-egress-{index}",
+                security_group_id=source,
+                referenced_security_group_id=security_group.id,
+                ip_protocol="tcp",
+                from_port=db.port,
+                to_port=db.port,
+                description="PostgreSQL to the database security group",
+                opts=child,
+            )
 
         parameter_group = aws.rds.ParameterGroup(
             f"{name}-params",

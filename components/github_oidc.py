@@ -394,11 +394,13 @@ class GithubOidc(pulumi.ComponentResource):
         )
         aws.iam.RolePolicy(f"{name}-deploy-policy", role=deploy_role.name, policy=policy, opts=child)
 
-        preview_subjects = subjects(args.github, "pull_request")
+        # Pull-request previews, and the nightly drift check that runs on the default branch outside any
+        # environment (so it never waits for production's reviewers); both only ever read.
+        preview_subjects = [*subjects(args.github, "pull_request"), *subjects(args.github, "ref:refs/heads/main")]
         preview_role = aws.iam.Role(
             f"{name}-preview",
             name=f"{args.name_prefix}-github-preview",
-            description=f"GitHub Actions pull-request preview for {args.github.repository} (read-only)",
+            description=f"GitHub Actions previews and drift checks for {args.github.repository} (read-only)",
             assume_role_policy=provider_arn.apply(lambda arn: json.dumps(trust_policy(arn, preview_subjects))),
             max_session_duration=MAX_SESSION_SECONDS,
             force_detach_policies=True,

@@ -325,6 +325,10 @@ class GithubConfig(_Model):
             raise ValueError("deploymentBranches: must name at least one branch when protectedBranchesOnly is false")
         if "*" in self.deployment_branches or "**" in self.deployment_branches:
             raise ValueError("deploymentBranches: must name branches, not '*' (any branch could deploy)")
+        if "rampart check" not in self.required_status_checks:
+            raise ValueError("requiredStatusChecks: must include 'rampart check', the policy gate on every PR")
+        if len(self.reviewers.users) + len(self.reviewers.teams) > 6:
+            raise ValueError("reviewers: GitHub allows at most 6 required reviewers (users and teams together)")
         if (self.owner_id is None) != (self.repository_id is None):
             raise ValueError("repositoryId: ownerId and repositoryId go together, set both or neither")
         return self
@@ -388,6 +392,12 @@ class StackConfig(_Model):
             raise ValueError(
                 "github.reviewers: production needs at least one reviewer id (users or teams, numeric GitHub ids)"
             )
+        if self.is_production and self.github.can_admins_bypass:
+            raise ValueError("github.canAdminsBypass: production protection rules apply to admins too; expected false")
+        if self.is_production and not self.github.prevent_self_review:
+            raise ValueError("github.preventSelfReview: production deployments need a second person; expected true")
+        if self.is_production and self.github.required_approving_reviews < 1:
+            raise ValueError("github.requiredApprovingReviews: production merges need at least 1 approving review")
         if self.is_production and self.github.wait_timer_minutes < 5:
             raise ValueError("github.waitTimerMinutes: production waits at least 5 minutes before a deployment")
         if self.is_production and self.database.backup_retention_days < 14:

@@ -29,13 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module_name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"rampart.commands.{module_name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"rampart.commands.{module_name}":
-                continue  # command not built yet in this checkout
-            raise
-        module.register(subparsers)
+        importlib.import_module(f"rampart.commands.{module_name}").register(subparsers)
     return parser
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from rich.console import Console
+from rich.markup import escape
 
 # Progress and diagnostics go to stderr so that `--format json` on stdout stays machine-readable.
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -18,4 +19,5 @@ def is_interactive() -> bool:
 
 
 def error(message: str) -> None:
-    stderr.print(f"[bold red]error:[/] {message}", markup=True)
+    # The message is data (paths, AWS errors): never let it be read as markup.
+    stderr.print(f"[bold red]error:[/] {escape(message)}", markup=True)

@@ -31,6 +31,8 @@ STRICT_STACKS = frozenset({"production"})
 # Detection bounds follow each stack's `alarms.maxDetectionMinutes` (production 5, staging 10).
 STACK_THRESHOLDS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
     "production": {
+        # `ref`: the read-only role's nightly drift check runs on refs/heads/main, outside any environment.
+        "iam-github-oidc-trust": {"allowedSubjectKinds": ["environment", "pull_request", "ref"]},
         "alarm-detection-latency-bound": {"maxDetectionSeconds": 300},
         "codedeploy-bake-time": {"maxDetectionSeconds": 300},
         "codedeploy-config-traffic-window": {"maxDetectionSeconds": 300},
@@ -40,6 +42,7 @@ STACK_THRESHOLDS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
         "gh-env-wait-timer": {"minWaitMinutes": 5},
     },
     "staging": {
+        "iam-github-oidc-trust": {"allowedSubjectKinds": ["environment", "pull_request", "ref"]},
         "alarm-detection-latency-bound": {"maxDetectionSeconds": 600},
         "codedeploy-bake-time": {"maxDetectionSeconds": 600},
         "codedeploy-config-traffic-window": {"maxDetectionSeconds": 600},

@@ -174,9 +174,17 @@ def test_security_group_admits_only_the_allowed_groups_on_the_db_port(rec, insta
         assert sg.urn in r.property_dependencies["securityGroupId"]
 
 
-def test_no_egress_anywhere(rec):
-    assert rec.by_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule") == []
+def test_database_group_has_no_egress_and_clients_reach_only_the_db_port(rec):
+    sg = rec.one(SG)
+    egress = rec.by_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
     assert rec.by_type("aws:ec2/securityGroupRule:SecurityGroupRule") == []
+    # Every egress rule belongs to a client group and points at the database group, on the database port only.
+    assert sorted(r.plain_inputs()["securityGroupId"] for r in egress) == sorted(ALLOWED)
+    for rule in egress:
+        inputs = rule.plain_inputs()
+        assert sg.urn in rule.property_dependencies["referencedSecurityGroupId"]
+        assert (inputs["ipProtocol"], inputs["fromPort"], inputs["toPort"]) == ("tcp", 5432, 5432)
+        assert "cidrIpv4" not in inputs and "cidrIpv6" not in inputs
 
 
 def test_alarms_notify_the_topic_with_explicit_missing_data(rec):

@@ -130,7 +130,7 @@ def test_staging_subject_names_its_environment():
     assert all(s.endswith(":environment:staging") for s in subs)
 
 
-def test_preview_trust_pull_request_only(rec):
+def test_preview_trust_pull_requests_and_the_default_branch_only(rec):
     condition = trust(role(rec, "preview"))["Statement"][0]["Condition"]
     assert condition == {
         "StringEquals": {
@@ -138,6 +138,8 @@ def test_preview_trust_pull_request_only(rec):
             SUB: [
                 "repo:example-org/shop:pull_request",
                 "repo:example-org@104233113/shop@871244590:pull_request",
+                "repo:example-org/shop:ref:refs/heads/main",
+                "repo:example-org@104233113/shop@871244590:ref:refs/heads/main",
             ],
         }
     }

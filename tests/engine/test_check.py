@@ -198,3 +198,10 @@ def test_policy_config_downgrades_enforcement(tmp_path):
     completed = check("--program", str(TINY), "--policy-pack", str(TINY_PACK), "--stack", "production",
                       "--policy-config-dir", str(tmp_path))
     assert completed.returncode == 0, completed.stdout
+
+
+def test_an_error_message_with_brackets_is_printed_as_text(capsys):
+    from rampart import console
+
+    console.error("bucket [/logs] and [bold]x[/bold] are not markup")
+    assert "bucket [/logs] and [bold]x[/bold] are not markup" in capsys.readouterr().err

@@ -237,3 +237,14 @@ def test_state_backend_and_oidc_provider_are_validated():
 def test_the_test_listener_is_never_opened_to_the_internet():
     _expect_error("staging", "rampart:loadBalancer.testIngressCidrs[0]: expected a narrow source range",
                   loadBalancer={"testIngressCidrs": ["0.0.0.0/0"]})
+
+
+@pytest.mark.parametrize(("patch", "expected"), [
+    ({"canAdminsBypass": True}, "rampart:github.canAdminsBypass: production protection rules apply to admins"),
+    ({"preventSelfReview": False}, "rampart:github.preventSelfReview: production deployments need a second"),
+    ({"requiredApprovingReviews": 0}, "rampart:github.requiredApprovingReviews: production merges need"),
+    ({"requiredStatusChecks": ["lint"]}, "rampart:github.requiredStatusChecks: must include 'rampart check'"),
+    ({"reviewers": {"users": [1, 2, 3, 4], "teams": [5, 6, 7]}}, "rampart:github.reviewers: GitHub allows at most 6"),
+])
+def test_github_protection_is_validated_before_any_resource(patch, expected):
+    _expect_error("production", expected, github=patch)

@@ -46,10 +46,13 @@ def test_production_and_staging_differ_where_their_config_says(recordings):
     assert not staging_database.protect
 
 
-def test_one_key_per_stack_encrypts_the_stack(recordings):
-    for recording in recordings.values():
-        [key] = recording.by_type("aws:kms/key:Key")
-        assert key.plain_inputs()["enableKeyRotation"] is True
+def test_one_rotated_key_per_stack_and_region(recordings):
+    for stack, recording in recordings.items():
+        keys = recording.by_type("aws:kms/key:Key")
+        assert all(k.plain_inputs()["enableKeyRotation"] is True for k in keys)
+        # The stack key, plus the backup copy region's own key in production (KMS keys never leave a region).
+        assert len(keys) == (2 if stack == "production" else 1)
+        assert len({k.provider for k in keys}) == len(keys)
 
 
 def test_no_iam_user_or_access_key_anywhere(recordings):
