@@ -89,6 +89,23 @@ def _cidr(value: str) -> str:
     return value
 
 
+CLOUDWATCH_LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)
+
+
+def _log_retention(value: int) -> int:
+    if value not in CLOUDWATCH_LOG_RETENTION_DAYS:
+        raise ValueError(
+            f"expected one of the retention periods CloudWatch Logs accepts "
+            f"({', '.join(str(d) for d in CLOUDWATCH_LOG_RETENTION_DAYS)})"
+        )
+    return value
+
+
+LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]
+
+
 def _source_cidr(value: str) -> str:
     try:
         network = ipaddress.ip_network(value, strict=True)
@@ -119,7 +136,7 @@ class NetworkConfig(_Model):
     """Availability zones used; production uses three."""
     nat_gateways: int = Field(default=1, ge=1, le=4)
     """One in staging (cost), one per AZ in production (an AZ outage must not cut egress)."""
-    flow_log_retention_days: int = Field(default=365, ge=1)
+    flow_log_retention_days: LogRetentionDays = 365
 
     @model_validator(mode="after")
     def _nat_not_beyond_azs(self) -> NetworkConfig:
@@ -175,7 +192,7 @@ class ServiceConfig(_Model):
         default_factory=dict
     )
     autoscaling: AutoscalingConfig | None = None
-    log_retention_days: int = Field(default=365, ge=1, le=3653)
+    log_retention_days: LogRetentionDays = 365
     migration_command: tuple[Annotated[str, StringConstraints(min_length=1)], ...] = ()
     """Command (exec form) the deploy workflow runs as a one-off task before traffic moves; empty: no migration."""
 

@@ -248,3 +248,8 @@ def test_the_test_listener_is_never_opened_to_the_internet():
 ])
 def test_github_protection_is_validated_before_any_resource(patch, expected):
     _expect_error("production", expected, github=patch)
+
+
+def test_log_retention_must_be_a_period_cloudwatch_accepts():
+    _expect_error("staging", "rampart:network.flowLogRetentionDays: expected one of the retention periods",
+                  network={"flowLogRetentionDays": 100})
