@@ -31,7 +31,7 @@ lint: setup
 	$(RUN) ruff check .
 	$(RUN) actionlint
 	$(RUN) zizmor --offline --no-progress .github/workflows
-	git ls-files -z | grep -zv '^uv.lock$$' | xargs -0 $(VENV)/bin/detect-secrets-hook --baseline .secrets.baseline \
+	git ls-files -z | grep -zvE '^(uv.lock|.secrets.baseline)$$' | xargs -0 $(VENV)/bin/detect-secrets-hook --baseline .secrets.baseline \
 		--exclude-lines '^\s+secure:\s'
 
 bench: setup

@@ -7,10 +7,9 @@ from pathlib import Path
 # The CLI runs this file by path; make `guardrails` importable without installing the pack.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: E402
-
 from guardrails import all_rules  # noqa: E402
 from guardrails.adapter import build_policies  # noqa: E402
+from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: E402
 
 PolicyPack(
     name="rampart-guardrails",
