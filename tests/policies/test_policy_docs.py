@@ -105,6 +105,13 @@ def test_stale_doc_is_detected(tmp_path):
     assert main(["--check", "--output", str(missing)]) == 0
 
 
+def test_removing_a_rule_makes_the_committed_doc_stale(monkeypatch):
+    import guardrails.kms as kms
+
+    monkeypatch.setattr(kms, "POLICIES", kms.POLICIES[1:])
+    assert main(["--check"]) == 1
+
+
 def test_a_changed_rule_or_waiver_changes_the_rendering():
     groups = load_groups()
     configs = load_configs()
