@@ -165,3 +165,18 @@ def test_zizmor_finds_nothing():
     result = subprocess.run([_tool("zizmor"), "--offline", "--no-progress", str(WORKFLOW_DIR)], cwd=ROOT,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_deploy_ships_the_revision_pulumi_just_registered():
+    [(_, job)] = jobs(WORKFLOW_DIR / "deploy-stack.yml")
+    script = "\n".join(s.get("run", "") for s in steps(job))
+    joined = script.replace("\\\n", " ")
+    deploy_lines = [line for line in joined.splitlines() if "rampart deploy" in line]
+    migrate_lines = [line for line in joined.splitlines() if "rampart migrate" in line]
+    assert deploy_lines and all('--task-definition "$revision"' in line for line in deploy_lines)
+    assert migrate_lines and all('--task-definition "$revision"' in line for line in migrate_lines)
+    assert '["taskDefinitionArn"]' in script
+    # Order: snapshot before migrations, migrations before the traffic shift, smoke and verify after.
+    order = [script.index(word) for word in ("rampart snapshot", "rampart migrate", "rampart deploy",
+                                             "rampart smoke", "rampart verify")]
+    assert order == sorted(order)
