@@ -12,8 +12,8 @@ $(UV):
 	$(PYTHON) -m venv $(BOOTSTRAP)
 	$(BOOTSTRAP)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-$(VENV)/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --quiet
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock Makefile
+	$(UV) sync --frozen --quiet --compile-bytecode
 	touch $@
 
 setup: $(VENV)/.synced

@@ -9,8 +9,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from guardrails import all_rules  # noqa: E402
 from guardrails.adapter import build_policies  # noqa: E402
+from guardrails.speedups import install as install_speedups  # noqa: E402
 from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: E402
 
+install_speedups()
 PolicyPack(
     name="rampart-guardrails",
     enforcement_level=EnforcementLevel.ADVISORY,

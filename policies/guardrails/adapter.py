@@ -165,7 +165,22 @@ def to_resource(args: ResourceValidationArgs) -> Resource:
     )
 
 
-def _stack_resources(args: StackValidationArgs) -> list[Resource]:
+# Every stack policy of one AnalyzeStack sees the same resources (the same memoised props objects, see
+# guardrails.speedups): convert them once, not once per policy.
+_LAST_STACK: list[Any] = [(), ()]
+
+
+def _stack_resources(args: StackValidationArgs) -> Sequence[Resource]:
+    props = [r.props for r in args.resources]
+    seen, converted = _LAST_STACK
+    if len(seen) == len(props) and all(a is b for a, b in zip(seen, props, strict=True)):
+        return converted
+    converted = tuple(_convert_stack_resources(args))
+    _LAST_STACK[:] = [props, converted]
+    return converted
+
+
+def _convert_stack_resources(args: StackValidationArgs) -> list[Resource]:
     resources = []
     for r in args.resources:
         parent = r.parent.urn if r.parent is not None else (getattr(r.opts, "parent", "") or "")
