@@ -8,8 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,23 +96,56 @@ def validate_policy_config(config: Mapping[str, Any], pack_policies: Mapping[str
         raise UsageError(f"{path}: invalid policy pack config\n" + "\n".join(f"  {p}" for p in problems))
 
 
-def _run_worker(program_dir: Path, stack: str) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="rampart-") as tmp:
-        result_file = Path(tmp) / "result.json"
+class _StackRuns:
+    """Every stack's program, run by one worker process that forks a child per stack (rampart.engine.worker).
+
+    Results arrive as `<stack>.json` files in a private directory; the worker announces each on a pipe, so the
+    pack can start on one stack while another is still running.
+    """
+
+    def __init__(self, program_dir: Path, stacks: Sequence[str], parallel: int) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="rampart-")
+        self._dir = Path(self._tmp.name)
+        self._stderr = (self._dir / "worker.stderr").open("wb")
+        read_fd, write_fd = os.pipe()
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env.pop("PULUMI_CONFIG", None)
-        completed = subprocess.run(
-            [sys.executable, "-m", "rampart.engine.worker", "--program", str(program_dir), "--stack", stack,
-             "--result", str(result_file)],
-            capture_output=True,
-            env=env,
-            cwd=program_dir,
-            check=False,
-        )
+        command = [sys.executable, "-m", "rampart.engine.worker", "--program", str(program_dir),
+                   "--result-dir", str(self._dir), "--status-fd", str(write_fd), "--parallel", str(max(1, parallel))]
+        for stack in stacks:
+            command += ["--stack", stack]
+        try:
+            self._process = subprocess.Popen(  # noqa: S603 (our own module, by path of this interpreter)
+                command, stdout=subprocess.DEVNULL, stderr=self._stderr, env=env, cwd=program_dir,
+                pass_fds=(write_fd,),
+            )
+        finally:
+            os.close(write_fd)
+        self._status = os.fdopen(read_fd, "r")
+        self._done: set[str] = set()
+
+    def result(self, stack: str) -> dict[str, Any]:
+        while stack not in self._done:
+            line = self._status.readline()
+            if not line:
+                break
+            if line.startswith("done "):
+                self._done.add(line[5:].strip())
+        result_file = self._dir / f"{stack}.json"
         if not result_file.is_file():
-            detail = completed.stderr.decode(errors="replace").strip()[-3000:]
+            self._process.wait()
+            self._stderr.flush()
+            detail = (self._dir / "worker.stderr").read_bytes().decode(errors="replace").strip()[-3000:]
             return {"error": {"kind": "program", "message": f"the program for stack {stack} crashed:\n{detail}"}}
         return json.loads(result_file.read_text(encoding="utf-8"))
+
+    def close(self) -> None:
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.wait()
+        self._status.close()
+        self._stderr.close()
+        self._tmp.cleanup()
 
 
 def _registration(data: Mapping[str, Any]) -> Registration:
@@ -129,8 +161,8 @@ def run_check(options: CheckOptions, progress: Progress = lambda _: None) -> Che
     project = load_project(options.program_dir)
     configs = {stack: load_policy_config(options, stack) for stack in stacks}
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=max(1, options.parallel)) as pool:
-        runs = {stack: pool.submit(_run_worker, options.program_dir, stack) for stack in stacks}
+    runs = _StackRuns(options.program_dir, stacks, options.parallel)
+    try:
         progress(f"running {len(stacks)} stack program(s) and starting the policy pack")
         with PolicyPackProcess(pack_dir=options.pack_dir, project=project.name, stack=stacks[0]) as pack:
             info = pack.info()
@@ -139,7 +171,7 @@ def run_check(options: CheckOptions, progress: Progress = lambda _: None) -> Che
                     validate_policy_config(config, info.policies, path)
             results = []
             for stack in stacks:
-                data = runs[stack].result()
+                data = runs.result(stack)
                 stack_started = time.monotonic()
                 result = StackResult(stack=stack, project=project.name, stack_file=f"Pulumi.{stack}.yaml",
                                      policy_config_file=configs[stack][1])
@@ -166,5 +198,7 @@ def run_check(options: CheckOptions, progress: Progress = lambda _: None) -> Che
                 result.recovery = recovery_from_outputs(result.outputs)
                 result.seconds = round(time.monotonic() - stack_started, 3)
                 results.append(result)
+    finally:
+        runs.close()
     progress(f"checked {len(stacks)} stack(s) in {time.monotonic() - started:.1f}s")
     return CheckReport(pack=info, stacks=results)

@@ -1,19 +1,26 @@
-"""One stack's program run, in its own process: `python -m rampart.engine.worker --program DIR --stack S
---result FILE`.
+"""Stack program runs, each in its own process:
+`python -m rampart.engine.worker --program DIR --stack A --stack B --result-dir D --status-fd N`.
 
 A process per stack gives every run a pristine Pulumi runtime and module cache (programs may keep state in
-modules), and lets stacks run in parallel. The result goes to a file, not stdout, because programs print.
+modules), and lets stacks run in parallel. To pay the provider SDKs' import cost once rather than per stack,
+this process imports them first (the modules the program's files name; importing an SDK declares nothing)
+and then forks one child per stack (on platforms without fork, it runs the stacks one after another).
+Each result goes to `<D>/<stack>.json`, not stdout, because programs print; `done <stack>` lines on the
+status descriptor say when each one is ready.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import json
 import os
+import re
 import runpy
 import sys
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -76,17 +83,95 @@ def run(program_dir: Path, stack: str) -> dict[str, Any]:
     }
 
 
+_SDK_MODULE = re.compile(r"\b(?:aws|pulumi_aws)\.([a-z0-9_]+)\.[A-Za-z_]")
+_SKIPPED_DIRS = {".venv", "venv", "node_modules", ".git", "__pycache__", ".bootstrap", "tests"}
+
+
+def _program_files(program_dir: Path) -> Iterator[Path]:
+    for path in program_dir.rglob("*.py"):
+        if not _SKIPPED_DIRS.intersection(path.relative_to(program_dir).parts):
+            yield path
+
+
+def preload_sdk_modules(program_dir: Path) -> list[str]:
+    """Import the provider SDK modules the program's files refer to (`aws.ecs.Service` -> `pulumi_aws.ecs`).
+
+    Provider SDKs load their submodules lazily, and the biggest take a second or more each; imported here, before
+    the fork, every stack's child gets them for free. Only SDK modules are imported, never the program's own.
+    """
+    wanted = {"pulumi", "pulumi.runtime", "pulumi_aws"}
+    for path in _program_files(program_dir):
+        try:
+            text = path.read_text(encoding="utf-8", errors="ignore")
+        except OSError:
+            continue
+        wanted.update(f"pulumi_aws.{module}" for module in _SDK_MODULE.findall(text))
+        if "pulumi_github" in text:
+            wanted.add("pulumi_github")
+    loaded = []
+    for module in sorted(wanted):
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: S112 (a name that is not an SDK module is simply not preloaded)
+            continue
+        loaded.append(module)
+    return loaded
+
+
+def _run_to_file(program_dir: Path, stack: str, result_dir: Path) -> None:
+    try:
+        result = run(program_dir, stack)
+    except RampartError as exc:
+        result = {"error": {"kind": "usage", "message": str(exc)}}
+    except Exception as exc:  # the engine's own failure, still reported per stack
+        result = {"error": {"kind": "program", "message": f"{type(exc).__name__}: {exc}"}}
+    partial = result_dir / f".{stack}.json.partial"
+    partial.write_text(json.dumps(result), encoding="utf-8")
+    partial.replace(result_dir / f"{stack}.json")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="rampart-worker")
     parser.add_argument("--program", type=Path, required=True)
-    parser.add_argument("--stack", required=True)
-    parser.add_argument("--result", type=Path, required=True)
+    parser.add_argument("--stack", action="append", required=True)
+    parser.add_argument("--result-dir", type=Path, required=True)
+    parser.add_argument("--status-fd", type=int, required=True)
+    parser.add_argument("--parallel", type=int, default=2)
     args = parser.parse_args()
-    try:
-        result = run(args.program.resolve(), args.stack)
-    except RampartError as exc:
-        result = {"error": {"kind": "usage", "message": str(exc)}}
-    args.result.write_text(json.dumps(result), encoding="utf-8")
+    program_dir = args.program.resolve()
+    status = os.fdopen(args.status_fd, "w", buffering=1)
+
+    def done(stack: str) -> None:
+        status.write(f"done {stack}\n")
+
+    preload_sdk_modules(program_dir)
+    if not hasattr(os, "fork"):
+        for stack in args.stack:
+            _run_to_file(program_dir, stack, args.result_dir)
+            done(stack)
+        return 0
+    running: dict[int, str] = {}
+    pending = list(args.stack)
+    while pending or running:
+        while pending and len(running) < max(1, args.parallel):
+            stack = pending.pop(0)
+            pid = os.fork()
+            if pid == 0:  # the child: one stack, then leave without running the parent's cleanup
+                status.close()
+                code = 0
+                try:
+                    _run_to_file(program_dir, stack, args.result_dir)
+                except BaseException:  # noqa: BLE001 (the parent reports a missing result)
+                    code = 1
+                finally:
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                    os._exit(code)
+            running[pid] = stack
+        pid, _ = os.wait()
+        stack = running.pop(pid, None)
+        if stack is not None:
+            done(stack)
     return 0
 
 
