@@ -1,0 +1,24 @@
+"""The worker's preload: provider SDK modules the program names are imported before forking; the program's
+own modules never are (importing them could declare resources outside a stack)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_preload_imports_named_sdk_modules_and_never_the_program(tmp_path):
+    (tmp_path / "__main__.py").write_text("import resources\n")
+    (tmp_path / "resources.py").write_text(
+        "import pulumi_aws as aws\nraise SystemExit('the program was imported')\nqueue = aws.sqs.Queue('q')\n")
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / ".venv" / "ignored.py").write_text("aws.appsync.GraphQLApi\n")
+    probe = (
+        "import sys; from pathlib import Path; from rampart.engine.worker import preload_sdk_modules;"
+        f"loaded = preload_sdk_modules(Path({str(tmp_path)!r}));"
+        "print(sorted(loaded)); print('resources' in sys.modules, 'pulumi_aws.appsync' in sys.modules)"
+    )
+    completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    loaded, flags = completed.stdout.strip().splitlines()
+    assert "'pulumi_aws.sqs'" in loaded and "'pulumi_aws'" in loaded
+    assert flags == "False False"
