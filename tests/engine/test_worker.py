@@ -16,7 +16,7 @@ def test_preload_imports_named_sdk_modules_and_never_the_program(tmp_path):
     probe = (
         "import sys; from pathlib import Path; from rampart.engine.worker import preload_sdk_modules;"
         f"loaded = preload_sdk_modules(Path({str(tmp_path)!r}));"
-        "print(sorted(loaded)); print('resources' in sys.modules, 'pulumi_aws.appsync' in sys.modules)"
+        "print(sorted(loaded)); print('resources' in sys.modules, 'pulumi_aws.appsync' in loaded)"
     )
     completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     loaded, flags = completed.stdout.strip().splitlines()
