@@ -26,6 +26,7 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
+from components.aws_partition import partition_of
 from components.deployment_alarms import DeploymentAlarms, DeploymentAlarmsArgs, detection_seconds
 from infra.config import AlarmsConfig, DeploymentConfig, ServiceConfig
 
@@ -117,14 +118,6 @@ def target_group_name(base: str, colour: str) -> str:
             f"(<= {TARGET_GROUP_NAME_LIMIT} letters, digits, hyphens), got {name!r}"
         )
     return name
-
-
-def partition_of(region: str) -> str:
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    if region.startswith("cn-"):
-        return "aws-cn"
-    return "aws"
 
 
 def _validate(args: BlueGreenServiceArgs) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.aws_partition import partition_of
 from infra.config import GithubConfig
 
 ISSUER_HOST = "token.actions.githubusercontent.com"
@@ -65,14 +66,6 @@ class GithubOidcArgs:
     db_instance_arns: Sequence[pulumi.Input[str]] = ()
     log_group_arns: Sequence[pulumi.Input[str]] = ()
     """Log groups the deploy job reads (migration and smoke output)."""
-
-
-def partition_of(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
 
 
 def _no_literal_wildcards(field: str, values: Sequence[Any]) -> None:

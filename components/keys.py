@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.aws_partition import partition_of
+
 MIN_DELETION_WINDOW_DAYS = 7
 MAX_DELETION_WINDOW_DAYS = 30
 
@@ -24,14 +26,6 @@ VIA_SERVICES = ("rds", "secretsmanager", "ecr", "sns", "backup")
 
 _USE_ACTIONS = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey")
 _ALIAS = re.compile(r"^alias/[A-Za-z0-9/_-]{1,250}$")
-
-
-def partition_of(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if "-gov-" in region:
-        return "aws-us-gov"
-    return "aws"
 
 
 def key_policy(account_id: str, region: str) -> str:
