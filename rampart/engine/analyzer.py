@@ -97,7 +97,8 @@ class PolicyPackProcess:
         # What the CLI's pulumi-analyzer-policy-python shim runs; the engine address is unused by packs that
         # do not log through the engine, and nothing listens there.
         self._process = subprocess.Popen(
-            [self.python, "-u", "-m", "pulumi.policy", "127.0.0.1:1", str(self.pack_dir)],
+            # Absolute: the pack runs with its own directory as cwd, where a relative path would not resolve.
+            [self.python, "-u", "-m", "pulumi.policy", "127.0.0.1:1", str(self.pack_dir.resolve())],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             cwd=self.pack_dir,

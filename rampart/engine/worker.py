@@ -83,7 +83,7 @@ def run(program_dir: Path, stack: str) -> dict[str, Any]:
     }
 
 
-_SDK_MODULE = re.compile(r"\b(?:aws|pulumi_aws)\.([a-z0-9_]+)\.[A-Za-z_]")
+_SDK_NAME = re.compile(r"\b(?:aws|pulumi_aws)\.([a-z0-9_]+)\.([A-Za-z_][A-Za-z0-9_]*)")
 _SKIPPED_DIRS = {".venv", "venv", "node_modules", ".git", "__pycache__", ".bootstrap", "tests"}
 
 
@@ -99,22 +99,26 @@ def preload_sdk_modules(program_dir: Path) -> list[str]:
     Provider SDKs load their submodules lazily, and the biggest take a second or more each; imported here, before
     the fork, every stack's child gets them for free. Only SDK modules are imported, never the program's own.
     """
-    wanted = {"pulumi", "pulumi.runtime", "pulumi_aws"}
+    wanted: dict[str, set[str]] = {"pulumi": set(), "pulumi.runtime": set(), "pulumi_aws": set()}
     for path in _program_files(program_dir):
         try:
             text = path.read_text(encoding="utf-8", errors="ignore")
         except OSError:
             continue
-        wanted.update(f"pulumi_aws.{module}" for module in _SDK_MODULE.findall(text))
+        for module, name in _SDK_NAME.findall(text):
+            wanted.setdefault(f"pulumi_aws.{module}", set()).add(name)
         if "pulumi_github" in text:
-            wanted.add("pulumi_github")
+            wanted.setdefault("pulumi_github", set())
     loaded = []
-    for module in sorted(wanted):
+    for module_name, names in sorted(wanted.items()):
         try:
-            importlib.import_module(module)
+            module = importlib.import_module(module_name)
         except Exception:  # noqa: S112 (a name that is not an SDK module is simply not preloaded)
             continue
-        loaded.append(module)
+        # SDK packages load their resource classes lazily, on first attribute access.
+        for name in names:
+            getattr(module, name, None)
+        loaded.append(module_name)
     return loaded
 
 

@@ -205,3 +205,11 @@ def test_an_error_message_with_brackets_is_printed_as_text(capsys):
 
     console.error("bucket [/logs] and [bold]x[/bold] are not markup")
     assert "bucket [/logs] and [bold]x[/bold] are not markup" in capsys.readouterr().err
+
+
+def test_a_relative_pack_directory_starts(monkeypatch):
+    from rampart.engine.analyzer import PolicyPackProcess
+
+    monkeypatch.chdir(TINY_PACK.parent)
+    with PolicyPackProcess(pack_dir=Path(TINY_PACK.name), project="tiny", stack="production") as pack:
+        assert pack.info().policies
