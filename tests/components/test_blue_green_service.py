@@ -531,15 +531,16 @@ def test_blue_is_kept_longer_than_alarm_detection(recorded):
     assert component.detection_seconds == longest + 60
 
 
-def test_ready_option_continues_when_no_wait_is_configured(recorded):
-    _, _, rec, _ = recorded
+def test_ready_option_continues_when_no_wait_is_configured():
+    cfg = stack_config("production")
+    rec, _ = record(make_args(deployment=cfg.deployment.model_copy(update={"ready_wait_minutes": 0})))
     ready = group(rec)["blueGreenDeploymentConfig"]["deploymentReadyOption"]
     assert ready == {"actionOnTimeout": "CONTINUE_DEPLOYMENT"}
 
 
-def test_ready_wait_stops_the_deployment_on_timeout():
-    cfg = stack_config("production")
-    rec, _ = record(make_args(deployment=cfg.deployment.model_copy(update={"ready_wait_minutes": 30})))
+def test_the_project_stacks_hold_green_for_the_smoke_test_and_stop_on_timeout(recorded):
+    # Green waits on the test listener until `rampart deploy --smoke-url` continues it; no answer rolls back.
+    _, _, rec, _ = recorded
     ready = group(rec)["blueGreenDeploymentConfig"]["deploymentReadyOption"]
     assert ready == {"actionOnTimeout": "STOP_DEPLOYMENT", "waitTimeInMinutes": 30}
 
