@@ -7,6 +7,7 @@ import argparse
 from rampart.errors import UsageError
 from rampart.ops import outputs as stack_outputs
 from rampart.ops.report import Report
+from rampart.ops.smoke import SmokeOptions, parse_url  # stdlib only, as `rampart smoke` imports it
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -15,7 +16,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="blue/green deploy a new image through CodeDeploy",
         description="Register a new task definition revision from the service's current one with --image (or take "
         "--task-definition), create the CodeDeploy deployment with an AppSpec naming it, follow it to the end, "
-        "and on --timeout stop it with rollback. Names come from the stack outputs unless given as flags. "
+        "and on --timeout stop it with rollback. With --smoke-url, the deployment group must hold the replacement in "
+        "Ready: the smoke checks run against the test listener there, traffic shifts only when they pass, and a "
+        "failure stops the deployment with rollback. Names come from the stack outputs unless given as flags. "
         "Exit 0 succeeded, 1 failed/stopped/rolled back/timed out, 2 bad input.",
     )
     stack_outputs.add_arguments(parser)
@@ -35,6 +38,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--register-only", action="store_true",
                         help="only register the new revision and print its ARN (to run `rampart migrate` from it)")
     parser.add_argument("--description", default="rampart deploy", help="deployment description")
+    gate = parser.add_argument_group("smoke gate", "checks on the test listener while the deployment waits in Ready "
+                                     "(needs a deployment group whose ready option is STOP_DEPLOYMENT)")
+    gate.add_argument("--smoke-url", metavar="URL", help="test listener base URL, e.g. https://lb.example.com:8443")
+    gate.add_argument("--smoke-path", action="append", default=[], metavar="P",
+                      help="path to check (repeatable; default /)")
+    gate.add_argument("--smoke-attempts", type=int, default=None, metavar="N", help="tries per path (default 5)")
+    gate.add_argument("--smoke-max-latency-ms", type=float, default=None, metavar="N", help="default 2000")
+    gate.add_argument("--insecure", action="store_true",
+                      help="skip TLS verification (a test listener answering with the production certificate)")
     stack_outputs.add_common(parser)
     parser.set_defaults(handler=handle)
 
@@ -49,6 +61,7 @@ def handle(args: argparse.Namespace) -> int:
         raise UsageError("--timeout and --poll: expected positive seconds")
     if args.register_only and args.task_definition:
         raise UsageError("--register-only: needs --image (a --task-definition is already registered)")
+    smoke = _SmokeOptions(args)
     outputs = stack_outputs.StackOutputs(args.stack, args.outputs)
     svc = f"services.{args.service}"
     options = DeployOptions(
@@ -67,6 +80,32 @@ def handle(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         poll=args.poll,
         description=args.description,
+        smoke=smoke,
     )
     aws = Aws(resolve_region(args.region))
     return execute(Report("deploy"), args.format, lambda report: run_deploy(aws, options, report))
+
+
+def _SmokeOptions(args: argparse.Namespace) -> SmokeOptions | None:
+    given = [flag for flag, value in (("--smoke-path", args.smoke_path), ("--smoke-attempts", args.smoke_attempts),
+                                      ("--smoke-max-latency-ms", args.smoke_max_latency_ms),
+                                      ("--insecure", args.insecure)) if value not in (None, [], False)]
+    if args.smoke_url is None:
+        if given:
+            raise UsageError(f"{', '.join(given)}: needs --smoke-url")
+        return None
+    if args.register_only:
+        raise UsageError("--smoke-url: nothing to smoke with --register-only (no deployment is created)")
+    try:
+        parse_url(args.smoke_url)
+    except UsageError as exc:
+        raise UsageError("--smoke-url" + str(exc).removeprefix("--url")) from None
+    defaults = SmokeOptions(url=args.smoke_url)
+    attempts = defaults.attempts if args.smoke_attempts is None else args.smoke_attempts
+    max_latency = defaults.max_latency_ms if args.smoke_max_latency_ms is None else args.smoke_max_latency_ms
+    if attempts < 1:
+        raise UsageError(f"--smoke-attempts: expected at least 1, got {attempts}")
+    if max_latency <= 0:
+        raise UsageError(f"--smoke-max-latency-ms: expected a positive number, got {max_latency:g}")
+    return SmokeOptions(url=args.smoke_url, paths=tuple(args.smoke_path or ["/"]), attempts=attempts,
+                         max_latency_ms=max_latency, insecure=args.insecure)

@@ -1,4 +1,9 @@
-"""Blue/green through CodeDeploy: a new revision, an AppSpec naming it, followed; stopped with rollback on timeout."""
+"""Blue/green through CodeDeploy: a new revision, an AppSpec naming it, followed; stopped with rollback on timeout.
+
+With a smoke gate, the deployment group must hold the green task set in `Ready` (ready option STOP_DEPLOYMENT):
+the checks run against the test listener there, and only their success lets traffic shift (ContinueDeployment);
+their failure stops the deployment with rollback before the production listener ever moves.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +16,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from rampart.errors import OperationFailed
+from rampart.errors import OperationFailed, UsageError
 from rampart.ops import ecs as ecs_ops
 from rampart.ops.aws import Aws, calling, translate
 from rampart.ops.report import Report
+from rampart.ops.smoke import SmokeOptions, run_smoke
 
 TERMINAL = ("Succeeded", "Failed", "Stopped")
 # What each CodeDeploy status means for the traffic, in the words the report uses.
@@ -44,6 +50,8 @@ class DeployOptions:
     timeout: float = 3600.0
     poll: float = 15.0
     description: str = "rampart deploy"
+    smoke: SmokeOptions | None = None
+    """Checks against the test listener while the deployment waits in Ready; None: no gate."""
 
 
 def registrable(task_definition: dict[str, Any], accepted: set[str]) -> dict[str, Any]:
@@ -92,8 +100,10 @@ def run_deploy(aws: Aws, options: DeployOptions, report: Report,
     if not options.register_only:
         # Fail before registering anything: an orphan revision is clutter, a missing group is a wiring error.
         with calling("codedeploy:GetDeploymentGroup", group_name):
-            codedeploy.get_deployment_group(applicationName=options.application,
-                                            deploymentGroupName=options.deployment_group)
+            group = codedeploy.get_deployment_group(applicationName=options.application,
+                                                    deploymentGroupName=options.deployment_group)
+        if options.smoke is not None:
+            _require_ready_wait(group.get("deploymentGroupInfo") or {}, group_name)
 
     service = ecs_ops.describe_service(ecs, options.cluster, options.service)
     current = ecs_ops.current_task_definition(service)
@@ -125,6 +135,7 @@ def run_deploy(aws: Aws, options: DeployOptions, report: Report,
     deadline = clock() + options.timeout
     last: str | None = None
     info: dict[str, Any] = {}
+    gate = "waiting" if options.smoke is not None else "none"
     while True:
         with calling("codedeploy:GetDeployment", f"deployment {deployment_id}"):
             info = codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
@@ -134,6 +145,20 @@ def run_deploy(aws: Aws, options: DeployOptions, report: Report,
                 report.info
             step(f"status {status}", MEANING.get(status, ""))
             last = status
+        if gate == "waiting" and status == "Ready":
+            assert options.smoke is not None
+            report.ok("green ready on the test listener", f"smoke checks on {options.smoke.url}")
+            if not _smoke_gate(codedeploy, deployment_id, options.smoke, report, sleep):
+                return
+            gate = "passed"
+            continue
+        if gate == "waiting" and status in ("Baking", "Succeeded"):
+            # Checked up front, so only a group changed since then gets here: say the gate never ran.
+            report.fail("smoke gate bypassed", f"deployment reached {status} without waiting in Ready: traffic "
+                        "shifted with no smoke check; the group's ready option is no longer STOP_DEPLOYMENT")
+            report.result["status"] = status
+            report.exit_code_override = 2
+            return
         if status in TERMINAL:
             break
         if clock() >= deadline:
@@ -167,3 +192,45 @@ def _stop_with_rollback(codedeploy: Any, deployment_id: str, timeout: float, rep
     report.result["stopStatus"] = answer.get("status")
     report.fail("timed out", f"still running after {timeout:g}s")
     report.info("rollback requested", f"stop {answer.get('status', '?')}: {answer.get('statusMessage', '')}".strip())
+
+
+def _require_ready_wait(group: dict[str, Any], group_name: str) -> None:
+    """A smoke gate needs CodeDeploy to hold the green task set in Ready, and to roll back if nobody continues."""
+    ready = (group.get("blueGreenDeploymentConfiguration") or {}).get("deploymentReadyOption") or {}
+    action = ready.get("actionOnTimeout")
+    if action != "STOP_DEPLOYMENT":
+        raise UsageError(
+            f"--smoke-url: {group_name} does not wait for a go-ahead before shifting traffic "
+            f"(blueGreenDeploymentConfiguration.deploymentReadyOption.actionOnTimeout is {action or 'not set'}); "
+            "expected STOP_DEPLOYMENT with a wait (the service's readyWaitMinutes > 0), or deploy without --smoke-url"
+        )
+
+
+def _smoke_gate(codedeploy: Any, deployment_id: str, smoke: SmokeOptions, report: Report,
+                sleep: Callable[[float], None]) -> bool:
+    """Smoke the test listener; continue the deployment on success (True), stop it with rollback on failure."""
+    run_smoke(smoke, report, sleep=sleep)
+    # run_smoke files its facts at the top of the result; under the deploy they belong to the gate.
+    checks = report.result.pop("checks", [])
+    report.result["smoke"] = {"url": report.result.pop("url", smoke.url), "checks": checks}
+    failed = [check for check in checks if not check["ok"]]
+    if not failed:
+        with calling("codedeploy:ContinueDeployment", f"deployment {deployment_id}"):
+            codedeploy.continue_deployment(deploymentId=deployment_id, deploymentWaitType="READY_WAIT")
+        report.ok("traffic shifting", "smoke checks passed; deployment continued")
+        return True
+    why = "; ".join(f"GET {check['path']}: {check['problems'][-1] if check['problems'] else 'failed'}"
+                    for check in failed)
+    try:
+        answer = codedeploy.stop_deployment(deploymentId=deployment_id, autoRollbackEnabled=True)
+    except ClientError as exc:
+        raise OperationFailed(
+            f"smoke failed ({why}) and deployment {deployment_id} could not be stopped: "
+            f"{translate(exc, 'codedeploy:StopDeployment', deployment_id)}; CodeDeploy stops it itself when the "
+            "ready wait expires, and the production listener has not moved"
+        ) from exc
+    report.result["status"] = "SmokeFailed"
+    report.result["stopStatus"] = answer.get("status")
+    report.fail("smoke failed", f"{why}; the production listener never moved")
+    report.info("rollback requested", f"stop {answer.get('status', '?')}: {answer.get('statusMessage', '')}".strip())
+    return False
