@@ -342,7 +342,8 @@ def test_group_without_ready_wait_is_a_usage_error_before_any_deployment(client,
         _gated_group(stub_call, action)
     # else: moto's own group, created with no blue/green configuration at all
 
-    assert main(_deploy(world, "--smoke-url", listener)) == 2
+    # A short --timeout: were the check missing, moto's deployment would sit in Created until then.
+    assert main(_deploy(world, "--smoke-url", listener, "--timeout", "2")) == 2
 
     err = capsys.readouterr().err
     assert w.GROUP in err and "STOP_DEPLOYMENT" in err and (action or "not set") in err
