@@ -76,7 +76,8 @@ GITHUB_ENVIRONMENT_VARIABLES = (
     "RAMPART_STACK",
     "RAMPART_DEPLOY_ROLE_ARN",
     "RAMPART_CLUSTER",
-    "RAMPART_SERVICES",  # JSON: {"<service>": {"service": ..., "deploymentGroup": ..., "application": ...}}
+    # JSON: {"<service>": {"service", "deploymentGroup", "application", "containerName", "containerPort"}}
+    "RAMPART_SERVICES",
 )
 # Repository-level variables, one set per stack (pull-request previews and drift checks run outside any
 # environment; each stack owns its own names so two stacks never manage the same variable).

@@ -203,6 +203,8 @@ def build_stack(cfg: StackConfig) -> None:
                 "service": s.service_name,
                 "deploymentGroup": s.deployment_group_name,
                 "application": s.codedeploy_application_name,
+                "containerName": s.container_name,
+                "containerPort": s.container_port,
             }
             for name, s in services.items()
         }

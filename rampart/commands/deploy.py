@@ -47,6 +47,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gate.add_argument("--smoke-max-latency-ms", type=float, default=None, metavar="N", help="default 2000")
     gate.add_argument("--insecure", action="store_true",
                       help="skip TLS verification (a test listener answering with the production certificate)")
+    parser.add_argument("--continue-when-ready", action="store_true",
+                        help="no smoke gate: continue a deployment the group holds in Ready at once (for "
+                        "rollbacks to a "
+                        "revision that already served traffic)")
     stack_outputs.add_common(parser)
     parser.set_defaults(handler=handle)
 
@@ -62,6 +66,8 @@ def handle(args: argparse.Namespace) -> int:
     if args.register_only and args.task_definition:
         raise UsageError("--register-only: needs --image (a --task-definition is already registered)")
     smoke = _SmokeOptions(args)
+    if smoke is not None and args.continue_when_ready:
+        raise UsageError("--continue-when-ready: not with --smoke-url (the smoke gate decides when traffic moves)")
     outputs = stack_outputs.StackOutputs(args.stack, args.outputs)
     svc = f"services.{args.service}"
     options = DeployOptions(
@@ -81,6 +87,7 @@ def handle(args: argparse.Namespace) -> int:
         poll=args.poll,
         description=args.description,
         smoke=smoke,
+        continue_when_ready=args.continue_when_ready,
     )
     aws = Aws(resolve_region(args.region))
     return execute(Report("deploy"), args.format, lambda report: run_deploy(aws, options, report))

@@ -52,6 +52,8 @@ class DeployOptions:
     description: str = "rampart deploy"
     smoke: SmokeOptions | None = None
     """Checks against the test listener while the deployment waits in Ready; None: no gate."""
+    continue_when_ready: bool = False
+    """Without a smoke gate, let a deployment held in Ready go on at once (a rollback to a revision that ran)."""
 
 
 def registrable(task_definition: dict[str, Any], accepted: set[str]) -> dict[str, Any]:
@@ -151,6 +153,12 @@ def run_deploy(aws: Aws, options: DeployOptions, report: Report,
             if not _smoke_gate(codedeploy, deployment_id, options.smoke, report, sleep):
                 return
             gate = "passed"
+            continue
+        if gate == "none" and options.continue_when_ready and status == "Ready":
+            with calling("codedeploy:ContinueDeployment", f"deployment {deployment_id}"):
+                codedeploy.continue_deployment(deploymentId=deployment_id, deploymentWaitType="READY_WAIT")
+            report.ok("traffic shifting", "continued without a smoke gate (--continue-when-ready)")
+            gate = "continued"
             continue
         if gate == "waiting" and status in ("Baking", "Succeeded"):
             # Checked up front, so only a group changed since then gets here: say the gate never ran.

@@ -380,7 +380,26 @@ def test_without_smoke_url_ready_is_only_followed(client, stub_call, capsys, tmp
     assert "smoke" not in report["result"]
 
 
+def test_continue_when_ready_lets_a_held_rollback_go_on(client, stub_call, capsys, tmp_path):
+    # A rollback deploys a revision that already served traffic: no smoke gate, but the group still holds it.
+    world = w.build(client, tmp_path)
+    _statuses(stub_call, "InProgress", "Ready", "Baking", "Succeeded")
+    continued = stub_call("codedeploy", "continue_deployment")
+    deployment_id = _Captured()
+    continued.add_response("continue_deployment", {},
+                           expected_params={"deploymentId": deployment_id, "deploymentWaitType": "READY_WAIT"})
+
+    code, report = run_json(capsys, _deploy(world, "--continue-when-ready"))
+
+    assert code == 0, report
+    continued.assert_no_pending_responses()
+    assert deployment_id.value == report["result"]["deploymentId"]
+    names = _names(report)
+    assert names[names.index("status Ready") + 1] == "traffic shifting"
+
+
 @pytest.mark.parametrize(("extra", "message"), [
+    (["--smoke-url", "http://127.0.0.1:1", "--continue-when-ready"], "--continue-when-ready: not with --smoke-url"),
     (["--smoke-path", "/health"], "--smoke-path: needs --smoke-url"),
     (["--insecure"], "--insecure: needs --smoke-url"),
     (["--smoke-url", "ftp://example.com"], "--smoke-url: expected an http:// or https:// URL"),

@@ -182,3 +182,13 @@ def test_deploy_ships_the_revision_pulumi_just_registered():
     assert order == sorted(order)
     # Green is smoke-tested on the test listener before production traffic moves.
     assert all("--smoke-url" in line for line in deploy_lines)
+
+
+def test_rollback_names_everything_it_needs_without_a_stack_outputs_file():
+    # A rollback runs from a bare checkout: every name comes from flags filled from RAMPART_SERVICES.
+    [(_, job)] = jobs(WORKFLOW_DIR / "rollback.yml")
+    script = "\n".join(s.get("run", "") for s in steps(job)).replace("\\\n", " ")
+    [deploy] = [line for line in script.splitlines() if "rampart deploy" in line]
+    for flag in ("--cluster", "--ecs-service", "--application", "--deployment-group", "--task-definition",
+                 "--container", "--container-port", "--continue-when-ready"):
+        assert f"{flag} " in deploy, flag
