@@ -99,3 +99,17 @@ def test_secret_sentinels_never_appear_unwrapped(recordings):
         exported = json.dumps(recording.outputs, default=str)
         logged = "\n".join(log.message for log in recording.logs)
         assert not any(s in exported or s in logged for s in SENTINELS.values())
+
+
+def test_every_aws_resource_goes_through_a_tagging_provider(recordings):
+    for stack, recording in recordings.items():
+        providers = {r.urn: r for r in recording.by_type("pulumi:providers:aws")}
+        for provider in providers.values():
+            default_tags = provider.plain_inputs()["defaultTags"]
+            # Provider inputs reach the engine JSON-encoded, as the real engine receives them.
+            tags = (json.loads(default_tags) if isinstance(default_tags, str) else default_tags)["tags"]
+            assert tags["rampart:stack"] == stack and tags["managed-by"] == "pulumi"
+        for registration in recording.registrations:
+            if registration.custom and registration.type.startswith("aws:"):
+                urn = registration.provider.rsplit("::", 1)[0]
+                assert urn in providers, f"{registration.urn} uses the default provider (no stack tags)"
