@@ -255,7 +255,10 @@ def to_policy(rule: Rule) -> ResourceValidationPolicy | StackValidationPolicy:
         found = findings(check(to_resource(args), context), default_urn=args.urn)
         _dispatch(rule, found, configured, report, args.urn)
 
-    return ResourceValidationPolicy(validate=validate_resource, **common)
+    policy = ResourceValidationPolicy(validate=validate_resource, **common)
+    # Read by guardrails.speedups to skip this policy for other resource types (validate would return at once).
+    policy.rampart_resource_types = types
+    return policy
 
 
 def _report_ledger(key: str, report: ReportViolation) -> None:
