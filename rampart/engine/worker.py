@@ -56,6 +56,12 @@ def describe_program_error(exc: BaseException, program_dir: Path, stack_file: st
     }
 
 
+def _shallow(value: Any) -> dict[str, Any]:
+    # The fields are already JSON-ready (inputs are plain dicts); dataclasses.asdict would deep-copy every input
+    # tree only for json.dumps to walk it again.
+    return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+
+
 def run(program_dir: Path, stack: str) -> dict[str, Any]:
     project = load_project(program_dir)
     settings = load_stack(project, stack)
@@ -76,9 +82,9 @@ def run(program_dir: Path, stack: str) -> dict[str, Any]:
         "project": recording.project,
         "stack": recording.stack,
         "stackFile": settings.file.name,
-        "registrations": [dataclasses.asdict(r) for r in recording.registrations],
+        "registrations": [_shallow(r) for r in recording.registrations],
         "outputs": recording.outputs,
-        "logs": [dataclasses.asdict(log) for log in recording.logs],
+        "logs": [_shallow(log) for log in recording.logs],
         "error": None,
     }
 
