@@ -426,9 +426,10 @@ class BlueGreenService(pulumi.ComponentResource):
         )
 
         # Task definition --------------------------------------------------------------------------------
-        health_command = (
-            f"curl -fsS -o /dev/null http://localhost:{svc.container_port}{svc.health_check_path} || exit 1"
-        )
+        health_check_command = list(svc.container_health_check or (
+            "CMD-SHELL",
+            f"curl -fsS -o /dev/null http://localhost:{svc.container_port}{svc.health_check_path} || exit 1",
+        ))
         secret_items = sorted(args.secrets.items())
 
         def container_definitions(values: list[Any]) -> str:
@@ -445,7 +446,7 @@ class BlueGreenService(pulumi.ComponentResource):
                     {"containerPort": svc.container_port, "hostPort": svc.container_port, "protocol": "tcp"}
                 ],
                 "healthCheck": {
-                    "command": ["CMD-SHELL", health_command],
+                    "command": health_check_command,
                     "interval": 15,
                     "timeout": 5,
                     "retries": 3,

@@ -193,11 +193,18 @@ class ServiceConfig(_Model):
     )
     autoscaling: AutoscalingConfig | None = None
     log_retention_days: LogRetentionDays = 365
+    container_health_check: tuple[Annotated[str, StringConstraints(min_length=1)], ...] | None = Field(
+        default=None, min_length=2
+    )
+    """ECS container health check command, e.g. ["CMD", "/app/healthcheck"]. None: curl the health check path
+    (the image must then ship curl)."""
     migration_command: tuple[Annotated[str, StringConstraints(min_length=1)], ...] = ()
     """Command (exec form) the deploy workflow runs as a one-off task before traffic moves; empty: no migration."""
 
     @model_validator(mode="after")
     def _fargate_size(self) -> ServiceConfig:
+        if self.container_health_check is not None and self.container_health_check[0] not in ("CMD", "CMD-SHELL"):
+            raise ValueError("containerHealthCheck: must start with CMD or CMD-SHELL, as ECS expects")
         allowed = FARGATE_MEMORY_BY_CPU[self.cpu]
         if self.memory not in allowed:
             raise ValueError(

@@ -56,6 +56,10 @@ def test_no_secret_value_in_any_report(fmt, tmp_path):
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     everything = out.read_text() + completed.stdout + completed.stderr
+    if fmt == "text":
+        # Each stack's recovery objectives beside the worst case its resources allow.
+        assert "Recovery: RTO target 5 min, worst case 5 min (detect 240 s + reroute); RPO target 15 min" in everything
+        assert "Recovery: RTO target 15 min" in everything
     assert SECRET_PLACEHOLDER_PREFIX not in everything
     for line in (ROOT / "Pulumi.production.yaml").read_text().splitlines():
         if "secure:" in line:

@@ -286,6 +286,13 @@ def test_container_image_ports_health_and_logs(recorded):
     assert log["options"]["awslogs-region"] == args.region
 
 
+def test_container_health_check_can_be_the_image_own_command():
+    cfg = stack_config("production")
+    service = cfg.services[0].model_copy(update={"container_health_check": ("CMD", "/app/healthcheck")})
+    rec, _ = record(make_args(service=service))
+    assert container(rec)["healthCheck"]["command"] == ["CMD", "/app/healthcheck"]
+
+
 def test_log_group_has_retention_and_kms(recorded):
     _, args, rec, _ = recorded
     inputs = rec.one("aws:cloudwatch/logGroup:LogGroup").plain_inputs()

@@ -253,3 +253,13 @@ def test_github_protection_is_validated_before_any_resource(patch, expected):
 def test_log_retention_must_be_a_period_cloudwatch_accepts():
     _expect_error("staging", "rampart:network.flowLogRetentionDays: expected one of the retention periods",
                   network={"flowLogRetentionDays": 100})
+
+
+def test_container_health_check_must_be_an_ecs_command():
+    from tests.support.stacks import raw_config
+
+    raw = raw_config("staging")
+    raw["services"][0]["containerHealthCheck"] = ["wget", "-q", "http://localhost/health"]
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config(raw, stack="staging", stack_file="Pulumi.staging.yaml")
+    assert "rampart:services[0].containerHealthCheck: must start with CMD or CMD-SHELL" in str(caught.value)
