@@ -7,16 +7,17 @@ from typing import Any
 
 import pytest
 from guardrails import alb
-from guardrails.rule import Context, Resource, findings
+from guardrails.rule import Context, Resource
 
 from tests.support.pack import analyze, analyze_stack, registration
+from tests.support.rules import DROP, changed, resource_messages, rule_context, urn
+from tests.support.rules import stack_findings as support_stack_findings
 
 LB = "aws:lb/loadBalancer:LoadBalancer"
 LISTENER = "aws:lb/listener:Listener"
 TG = "aws:lb/targetGroup:TargetGroup"
 WAF = "aws:wafv2/webAclAssociation:WebAclAssociation"
 DG = "aws:codedeploy/deploymentGroup:DeploymentGroup"
-DROP = object()
 
 LB_BASE: dict[str, Any] = {
     "loadBalancerType": "application",
@@ -56,29 +57,12 @@ TG_BASE: dict[str, Any] = {
 RULES = {rule.name: rule for rule in alb.POLICIES}
 
 
-def urn(type_token: str, name: str) -> str:
-    return f"urn:pulumi:test::rampart::{type_token}::{name}"
-
-
-def changed(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    props = dict(base)
-    for key, value in changes.items():
-        if value is DROP:
-            props.pop(key, None)
-        else:
-            props[key] = value
-    return props
-
-
 def context(rule_name: str, **config: Any) -> Context:
-    return Context(config={**RULES[rule_name].thresholds, **config})
+    return rule_context(RULES[rule_name], **config)
 
 
 def messages(rule_name: str, type_token: str, props: dict[str, Any], **config: Any) -> list[str]:
-    rule = RULES[rule_name]
-    assert rule.check is not None
-    resource = Resource(type=type_token, props=props, urn=urn(type_token, "x"), name="x")
-    return [f.message for f in findings(rule.check(resource, context(rule_name, **config)), resource.urn)]
+    return resource_messages(RULES[rule_name], type_token, props, **config)
 
 
 LB_URN = urn(LB, "web")
@@ -106,9 +90,7 @@ def stack(*, lb: dict[str, Any] | None = None, waf: bool = True, green: dict[str
 
 
 def stack_findings(rule_name: str, resources: list[Resource], **config: Any):
-    rule = RULES[rule_name]
-    assert rule.stack_check is not None
-    return findings(rule.stack_check(resources, context(rule_name, **config)), "")
+    return support_stack_findings(RULES[rule_name], resources, **config)
 
 
 # --- metadata ------------------------------------------------------------------------------------------------

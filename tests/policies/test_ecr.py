@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 from guardrails import ecr
-from guardrails.rule import Context, Resource, findings
+from guardrails.rule import Context, Resource
 
 from tests.support.pack import analyze, analyze_stack, registration
+from tests.support.rules import resource_messages, rule_context, urn
 
 REPOSITORY = "aws:ecr/repository:Repository"
 KEY = "aws:kms/key:Key"
@@ -20,10 +21,6 @@ REGISTRY_POLICY = "aws:ecr/registryPolicy:RegistryPolicy"
 SCANNING = "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration"
 KEY_ARN = "arn:aws:kms:eu-west-1:111111111111:key/0b1f6a3e-1111-2222-3333-444455556666"
 RULES = {rule.name: rule for rule in ecr.POLICIES}
-
-
-def urn(type_token: str, name: str) -> str:
-    return f"urn:pulumi:test::rampart::{type_token}::{name}"
 
 
 KEY_URN = urn(KEY, "key")
@@ -39,14 +36,11 @@ BASE: dict[str, Any] = {
 
 
 def context(rule_name: str, **config: Any) -> Context:
-    return Context(config={**RULES[rule_name].thresholds, **config})
+    return rule_context(RULES[rule_name], **config)
 
 
 def messages(rule_name: str, type_token: str, props: dict[str, Any], **config: Any) -> list[str]:
-    rule = RULES[rule_name]
-    assert rule.check is not None
-    resource = Resource(type=type_token, props=props, urn=urn(type_token, "x"), name="x")
-    return [f.message for f in findings(rule.check(resource, context(rule_name, **config)), resource.urn)]
+    return resource_messages(RULES[rule_name], type_token, props, **config)
 
 
 def repository(props: dict[str, Any], key_dependency: bool = True) -> Resource:

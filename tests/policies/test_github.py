@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 from guardrails import github
-from guardrails.rule import Context, Resource, findings
+from guardrails.rule import Context, Resource
 
 from tests.support.pack import analyze, analyze_stack, registration
+from tests.support.rules import resource_messages, rule_context, urn
 
 ENV = github.ENVIRONMENT
 POLICY = github.DEPLOYMENT_POLICY
@@ -17,19 +18,12 @@ RULES = {rule.name: rule for rule in github.POLICIES}
 SHA = "11bd71901bbe5b1630ceea73d27597364c9af683"
 
 
-def urn(type_token: str, name: str) -> str:
-    return f"urn:pulumi:test::rampart::{type_token}::{name}"
-
-
 def context(rule_name: str, **config: Any) -> Context:
-    return Context(config={**RULES[rule_name].thresholds, **config})
+    return rule_context(RULES[rule_name], **config)
 
 
 def messages(rule_name: str, type_token: str, props: dict[str, Any], **config: Any) -> list[str]:
-    rule = RULES[rule_name]
-    assert rule.check is not None
-    resource = Resource(type=type_token, props=props, urn=urn(type_token, "x"), name="x")
-    return [f.message for f in findings(rule.check(resource, context(rule_name, **config)), resource.urn)]
+    return resource_messages(RULES[rule_name], type_token, props, **config)
 
 
 def without(props: dict[str, Any], key: str) -> dict[str, Any]:

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 from guardrails import iam
-from guardrails.rule import Context, Resource, findings
+from guardrails.rule import Context, Resource
 
 from tests.support.pack import analyze, analyze_stack, registration
+from tests.support.rules import resource_messages, rule_context, urn
 
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -27,23 +28,16 @@ SUB = "repo:example-org/shop:environment:production"
 SUB_IDS = "repo:example-org@104233113/shop@871244590:environment:production"
 
 
-def urn(type_token: str, name: str) -> str:
-    return f"urn:pulumi:test::rampart::{type_token}::{name}"
-
-
 def doc(*statements: dict[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
 def context(rule_name: str, **config: Any) -> Context:
-    return Context(config={**RULES[rule_name].thresholds, **config})
+    return rule_context(RULES[rule_name], **config)
 
 
 def messages(rule_name: str, type_token: str, props: dict[str, Any], **config: Any) -> list[str]:
-    rule = RULES[rule_name]
-    assert rule.check is not None
-    resource = Resource(type=type_token, props=props, urn=urn(type_token, "x"), name="x")
-    return [f.message for f in findings(rule.check(resource, context(rule_name, **config)), resource.urn)]
+    return resource_messages(RULES[rule_name], type_token, props, **config)
 
 
 def statement(**fields: Any) -> dict[str, Any]:

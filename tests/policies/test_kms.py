@@ -11,6 +11,7 @@ from guardrails import kms
 from guardrails.rule import Context, Resource, findings
 
 from tests.support.pack import analyze
+from tests.support.rules import rule_context
 
 KEY = "aws:kms/key:Key"
 KEY_POLICY = "aws:kms/keyPolicy:KeyPolicy"
@@ -40,7 +41,7 @@ BASE: dict[str, Any] = {
 
 
 def context(rule_name: str, **config: Any) -> Context:
-    return Context(config={**RULES[rule_name].thresholds, **config})
+    return rule_context(RULES[rule_name], **config)
 
 
 def messages(rule_name: str, type_token: str, props: dict[str, Any], **config: Any) -> list[str]:

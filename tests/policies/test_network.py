@@ -10,6 +10,8 @@ from guardrails import network
 from guardrails.rule import Context, Resource, findings
 
 from tests.support.pack import analyze, analyze_stack, registration
+from tests.support.rules import rule_context, urn
+from tests.support.rules import stack_findings as support_stack_findings
 
 SG = "aws:ec2/securityGroup:SecurityGroup"
 DSG = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
@@ -28,10 +30,6 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 
 RULES = {rule.name: rule for rule in network.POLICIES}
-
-
-def urn(type_token: str, name: str) -> str:
-    return f"urn:pulumi:test::rampart::{type_token}::{name}"
 
 
 VPC_URN = urn(VPC, "vpc")
@@ -121,13 +119,11 @@ def props_of(resources: list[Resource], name: str) -> dict[str, Any]:
 
 
 def context(rule_name: str, **config: Any) -> Context:
-    return Context(config={**RULES[rule_name].thresholds, **config})
+    return rule_context(RULES[rule_name], **config)
 
 
 def stack_findings(rule_name: str, resources: list[Resource], **config: Any):
-    rule = RULES[rule_name]
-    assert rule.stack_check is not None
-    return findings(rule.stack_check(resources, context(rule_name, **config)), "")
+    return support_stack_findings(RULES[rule_name], resources, **config)
 
 
 def resource_messages(rule_name: str, resource: Resource, **config: Any) -> list[str]:

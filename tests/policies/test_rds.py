@@ -10,10 +10,10 @@ from guardrails import rds
 from guardrails.rule import Context, Resource, findings
 
 from tests.support.pack import analyze, analyze_stack, registration
+from tests.support.rules import DROP, changed, rule_context, urn
 
 INSTANCE = "aws:rds/instance:Instance"
 KEY_ARN = "arn:aws:kms:eu-west-1:111111111111:key/0b1f6a3e-1111-2222-3333-444455556666"
-DROP = object()
 
 BASE: dict[str, Any] = {
     "engine": "postgres",
@@ -49,22 +49,8 @@ BASE: dict[str, Any] = {
 RULES = {rule.name: rule for rule in rds.POLICIES}
 
 
-def urn(type_token: str, name: str) -> str:
-    return f"urn:pulumi:test::rampart::{type_token}::{name}"
-
-
-def changed(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    props = dict(base)
-    for key, value in changes.items():
-        if value is DROP:
-            props.pop(key, None)
-        else:
-            props[key] = value
-    return props
-
-
 def context(rule_name: str, **config: Any) -> Context:
-    return Context(config={**RULES[rule_name].thresholds, **config})
+    return rule_context(RULES[rule_name], **config)
 
 
 def resource_messages(rule_name: str, props: dict[str, Any], **config: Any) -> list[str]:

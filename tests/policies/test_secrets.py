@@ -11,6 +11,7 @@ from guardrails import secrets
 from guardrails.rule import Context, Resource, findings
 
 from tests.support.pack import analyze, analyze_stack, registration
+from tests.support.rules import rule_context, urn
 
 SECRET = "aws:secretsmanager/secret:Secret"
 ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
@@ -28,10 +29,6 @@ KEY_ARN = "arn:aws:kms:eu-west-1:111111111111:key/0b1f6a3e-1111-2222-3333-444455
 RULES = {rule.name: rule for rule in secrets.POLICIES}
 
 
-def urn(type_token: str, name: str) -> str:
-    return f"urn:pulumi:test::rampart::{type_token}::{name}"
-
-
 KEY_URN = urn(KEY, "key")
 SECRET_URN = urn(SECRET, "api-token")
 SECRET_PROPS: dict[str, Any] = {
@@ -43,7 +40,7 @@ SECRET_PROPS: dict[str, Any] = {
 
 
 def context(rule_name: str, **config: Any) -> Context:
-    return Context(config={**RULES[rule_name].thresholds, **config})
+    return rule_context(RULES[rule_name], **config)
 
 
 def messages(rule_name: str, type_token: str, props: dict[str, Any], protect: bool = True, **config: Any) -> list[str]:
