@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from guardrails.rule import Context, Finding, Framework, Resource, Rule
+from guardrails.shapes import of_type
 
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 COMPOSITE_ALARM = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
@@ -97,10 +98,6 @@ def detection_seconds(alarm: Resource, metric_delay_seconds: int = DEFAULT_METRI
 
 
 # Deployment topology -----------------------------------------------------------------------------------------
-def of_type(resources: Sequence[Resource], type_token: str) -> list[Resource]:
-    return [r for r in resources if r.type == type_token]
-
-
 def group_alarm_names(group: Resource) -> list[str]:
     return strings(block(group.get("alarmConfiguration")).get("alarms"))
 

@@ -13,8 +13,9 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from guardrails.network import nested_dependencies, of_type, referenced
+from guardrails.network import nested_dependencies, referenced
 from guardrails.rule import Context, Finding, Framework, Resource, Rule
+from guardrails.shapes import of_type
 
 LOAD_BALANCERS = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
 LISTENERS = ("aws:lb/listener:Listener", "aws:alb/listener:Listener")

@@ -26,12 +26,12 @@ from guardrails.alarms import (
     group_service,
     group_target_group_names,
     number,
-    of_type,
     resolve_group_alarms,
     service_target_group_names,
     strings,
 )
 from guardrails.rule import Context, Finding, Framework, Resource, Rule
+from guardrails.shapes import of_type
 
 DEPLOYMENT_CONFIG = "aws:codedeploy/deploymentConfig:DeploymentConfig"
 

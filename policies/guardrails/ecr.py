@@ -12,18 +12,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from functools import partial
 from typing import Any
 
-from guardrails.iam import (
-    as_list,
-    describe,
-    first_block,
-    is_allow,
-    parse_document,
-    statements,
-    strings,
-    wildcard_principal,
-)
+from guardrails.iam import describe, is_allow, parse_document, statements, strings, wildcard_principal
 from guardrails.kms import stack_key_findings, stack_type_index
 from guardrails.rule import Context, Finding, Framework, Resource, Rule
+from guardrails.shapes import as_list, first_block
 
 FSBP = "AWS Foundational Security Best Practices"
 SH_ECR_URL = "https://docs.aws.amazon.com/securityhub/latest/userguide/ecr-controls.html"

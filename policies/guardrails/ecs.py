@@ -25,11 +25,11 @@ from guardrails.alarms import (
     group_for_service,
     is_code_deploy,
     number,
-    of_type,
     physical_name,
     strings,
 )
 from guardrails.rule import Context, Finding, Framework, Resource, Rule
+from guardrails.shapes import of_type
 
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 CLUSTER = "aws:ecs/cluster:Cluster"

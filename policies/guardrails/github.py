@@ -17,9 +17,10 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from guardrails.iam import as_list, first_block, strings
+from guardrails.iam import strings
 from guardrails.rule import Context, Finding, Framework, Resource, Rule
 from guardrails.secrets import looks_hand_written
+from guardrails.shapes import as_list, first_block
 
 SAFETY = "Rampart deployment safety"
 ENV_DOCS = (

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from guardrails.rule import Context, Finding, Framework, Resource, Rule
+from guardrails.shapes import as_list
 
 FSBP = "AWS Foundational Security Best Practices"
 SH_IAM_URL = "https://docs.aws.amazon.com/securityhub/latest/userguide/iam-controls.html"
@@ -47,27 +48,6 @@ GITHUB_ISSUER = "token.actions.githubusercontent.com"
 
 
 # --- policy documents -------------------------------------------------------------------------------------------
-
-
-def as_list(value: Any) -> list[Any]:
-    """A scalar, a mapping or a sequence (plain or the policy SDK's proxies) as a plain list."""
-    if value is None:
-        return []
-    if isinstance(value, str | bytes | Mapping):
-        return [value]
-    if isinstance(value, Sequence):
-        return list(value)
-    return [value]
-
-
-def first_block(value: Any) -> Mapping[str, Any]:
-    """A nested block that may arrive as an object or as a one-element list (Terraform's MaxItems=1)."""
-    if isinstance(value, Mapping):
-        return value
-    for item in as_list(value):
-        if isinstance(item, Mapping):
-            return item
-    return {}
 
 
 def get_ci(mapping: Mapping[str, Any], key: str, default: Any = None) -> Any:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from guardrails.rule import Context, Finding, Framework, Resource, Rule
+from guardrails.shapes import as_list, of_type
 
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 DEFAULT_SECURITY_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
@@ -50,24 +51,11 @@ CHECKOV_URL = "https://www.checkov.io/5.Policy%20Index/terraform.html"
 # --- relationships ------------------------------------------------------------------------------------------
 
 
-def of_type(resources: Iterable[Resource], *types: str) -> list[Resource]:
-    return [r for r in resources if r.type in types]
-
-
-def _as_list(value: Any) -> list[Any]:
-    # pulumi_policy hands lists over as read-only Sequence proxies, not lists.
-    if value is None:
-        return []
-    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
-        return list(value)
-    return [value]
-
-
 def referenced(resource: Resource, key: str, candidates: Sequence[Resource], name_key: str = "name") -> list[Resource]:
     """The candidates `resource.<key>` points at: through the property's dependencies (how the engine
     relates outputs to inputs), or by a literal value equal to the candidate's `name_key` prop."""
     dependency_urns = set(resource.property_dependencies.get(key, ()))
-    values = {v for v in _as_list(resource.get(key)) if isinstance(v, str) and v}
+    values = {v for v in as_list(resource.get(key)) if isinstance(v, str) and v}
     found = []
     for candidate in candidates:
         by_name = bool(name_key) and isinstance(candidate.get(name_key), str) and candidate.get(name_key) in values
@@ -137,7 +125,7 @@ def _protocol(value: Any) -> str:
 
 
 def _strings(value: Any) -> tuple[str, ...]:
-    return tuple(v for v in _as_list(value) if isinstance(v, str) and v)
+    return tuple(v for v in as_list(value) if isinstance(v, str) and v)
 
 
 def _group_key(rule: Resource, groups: Sequence[Resource], key: str) -> str:
@@ -158,7 +146,7 @@ def _source_groups(owner: Resource, key: str, groups: Sequence[Resource], values
 def inline_permissions(group: Resource, groups: Sequence[Resource] = ()) -> list[Permission]:
     permissions = []
     for direction in ("ingress", "egress"):
-        for block in _as_list(group.get(direction)):
+        for block in as_list(group.get(direction)):
             if not isinstance(block, Mapping):
                 continue
             sources = _source_groups(group, direction, groups, block.get("securityGroups"))

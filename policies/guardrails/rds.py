@@ -19,13 +19,13 @@ from guardrails.network import (
     SECURITY_GROUP,
     SUBNET,
     nested_dependencies,
-    of_type,
     permissions_of,
     public_subnets,
     referenced,
     stack_permissions,
 )
 from guardrails.rule import Context, Finding, Framework, Resource, Rule
+from guardrails.shapes import of_type
 
 INSTANCE = "aws:rds/instance:Instance"
 PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"

@@ -12,9 +12,10 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from functools import partial
 
-from guardrails.iam import as_list, first_block, linked
+from guardrails.iam import linked
 from guardrails.kms import stack_key_findings, stack_type_index
 from guardrails.rule import Context, Finding, Framework, Resource, Rule
+from guardrails.shapes import as_list, first_block
 
 FSBP = "AWS Foundational Security Best Practices"
 
