@@ -12,7 +12,6 @@ from infra.config import GithubConfig
 POLICY_CHECK = "rampart check"
 """The status check the policy gate reports under; without it a PR could merge past the pack."""
 DEFAULT_BRANCH = "~DEFAULT_BRANCH"
-PREVIEW_ROLE_VARIABLE = "RAMPART_PREVIEW_ROLE_ARN"
 _ALLOW_EVERYTHING = {"*", "*/*", "*@*", "*/*@*"}
 
 
@@ -20,8 +19,6 @@ _ALLOW_EVERYTHING = {"*", "*/*", "*@*", "*/*@*"}
 class GithubRepositoryRulesArgs:
     github: GithubConfig
     """The repository and its protection settings (infra/config.py GithubConfig)."""
-    preview_role_arn: pulumi.Input[str] | None = None
-    """The read-only pull-request preview role; published as the RAMPART_PREVIEW_ROLE_ARN Actions variable."""
 
 
 def _validate(args: GithubRepositoryRulesArgs) -> None:
@@ -122,15 +119,6 @@ class GithubRepositoryRules(pulumi.ComponentResource):
             can_approve_pull_request_reviews=False,
             opts=child,
         )
-
-        if args.preview_role_arn is not None:
-            github.ActionsVariable(
-                f"{name}-preview-role",
-                repository=gh.name,
-                variable_name=PREVIEW_ROLE_VARIABLE,
-                value=args.preview_role_arn,
-                opts=child,
-            )
 
         self.ruleset_name = ruleset.name
         self.register_outputs({"ruleset_name": self.ruleset_name})

@@ -10,25 +10,19 @@ from tests.support.stacks import record_program, stack_config
 RULESET = "github:index/repositoryRuleset:RepositoryRuleset"
 ACTIONS = "github:index/actionsRepositoryPermissions:ActionsRepositoryPermissions"
 WORKFLOW = "github:index/workflowRepositoryPermissions:WorkflowRepositoryPermissions"
-VARIABLE = "github:index/actionsVariable:ActionsVariable"
-PREVIEW_ARN = "arn:aws:iam::123456789012:role/shop-gh-preview"
 
 
 def gh(**update):
     return stack_config("production").github.model_copy(update=update)
 
 
-def record_rules(github=None, preview_role_arn=None):
-    return record_program(
-        lambda: GithubRepositoryRules(
-            "repo", GithubRepositoryRulesArgs(github=github or gh(), preview_role_arn=preview_role_arn)
-        )
-    )
+def record_rules(github=None):
+    return record_program(lambda: GithubRepositoryRules("repo", GithubRepositoryRulesArgs(github=github or gh())))
 
 
 @pytest.fixture(scope="module")
 def rec():
-    return record_rules(preview_role_arn=PREVIEW_ARN)
+    return record_rules()
 
 
 def test_ruleset_targets_the_default_branch_and_is_active(rec):
@@ -89,15 +83,6 @@ def test_workflow_token_read_only(rec):
     assert inputs["canApprovePullRequestReviews"] is False
 
 
-def test_preview_role_variable(rec):
-    inputs = rec.one(VARIABLE).plain_inputs()
-    assert inputs == {"repository": "shop", "variableName": "RAMPART_PREVIEW_ROLE_ARN", "value": PREVIEW_ARN}
-
-
-def test_no_preview_variable_without_role():
-    assert record_rules().by_type(VARIABLE) == []
-
-
 def test_children_parented_and_named(rec):
     component = [r for r in rec.registrations if r.type == "rampart:index:GithubRepositoryRules"]
     assert len(component) == 1
@@ -105,7 +90,6 @@ def test_children_parented_and_named(rec):
     assert sorted(c.name for c in children) == [
         "repo-actions",
         "repo-main",
-        "repo-preview-role",
         "repo-workflow-token",
     ]
 
