@@ -227,6 +227,8 @@ class BlueGreenService(pulumi.ComponentResource):
     """Security group of the tasks: other components admit traffic from it by reference."""
     log_group_name: pulumi.Output[str]
     """CloudWatch log group of the containers."""
+    log_group_arn: pulumi.Output[str]
+    """ARN of that log group (deploy roles read it)."""
     repository_url: pulumi.Output[str]
     """ECR repository URL images are pushed to."""
     repository_arn: pulumi.Output[str]
@@ -716,6 +718,7 @@ class BlueGreenService(pulumi.ComponentResource):
         self.container_port = svc.container_port
         self.security_group_id = security_group.id
         self.log_group_name = log_group.name
+        self.log_group_arn = log_group.arn
         self.repository_url = repository.repository_url
         self.repository_arn = repository.arn
         self.task_role_arn = task_role.arn
@@ -738,6 +741,7 @@ class BlueGreenService(pulumi.ComponentResource):
                 "container_port": self.container_port,
                 "security_group_id": self.security_group_id,
                 "log_group_name": self.log_group_name,
+                "log_group_arn": self.log_group_arn,
                 "repository_url": self.repository_url,
                 "repository_arn": self.repository_arn,
                 "task_role_arn": self.task_role_arn,

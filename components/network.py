@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from infra.config import CLOUDWATCH_LOG_RETENTION_DAYS
+
 # CloudWatch Logs accepts only these retention periods; anything else fails inside `pulumi up`.
-LOG_RETENTION_DAYS = frozenset(
-    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
-)
+LOG_RETENTION_DAYS = frozenset(CLOUDWATCH_LOG_RETENTION_DAYS)
 
 # The services an ECS Fargate task needs before its own code runs: pull the image (ecr.api, ecr.dkr, and S3
 # for the layers, which is the gateway endpoint), ship logs, and read its secrets.

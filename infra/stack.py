@@ -187,10 +187,7 @@ def build_stack(cfg: StackConfig) -> None:
             deployment_group_names=[s.deployment_group_name for s in services.values()],
             repository_arns=[s.repository_arn for s in services.values()],
             db_instance_arns=[database.arn],
-            log_group_arns=[
-                pulumi.Output.concat("arn:aws:logs:", cfg.region, ":", account_id, ":log-group:", s.log_group_name)
-                for s in services.values()
-            ],
+            log_group_arns=[s.log_group_arn for s in services.values()],
         ),
         opts=on_aws,
     )
