@@ -11,6 +11,7 @@ proxies). `install()` is called by policies/__main__.py only; nothing is patched
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -49,18 +50,13 @@ class _JsonFormat:
 
 
 def _memo_method(method: Any) -> Any:
-    cache: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
+    memos: dict[int, _Memo] = {}
 
     def wrapper(self: Any, request: Any) -> Any:
-        key = id(request)
-        hit = cache.get(key)
-        if hit is not None and hit[0] is request:
-            return hit[1]
-        result = method(self, request)
-        cache[key] = (request, result)
-        if len(cache) > CACHE_SIZE:
-            cache.popitem(last=False)
-        return result
+        memo = memos.get(id(self))
+        if memo is None:
+            memo = memos[id(self)] = _Memo(functools.partial(method, self))
+        return memo(request)
 
     return wrapper
 
