@@ -155,8 +155,7 @@ def run_deploy(aws: Aws, options: DeployOptions, report: Report,
             gate = "passed"
             continue
         if gate == "none" and options.continue_when_ready and status == "Ready":
-            with calling("codedeploy:ContinueDeployment", f"deployment {deployment_id}"):
-                codedeploy.continue_deployment(deploymentId=deployment_id, deploymentWaitType="READY_WAIT")
+            _continue(codedeploy, deployment_id)
             report.ok("traffic shifting", "continued without a smoke gate (--continue-when-ready)")
             gate = "continued"
             continue
@@ -188,14 +187,25 @@ def run_deploy(aws: Aws, options: DeployOptions, report: Report,
         report.result["rollbackDeploymentId"] = rollback.get("rollbackDeploymentId")
 
 
-def _stop_with_rollback(codedeploy: Any, deployment_id: str, timeout: float, report: Report) -> None:
+def _continue(codedeploy: Any, deployment_id: str) -> None:
+    """Release a deployment the group holds in Ready: CodeDeploy starts moving production traffic."""
+    with calling("codedeploy:ContinueDeployment", f"deployment {deployment_id}"):
+        codedeploy.continue_deployment(deploymentId=deployment_id, deploymentWaitType="READY_WAIT")
+
+
+def _stop(codedeploy: Any, deployment_id: str, what: str, consequence: str = "") -> dict[str, Any]:
+    """StopDeployment with rollback; if AWS refuses, say what happened (`what ... could not be stopped`) and what
+    is left running."""
     try:
-        answer = codedeploy.stop_deployment(deploymentId=deployment_id, autoRollbackEnabled=True)
+        return codedeploy.stop_deployment(deploymentId=deployment_id, autoRollbackEnabled=True)
     except ClientError as exc:
         raise OperationFailed(
-            f"deployment {deployment_id} still running after {timeout:g}s and could not be stopped: "
-            f"{translate(exc, 'codedeploy:StopDeployment', deployment_id)}"
+            f"{what} could not be stopped: {translate(exc, 'codedeploy:StopDeployment', deployment_id)}{consequence}"
         ) from exc
+
+
+def _stop_with_rollback(codedeploy: Any, deployment_id: str, timeout: float, report: Report) -> None:
+    answer = _stop(codedeploy, deployment_id, f"deployment {deployment_id} still running after {timeout:g}s and")
     report.result["status"] = "TimedOut"
     report.result["stopStatus"] = answer.get("status")
     report.fail("timed out", f"still running after {timeout:g}s")
@@ -223,20 +233,14 @@ def _smoke_gate(codedeploy: Any, deployment_id: str, smoke: SmokeOptions, report
     report.result["smoke"] = {"url": report.result.pop("url", smoke.url), "checks": checks}
     failed = [check for check in checks if not check["ok"]]
     if not failed:
-        with calling("codedeploy:ContinueDeployment", f"deployment {deployment_id}"):
-            codedeploy.continue_deployment(deploymentId=deployment_id, deploymentWaitType="READY_WAIT")
+        _continue(codedeploy, deployment_id)
         report.ok("traffic shifting", "smoke checks passed; deployment continued")
         return True
     why = "; ".join(f"GET {check['path']}: {check['problems'][-1] if check['problems'] else 'failed'}"
                     for check in failed)
-    try:
-        answer = codedeploy.stop_deployment(deploymentId=deployment_id, autoRollbackEnabled=True)
-    except ClientError as exc:
-        raise OperationFailed(
-            f"smoke failed ({why}) and deployment {deployment_id} could not be stopped: "
-            f"{translate(exc, 'codedeploy:StopDeployment', deployment_id)}; CodeDeploy stops it itself when the "
-            "ready wait expires, and the production listener has not moved"
-        ) from exc
+    answer = _stop(codedeploy, deployment_id, f"smoke failed ({why}) and deployment {deployment_id}",
+                   "; CodeDeploy stops it itself when the ready wait expires, and the production listener has "
+                   "not moved")
     report.result["status"] = "SmokeFailed"
     report.result["stopStatus"] = answer.get("status")
     report.fail("smoke failed", f"{why}; the production listener never moved")
