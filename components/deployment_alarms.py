@@ -18,8 +18,6 @@ import pulumi_aws as aws
 
 from infra.config import AlarmsConfig
 
-# CloudWatch publishes load balancer and Container Insights metrics about a minute late.
-METRIC_DELAY_SECONDS = 60
 # CodeDeploy accepts at most ten alarms per deployment group.
 MAX_DEPLOYMENT_GROUP_ALARMS = 10
 # Labels of the two target groups (their physical names end the same way); not their live role, which swaps.
@@ -44,8 +42,7 @@ class DeploymentAlarmsArgs:
 
 def detection_seconds(alarms: AlarmsConfig) -> int:
     """Worst case from a breach to ALARM over every rollback alarm this component creates."""
-    longest = max(alarms.evaluation_periods, alarms.unhealthy_hosts_periods) * alarms.period_seconds
-    return longest + METRIC_DELAY_SECONDS
+    return alarms.worst_case_detection_seconds
 
 
 def _validate(args: DeploymentAlarmsArgs) -> None:

@@ -203,8 +203,6 @@ class ServiceConfig(_Model):
 
     @model_validator(mode="after")
     def _fargate_size(self) -> ServiceConfig:
-        if self.container_health_check is not None and self.container_health_check[0] not in ("CMD", "CMD-SHELL"):
-            raise ValueError("containerHealthCheck: must start with CMD or CMD-SHELL, as ECS expects")
         allowed = FARGATE_MEMORY_BY_CPU[self.cpu]
         if self.memory not in allowed:
             raise ValueError(
@@ -215,6 +213,12 @@ class ServiceConfig(_Model):
             self.autoscaling.min_count <= self.desired_count <= self.autoscaling.max_count
         ):
             raise ValueError("desiredCount: must lie between autoscaling.minCount and autoscaling.maxCount")
+        return self
+
+    @model_validator(mode="after")
+    def _health_check(self) -> ServiceConfig:
+        if self.container_health_check is not None and self.container_health_check[0] not in ("CMD", "CMD-SHELL"):
+            raise ValueError("containerHealthCheck: must start with CMD or CMD-SHELL, as ECS expects")
         return self
 
 
@@ -231,6 +235,10 @@ class DeploymentConfig(_Model):
     """How long `rampart deploy` follows a deployment before stopping it with rollback."""
 
 
+METRIC_DELAY_SECONDS = 60
+"""CloudWatch publishes ALB and ECS metrics about a minute late: part of every alarm's detection time."""
+
+
 class AlarmsConfig(_Model):
     period_seconds: Literal[10, 30, 60, 300] = 60
     evaluation_periods: int = Field(default=3, ge=1, le=10)
@@ -240,6 +248,14 @@ class AlarmsConfig(_Model):
     unhealthy_hosts_periods: int = Field(default=3, ge=1, le=10)
     max_detection_minutes: int = Field(default=10, ge=1, le=60)
     """Upper bound for period x evaluation periods of every rollback alarm (also a policy threshold)."""
+
+    @property
+    def worst_case_detection_seconds(self) -> int:
+        """From a bad deployment to the slowest rollback alarm firing: the longest evaluation window (the
+        unhealthy-hosts alarm counts its own periods) plus the metric delay. One formula for the alarms, the
+        recovery export and the blue-outlives-detection check."""
+        periods = max(self.evaluation_periods, self.unhealthy_hosts_periods)
+        return self.period_seconds * periods + METRIC_DELAY_SECONDS
 
     @model_validator(mode="after")
     def _datapoints_within_periods(self) -> AlarmsConfig:
@@ -363,10 +379,6 @@ class RecoveryConfig(_Model):
     rpo_minutes: int = Field(ge=1, le=10080)
 
 
-METRIC_DELAY_SECONDS = 60
-"""CloudWatch publishes ALB and ECS metrics about a minute late: part of every alarm's detection time."""
-
-
 class StackConfig(_Model):
     """Everything one stack declares. Built by `load_stack_config` from Pulumi config, or directly in tests."""
 
@@ -426,7 +438,7 @@ class StackConfig(_Model):
             raise ValueError("github.waitTimerMinutes: production waits at least 5 minutes before a deployment")
         if self.is_production and self.database.backup_retention_days < 14:
             raise ValueError("database.backupRetentionDays: production keeps automated backups at least 14 days")
-        detection_seconds = self.alarms.period_seconds * self.alarms.evaluation_periods + METRIC_DELAY_SECONDS
+        detection_seconds = self.alarms.worst_case_detection_seconds
         if self.deployment.termination_wait_minutes * 60 <= detection_seconds:
             raise ValueError(
                 f"deployment.terminationWaitMinutes: blue must outlive the alarm detection window "

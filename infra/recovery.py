@@ -17,9 +17,6 @@ from components.backup_plan import schedule_interval_minutes
 from components.database import PITR_RPO_MINUTES
 from infra.config import AlarmsConfig, BackupConfig, DatabaseConfig, StackConfig
 
-# CloudWatch publishes load balancer and ECS metrics up to a minute after the period they describe.
-METRIC_DELAY_SECONDS = 60
-
 RECOVERY_KEYS = ("rtoMinutes", "rpoMinutes", "worstCaseDetectionSeconds", "worstCaseRpoMinutes")
 
 
@@ -31,12 +28,8 @@ def worst_case_rpo_minutes(database: DatabaseConfig, backup: BackupConfig) -> in
 
 
 def worst_case_detection_seconds(alarms: AlarmsConfig) -> int:
-    """Longest time from a bad deployment to its rollback alarm firing.
-
-    The unhealthy-hosts alarm evaluates its own number of periods; the slowest alarm decides.
-    """
-    periods = max(alarms.evaluation_periods, alarms.unhealthy_hosts_periods)
-    return alarms.period_seconds * periods + METRIC_DELAY_SECONDS
+    """Longest time from a bad deployment to its rollback alarm firing (AlarmsConfig holds the formula)."""
+    return alarms.worst_case_detection_seconds
 
 
 def recovery_summary(cfg: StackConfig) -> dict[str, Any]:

@@ -263,3 +263,9 @@ def test_container_health_check_must_be_an_ecs_command():
     with pytest.raises(ConfigError) as caught:
         parse_stack_config(raw, stack="staging", stack_file="Pulumi.staging.yaml")
     assert "rampart:services[0].containerHealthCheck: must start with CMD or CMD-SHELL" in str(caught.value)
+
+
+def test_the_slow_unhealthy_hosts_alarm_counts_in_the_detection_window():
+    # 60 s x 10 unhealthy-host periods + 60 s of metric delay = 660 s > 10 minutes of termination wait
+    _expect_error("staging", "rampart:deployment.terminationWaitMinutes: blue must outlive the alarm detection "
+                  "window (660 s)", alarms={"unhealthyHostsPeriods": 10}, deployment={"terminationWaitMinutes": 10})
