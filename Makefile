@@ -16,7 +16,12 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock Makefile
 	$(UV) sync --frozen --quiet --compile-bytecode
 	touch $@
 
-setup: $(VENV)/.synced
+# The IAM evaluator the contract tests run (node); reinstalled only when its lock changes.
+tools/iam/node_modules/.installed: tools/iam/package-lock.json tools/iam/package.json
+	npm ci --prefix tools/iam --no-audit --no-fund
+	touch $@
+
+setup: $(VENV)/.synced tools/iam/node_modules/.installed
 
 ## check: both stacks through the policy pack, offline (the main job)
 check: setup
