@@ -256,7 +256,7 @@ class Database(pulumi.ComponentResource):
             assume_role_policy=account_and_partition.apply(lambda ap: _monitoring_trust(ap[0])),
             opts=child,
         )
-        aws.iam.RolePolicyAttachment(
+        monitoring_policy = aws.iam.RolePolicyAttachment(
             f"{name}-monitoring-policy",
             role=monitoring_role.name,
             policy_arn=account_and_partition.apply(lambda ap: f"arn:{ap[1]}:iam::aws:{ENHANCED_MONITORING_POLICY}"),
@@ -309,6 +309,9 @@ class Database(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 protect=args.protect,
+                # CreateDBInstance rejects a monitoring role that does not carry its policy yet; the role's ARN
+                # alone orders the instance after the role, not after the attachment.
+                depends_on=[monitoring_policy],
                 # Storage autoscaling grows allocated storage past the configured size; without this, the next
                 # `pulumi up` would try to shrink it, which RDS rejects.
                 ignore_changes=["allocatedStorage"],
