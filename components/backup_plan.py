@@ -21,14 +21,15 @@ import pulumi
 import pulumi_aws as aws
 
 from components.keys import StackKey, StackKeyArgs
+from infra.backup_windows import BACKUP_START_WINDOW_MINUTES
 from infra.config import BackupConfig
 
 BACKUP_POLICIES = (
     ("backup", "policy/service-role/AWSBackupServiceRolePolicyForBackup"),
     ("restores", "policy/service-role/AWSBackupServiceRolePolicyForRestores"),
 )
-# A job that cannot start within an hour (the shortest window AWS allows) is reported as failed, not silently late.
-START_WINDOW_MINUTES = 60
+# One figure with the config check that keeps the job's start window clear of the RDS windows.
+START_WINDOW_MINUTES = BACKUP_START_WINDOW_MINUTES
 COMPLETION_WINDOW_MINUTES = 360
 
 _NAME_PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,40}[a-z0-9]$")

@@ -24,6 +24,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from infra.backup_windows import window_conflict
+
 NAMESPACE = "rampart"
 
 # Stack-level keys under `rampart:`; anything else in the namespace is a typo and is rejected.
@@ -297,7 +299,9 @@ class DatabaseConfig(_Model):
 
 
 class BackupConfig(_Model):
-    schedule: Annotated[str, StringConstraints(pattern=r"^cron\(.+\)$")] = "cron(0 2 * * ? *)"
+    # 05:00 UTC: clear of the default RDS backup window (02:00-03:00) and of the default maintenance window
+    # (sun:04:00-05:00) with the hour before it; see infra/backup_windows.py.
+    schedule: Annotated[str, StringConstraints(pattern=r"^cron\(.+\)$")] = "cron(0 5 * * ? *)"
     retention_days: int = Field(default=35, ge=1, le=36500)
     copy_region: AwsRegion | None = None
     """A second region's vault for copies (production)."""
@@ -446,6 +450,16 @@ class StackConfig(_Model):
             )
         if self.load_balancer.test_listener_port == 443:
             raise ValueError("loadBalancer.testListenerPort: must differ from the production listener (443)")
+        return self
+
+    @model_validator(mode="after")
+    def _backup_job_clear_of_database_windows(self) -> StackConfig:
+        # AWS Backup and the RDS automated backup snapshot the same instance: see infra/backup_windows.py.
+        conflict = window_conflict(
+            self.backup.schedule, self.database.backup_window, self.database.maintenance_window
+        )
+        if conflict:
+            raise ValueError(conflict)
         return self
 
 

@@ -60,10 +60,11 @@ def test_vault_encrypted_with_the_stack_key_and_never_force_destroyed(with_copy)
     assert vault.get("forceDestroy") is False
 
 
-def test_daily_rule_at_two_utc_into_the_vault(with_copy):
+def test_daily_rule_at_five_utc_into_the_vault(with_copy):
     rec, plan = with_copy
     rule = _rule(rec)
-    assert rule["schedule"] == "cron(0 2 * * ? *)"
+    # After the RDS backup window (02:00-03:00) and clear of the maintenance window: infra/backup_windows.py.
+    assert rule["schedule"] == "cron(0 5 * * ? *)"
     assert rule["scheduleExpressionTimezone"] == "Etc/UTC"
     assert rec.one(VAULT).urn in rec.one(PLAN).property_dependencies["rules"]
     assert plan.schedule_interval_minutes == 1440
