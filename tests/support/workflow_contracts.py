@@ -1,0 +1,354 @@
+"""Contract checks between the workflows and the parts they drive (issue 11, deliverable 7), used by
+tests/workflows/test_workflow_contracts.py. Each check returns every violation, named by workflow, job, step and
+line; each takes the workflows (and what the stacks publish) as arguments so a test can change one side."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rampart.cli import build_parser
+from rampart.engine.recorder import unwrap_secrets
+from tests.support import workflow_scripts as scripts
+from tests.support.stacks import record_stack
+from tests.support.workflows import Problems, Step, Workflow, parse_error, rampart_invocations, script_lines
+from tests.support.workflows import steps as all_steps
+
+# This repository's own reusable workflow: the self-repository form `$/` (GitHub changelog 2026-07-30: "this
+# repository at the commit that is running", github.com with runner 2.336.0+; zizmor's self-repository audit asks
+# for it) or the older workspace-relative `./`. Either must name a file directly under .github/workflows.
+REUSABLE_LOCAL = re.compile(r"(?:\./|\$/)\.github/workflows/([^/@]+\.ya?ml)")
+REUSABLE_REMOTE = re.compile(r"[\w.-]+/[\w.-]+/\.github/workflows/[^@]+@[0-9a-f]{40}")
+ACTION_PINNED = re.compile(r"[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}")
+VERSION_COMMENT = re.compile(r"#\s*v\d+(\.\d+)*\s*$")
+VARS_READ = re.compile(r"vars\.([A-Za-z_]\w*)|vars\[format\('([^']*)',\s*matrix\.(\w+)\)\]")
+LEVELS = {"none": 0, "read": 1, "write": 2}
+SCOPES = ("actions", "attestations", "checks", "contents", "deployments", "discussions", "id-token", "issues",
+          "models", "packages", "pages", "pull-requests", "repository-projects", "security-events", "statuses")
+# Set on every runner (docs.github.com: Actions "variables reference", default environment variables) and by bash.
+DEFAULT_ENV = {
+    "CI", "HOME", "PATH", "PWD", "OLDPWD", "RANDOM", "IFS", "USER", "SHELL", "LINENO", "SECONDS",
+    "GITHUB_ACTION", "GITHUB_ACTION_PATH", "GITHUB_ACTION_REPOSITORY", "GITHUB_ACTIONS", "GITHUB_ACTOR",
+    "GITHUB_ACTOR_ID", "GITHUB_API_URL", "GITHUB_BASE_REF", "GITHUB_ENV", "GITHUB_EVENT_NAME", "GITHUB_EVENT_PATH",
+    "GITHUB_GRAPHQL_URL", "GITHUB_HEAD_REF", "GITHUB_JOB", "GITHUB_OUTPUT", "GITHUB_PATH", "GITHUB_REF",
+    "GITHUB_REF_NAME", "GITHUB_REF_PROTECTED", "GITHUB_REF_TYPE", "GITHUB_REPOSITORY", "GITHUB_REPOSITORY_ID",
+    "GITHUB_REPOSITORY_OWNER", "GITHUB_REPOSITORY_OWNER_ID", "GITHUB_RETENTION_DAYS", "GITHUB_RUN_ATTEMPT",
+    "GITHUB_RUN_ID", "GITHUB_RUN_NUMBER", "GITHUB_SERVER_URL", "GITHUB_SHA", "GITHUB_STATE", "GITHUB_STEP_SUMMARY",
+    "GITHUB_TRIGGERING_ACTOR", "GITHUB_WORKFLOW", "GITHUB_WORKFLOW_REF", "GITHUB_WORKFLOW_SHA", "GITHUB_WORKSPACE",
+    "RUNNER_ARCH", "RUNNER_DEBUG", "RUNNER_ENVIRONMENT", "RUNNER_NAME", "RUNNER_OS", "RUNNER_TEMP",
+    "RUNNER_TOOL_CACHE",
+}
+# Environment an action exports to the steps after it.
+ACTION_ENV = {
+    "aws-actions/configure-aws-credentials": {
+        "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    },
+}
+ENVIRONMENT_VARIABLE = "github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable"
+REPOSITORY_VARIABLE = "github:index/actionsVariable:ActionsVariable"
+
+
+@dataclass(frozen=True)
+class Published:
+    """What one stack hands the workflows: GitHub variables by scope, and its exports (the outputs file)."""
+
+    environment: dict[str, Any]
+    repository: dict[str, Any]
+    outputs: dict[str, Any]
+
+
+def published_by(stack: str) -> Published:
+    recording = record_stack(stack)
+
+    def variables(type_token: str) -> dict[str, Any]:
+        found = {}
+        for registration in recording.by_type(type_token):
+            inputs = unwrap_secrets(registration.plain_inputs())
+            found[inputs["variableName"]] = inputs.get("value")
+        return found
+
+    return Published(variables(ENVIRONMENT_VARIABLE), variables(REPOSITORY_VARIABLE),
+                     unwrap_secrets(recording.outputs))
+
+
+# ---- each `uses:` resolves ------------------------------------------------------------------------------------
+
+def uses_problems(workflows: Mapping[str, Workflow]) -> Problems:
+    problems = Problems()
+    for workflow in workflows.values():
+        raw = workflow.text.splitlines()
+        for job_name, job in workflow.jobs():
+            if "uses" not in job:
+                continue
+            uses, line = job["uses"], workflow.lines.get(("jobs", job_name, "uses"))
+            where = f"{workflow.name}: job {job_name!r}, line {line}: uses {uses!r}"
+            local = REUSABLE_LOCAL.fullmatch(uses)
+            if local:
+                callee = workflows.get(local.group(1))
+                if callee is None:
+                    problems.add(f"{where}: no such workflow in .github/workflows")
+                elif "workflow_call" not in callee.triggers:
+                    problems.add(f"{where}: {callee.name} has no `on: workflow_call`")
+            elif not REUSABLE_REMOTE.fullmatch(uses):
+                problems.add(f"{where}: a reusable workflow is $/.github/workflows/<file> (or ./…) in this"
+                             " repository, or owner/repo/.github/workflows/<file>@<40-hex commit SHA>")
+            elif not VERSION_COMMENT.search(raw[line - 1]):
+                problems.add(f"{where}: pinned without a `# vX.Y.Z` comment naming the version")
+    for step in all_steps(workflows):
+        uses, line = step.data.get("uses"), step.line_of("uses")
+        if not uses or uses.startswith("./"):
+            continue
+        if not ACTION_PINNED.fullmatch(uses):
+            problems.add(f"{step.where(line)}: {uses!r} is not pinned to a full 40-hex commit SHA")
+        elif not VERSION_COMMENT.search(step.workflow.text.splitlines()[line - 1]):
+            problems.add(f"{step.where(line)}: {uses!r} has no `# vX.Y.Z` comment naming the pinned version")
+    return problems
+
+
+# ---- reusable workflow calls: inputs and permissions ---------------------------------------------------------
+
+def _level(grant: Any, scope: str) -> int:
+    if grant in ("read-all", "write-all"):
+        return LEVELS[grant.removesuffix("-all")]
+    return LEVELS.get((grant or {}).get(scope, "none"), 0)
+
+
+def _input_problems(where: str, declared: dict[str, Any], given: dict[str, Any]) -> list[str]:
+    found = [f"{where}: passes input {name!r}, which the callee does not declare" for name in given
+             if name not in declared]
+    for name, spec in declared.items():
+        spec = spec or {}
+        if spec.get("required") and "default" not in spec and name not in given:
+            found.append(f"{where}: does not pass required input {name!r}")
+        value = given.get(name)
+        if name not in given or (isinstance(value, str) and "${{" in value):
+            continue  # an expression's type is known only at run time
+        kind = spec.get("type", "string")
+        fits = {"string": isinstance(value, str), "boolean": isinstance(value, bool),
+                "number": isinstance(value, int | float) and not isinstance(value, bool)}.get(kind, False)
+        if not fits:
+            found.append(f"{where}: input {name!r} is declared {kind}, got {type(value).__name__} {value!r}")
+    return found
+
+
+def call_problems(workflows: Mapping[str, Workflow]) -> Problems:
+    problems = Problems()
+    for workflow in workflows.values():
+        for job_name, job in workflow.jobs():
+            local = REUSABLE_LOCAL.fullmatch(str(job.get("uses", "")))
+            callee = workflows.get(local.group(1)) if local else None
+            if callee is None or "workflow_call" not in callee.triggers:
+                continue  # uses_problems reports it
+            where = f"{workflow.name}: job {job_name!r} calling {callee.name}"
+            call = callee.triggers["workflow_call"] or {}
+            for message in _input_problems(where, call.get("inputs") or {}, job.get("with") or {}):
+                problems.add(message)
+            secrets = job.get("secrets")
+            if isinstance(secrets, dict):
+                for message in _input_problems(f"{where} (secrets)", call.get("secrets") or {}, secrets):
+                    problems.add(message)
+            grant = job.get("permissions", workflow.data.get("permissions"))
+            needs = [("the workflow", callee.data.get("permissions"))]
+            needs += [(f"job {name!r}", called.get("permissions")) for name, called in callee.jobs()]
+            for who, need in needs:
+                if need is None:
+                    continue  # inherits the caller's grant
+                scopes = need if isinstance(need, dict) else dict.fromkeys(SCOPES, need.removesuffix("-all"))
+                for scope, level in scopes.items():
+                    if LEVELS[level] > _level(grant, scope):
+                        problems.add(f"{where}: {who} needs `{scope}: {level}`, the caller grants"
+                                     f" {(grant or {}).get(scope, 'none') if isinstance(grant, dict) else grant}")
+    return problems
+
+
+
+# ---- each `rampart` invocation parses -------------------------------------------------------------------------
+
+def cli_problems(workflows: Mapping[str, Workflow], parser=None) -> Problems:
+    parser = parser or build_parser()
+    problems = Problems()
+    for invocation in rampart_invocations(workflows):
+        error = parse_error(parser, invocation.argv)
+        if error:
+            problems.add(f"{invocation.line.where}: `rampart {' '.join(invocation.argv)}`: {error}")
+        step = invocation.line.step
+        earlier = [s.get("run", "") for s in step.job["steps"][: step.index]]
+        if invocation.program == "rampart" and not any(
+                ".venv/bin" in run and "GITHUB_PATH" in run for run in earlier):
+            problems.add(f"{invocation.line.where}: bare `rampart` but no earlier step puts .venv/bin on"
+                         " $GITHUB_PATH")
+    return problems
+
+
+# ---- each variable a job reads is published, in a scope the job can see ---------------------------------------
+
+def _value_at(data: Any, path: tuple[Any, ...]) -> Any:
+    for key in path:
+        data = data[key]
+    return data
+
+
+def _matrix_entries(job: dict[str, Any]) -> list[dict[str, Any]]:
+    matrix = (job.get("strategy") or {}).get("matrix") or {}
+    entries = list(matrix.get("include") or [])
+    return entries or [{}]
+
+
+def variable_problems(workflows: Mapping[str, Workflow], published: Mapping[str, Published]) -> Problems:
+    """`vars.X` in a job with an `environment:` may be an environment variable every stack publishes, or a
+    repository variable; outside an environment only repository variables exist. `vars[format('P_{0}',
+    matrix.k)]` is expanded per matrix entry, and an entry naming a `stack` must read that stack's variable."""
+    problems = Problems()
+    repository = {name for p in published.values() for name in p.repository}
+    for workflow in workflows.values():
+        for path, line in workflow.lines.items():
+            if path[:1] != ("jobs",) or not isinstance(value := _value_at(workflow.data, path), str):
+                continue
+            job = workflow.data["jobs"][path[1]]
+            where = f"{workflow.name}: job {path[1]!r}, line {line}"
+            for plain, name_format, key in VARS_READ.findall(value):
+                for entry in ([{}] if plain else _matrix_entries(job)):
+                    name = plain or name_format.format(entry.get(key, f"<no matrix.{key}>"))
+                    stacks = [entry["stack"]] if entry.get("stack") in published else list(published)
+                    for stack in stacks:
+                        visible = set(published[stack].repository) if entry.get("stack") else set(repository)
+                        if job.get("environment"):
+                            visible |= set(published[stack].environment)
+                        if name not in visible:
+                            scope = "its environment or the repository" if job.get("environment") else (
+                                "the repository (no `environment:`, so environment variables are not visible)")
+                            problems.add(f"{where}: reads vars.{name}, which stack {stack!r} does not publish"
+                                         f" in {scope}")
+    return problems
+
+
+# ---- each environment variable a script reads is defined --------------------------------------------------------
+
+def env_problems(workflows: Mapping[str, Workflow]) -> Problems:
+    problems = Problems()
+    for workflow in workflows.values():
+        for job_name, job in workflow.jobs():
+            exported = set(job.get("env") or {})
+            for index, data in enumerate(job.get("steps") or []):
+                step = Step(workflow, job_name, job, index, data)
+                defined = DEFAULT_ENV | exported | set(data.get("env") or {})
+                _script_env_problems(step, defined, problems)
+                exported |= scripts.github_env_writes(data.get("run", ""))
+                exported |= ACTION_ENV.get(str(data.get("uses", "")).split("@")[0], set())
+    return problems
+
+
+def _script_env_problems(step: Step, defined: set[str], problems: Problems) -> None:
+    script, first = step.data.get("run"), step.line_of("run")
+    if not isinstance(script, str):
+        return
+    assigned = scripts.shell_assignments(script)
+    for offset, name in scripts.shell_reads(script):
+        if name in defined or any(at < offset and local == name for at, local in assigned):
+            continue
+        line = first + script.count("\n", 0, offset)
+        problems.add(f"{step.where(line)}: reads ${name}, which neither the job or step env, GitHub's default"
+                     " variables, an earlier $GITHUB_ENV write nor the script itself defines")
+    for line in script_lines(step):
+        for name in sorted(scripts.python_env_reads(line) - defined):
+            problems.add(f"{line.where}: python reads os.environ[{name!r}], which is not in the step's environment"
+                         " (a shell variable is not exported to it)")
+
+
+# ---- each JSON field a script reads exists in what the stack publishes ------------------------------------------
+
+def _documents(read: scripts.JsonRead, published: Mapping[str, Published]) -> dict[str, Any] | str:
+    """stack -> the JSON document the read's source holds, or why the source is unknown."""
+    step = read.line.step
+    name = read.source.removeprefix("env:")
+    expression = str({**(step.job.get("env") or {}), **(step.data.get("env") or {})}.get(name, ""))
+    variable = re.fullmatch(r"\$\{\{\s*vars\.(\w+)\s*\}\}", expression)
+    if read.source.startswith("env:") and variable:
+        found = {}
+        for stack, p in published.items():
+            value = p.environment.get(variable.group(1), p.repository.get(variable.group(1)))
+            found[stack] = json.loads(value) if isinstance(value, str) else value
+        return found
+    writes_outputs = rf"pulumi stack output\b[^\n>]*--json[^\n>]*>\s*\"?\$\{{?{name}\b"
+    if read.source.startswith("env:") and any(re.search(writes_outputs, str(s.get("run", "")))
+                                              for s in step.job.get("steps") or []):
+        return {stack: p.outputs for stack, p in published.items()}
+    return f"reads JSON from {read.source}, which is neither a published variable nor the stack outputs file"
+
+
+def _missing(document: Any, path: tuple[str, ...], trail: str = "") -> str | None:
+    if not path:
+        return None
+    key, rest = path[0], path[1:]
+    if not isinstance(document, dict) or (key == scripts.ANY_KEY and not document):
+        return f"{trail or 'the document'} is not a non-empty object"
+    if key == scripts.ANY_KEY:
+        return next((m for k, v in document.items() if (m := _missing(v, rest, f"{trail}[{k!r}]"))), None)
+    if key not in document:
+        return f"{trail or 'the document'} has no {key!r} (it has {', '.join(sorted(document))})"
+    return _missing(document[key], rest, f"{trail}[{key!r}]")
+
+
+def json_problems(workflows: Mapping[str, Workflow], published: Mapping[str, Published]) -> Problems:
+    problems = Problems()
+    for read in scripts.json_reads(workflows):
+        documents = _documents(read, published)
+        if isinstance(documents, str):
+            problems.add(f"{read.line.where}: {documents}")
+            continue
+        for stack, document in documents.items():
+            if (missing := _missing(document, read.path)) is not None:
+                shown = "".join(f"[{k!r}]" for k in read.path)
+                problems.add(f"{read.line.where}: reads {read.source}{shown}; in stack {stack!r} {missing}")
+    return problems
+
+
+# ---- `pulumi up` runs under a role able to do it ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PulumiRun:
+    step: Step
+    command: str  # up, preview, refresh, destroy
+    role_variable: str | None  # vars.<NAME> of the role-to-assume in effect, None if no role is assumed first
+
+
+def pulumi_runs(workflows: Mapping[str, Workflow]) -> Iterator[PulumiRun]:
+    """Each step that runs the Pulumi engine, with the role assumed before it in its job (the last
+    configure-aws-credentials step wins, as it overwrites the job's AWS environment)."""
+    for step in all_steps(workflows):
+        command = None
+        if str(step.data.get("uses", "")).startswith("pulumi/actions@"):
+            command = (step.data.get("with") or {}).get("command")
+        elif match := re.search(r"(?:^|[\s;&|])pulumi\s+(up|preview|refresh|destroy)\b", str(step.data.get("run"))):
+            command = match.group(1)
+        if command is None:
+            continue
+        role = None
+        for earlier in step.job["steps"][: step.index]:
+            if str(earlier.get("uses", "")).startswith("aws-actions/configure-aws-credentials@"):
+                found = re.search(r"vars\.(\w+)", str((earlier.get("with") or {}).get("role-to-assume", "")))
+                role = found.group(1) if found else None
+        yield PulumiRun(step, command, role)
+
+
+def pulumi_up_role_problems(workflows: Mapping[str, Workflow], published: Mapping[str, Published]) -> Problems:
+    """The hook for the infrastructure role: each `pulumi up` must assume a published role that is not the
+    application deploy role (which by design cannot change the VPC, IAM, KMS, ELB, RDS, … a stack declares).
+    The IAM contract test is where that role's policies are proven to cover the stack."""
+    problems = Problems()
+    for run in (r for r in pulumi_runs(workflows) if r.command == "up"):
+        where = run.step.where(run.step.line_of("uses") or run.step.line_of("run"))
+        if run.role_variable is None:
+            problems.add(f"{where}: `pulumi up` runs without assuming a role first")
+            continue
+        for stack, p in published.items():
+            arn = p.environment.get(run.role_variable, p.repository.get(run.role_variable))
+            if arn is None:
+                problems.add(f"{where}: stack {stack!r} does not publish vars.{run.role_variable}")
+            elif arn == p.outputs["github"]["deployRoleArn"]:
+                problems.add(f"{where}: `pulumi up` runs under vars.{run.role_variable}, the application deploy"
+                             f" role of stack {stack!r} ({arn}), which cannot manage the stack's infrastructure")
+    return problems
