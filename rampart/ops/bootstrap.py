@@ -1,0 +1,459 @@
+"""Per-account pieces no stack may own: the KMS key for secrets, the Pulumi state bucket, GitHub's OIDC provider.
+
+Every piece is found first and created only when absent; every setting is read, compared and written only when it
+differs, so a second run changes nothing. Nothing is rolled back on failure (a half-made key or bucket is still
+useful to the next run): the ledger says what exists, what this run created, and what is not yet in place.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from rampart.errors import OperationFailed
+from rampart.ops.aws import Aws, calling, error_code, translate
+from rampart.ops.report import Report
+
+KEY_DESCRIPTION = "Rampart: Pulumi secrets provider and state bucket encryption (rampart bootstrap)"
+MANAGED_BY_KEY = "rampart:managed-by"
+MANAGED_BY_VALUE = "rampart-bootstrap"
+# The same issuer, audience and thumbprints as components/github_oidc.py (a test holds the two together).
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"
+GITHUB_AUDIENCE = "sts.amazonaws.com"
+GITHUB_THUMBPRINTS = ("6938fd4d98bab03faadb97b34396831e3780aea1", "1c58a3a8518e8759bf075b76b750d4f2df264fcd")
+# Pulumi rewrites the checkpoint on every update: 90 days of old versions is the window to restore a state that
+# a bad update or a mistaken `pulumi stack rm` destroyed, without keeping every version forever.
+NONCURRENT_VERSION_DAYS = 90
+ABORT_MULTIPART_DAYS = 7
+LIFECYCLE_RULE_ID = "rampart-state-retention"
+TLS_STATEMENT_SID = "DenyInsecureTransport"
+PIECES = ("kmsKey", "kmsAlias", "stateBucket", "oidcProvider")
+BUCKET_SETTINGS = ("publicAccessBlock", "ownership", "encryption", "tlsPolicy", "versioning", "lifecycle")
+_NOT_FOUND_HEAD = ("404", "NoSuchBucket", "NotFound")
+
+
+@dataclass(frozen=True, kw_only=True)
+class BootstrapOptions:
+    bucket: str
+    key_alias: str
+    github_oidc: bool = True
+
+
+@dataclass
+class Ledger:
+    """Which pieces exist (and their ids), which this run created, which settings it wrote, which are pending."""
+
+    wanted: tuple[str, ...]
+    state: dict[str, str] = field(default_factory=dict)  # piece -> "created" | "existed"
+    ids: dict[str, str] = field(default_factory=dict)  # piece -> ARN or name
+    changed: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+
+    def have(self, piece: str, ident: str, *, created: bool) -> None:
+        self.state[piece] = "created" if created else "existed"
+        self.ids[piece] = ident
+
+    def expect(self, *settings: str) -> None:
+        self.pending.extend(s for s in settings if s not in self.pending)
+
+    def settled(self, setting: str, *, changed: bool) -> None:
+        if setting in self.pending:
+            self.pending.remove(setting)
+        if changed:
+            self.changed.append(setting)
+
+    def _pieces(self, kind: str) -> list[str]:
+        return [p for p in PIECES if self.state.get(p) == kind]
+
+    def publish(self, result: dict[str, Any]) -> None:
+        result.update(created=self._pieces("created"), existed=self._pieces("existed"),
+                      missing=[p for p in self.wanted if p not in self.state], changed=list(self.changed),
+                      pending=list(self.pending))
+        for piece, key in (("kmsKey", "keyArn"), ("oidcProvider", "oidcProviderArn")):
+            if piece in self.ids:
+                result[key] = self.ids[piece]
+
+    def summary(self) -> str:
+        def names(kind: str) -> str:
+            return ", ".join(f"{p} ({self.ids[p]})" for p in self._pieces(kind)) or "none"
+
+        missing = ", ".join(p for p in self.wanted if p not in self.state) or "none"
+        pending = f"; settings not yet applied: {', '.join(self.pending)}" if self.pending else ""
+        return (f"created this run: {names('created')}; already existed: {names('existed')}; "
+                f"not in place: {missing}{pending}")
+
+
+def backend_url(bucket: str, region: str) -> str:
+    return f"s3://{bucket}?region={region}"
+
+
+def secrets_provider(alias: str, region: str) -> str:
+    return f"awskms://{alias}?region={region}"
+
+
+def next_commands(result: dict[str, Any]) -> list[str]:
+    """What the operator runs next; the same strings are in the JSON result as `nextCommands`."""
+    lines = [
+        f'pulumi login "{result["backendUrl"]}"',
+        f'pulumi stack init <stack> --secrets-provider="{result["secretsProvider"]}"',
+    ]
+    if result.get("oidcProviderArn"):
+        lines.append(f'pulumi config set --path "rampart:github.oidcProviderArn" "{result["oidcProviderArn"]}"')
+    lines.append(f'pulumi config set --path "rampart:github.stateBackendUrl" "{result["backendUrl"]}"')
+    return lines
+
+
+def run_bootstrap(aws: Aws, options: BootstrapOptions, report: Report) -> None:
+    wanted = PIECES if options.github_oidc else PIECES[:3]
+    ledger = Ledger(wanted=wanted)
+    result = report.result
+    result.update(bucket=options.bucket, region=aws.region, keyAlias=options.key_alias, keyArn=None,
+                  oidcProviderArn=None)
+    try:
+        account, partition = _caller(aws.client("sts"))
+        result["accountId"] = account
+        key_arn = ensure_key(aws.client("kms"), options.key_alias, ledger, report)
+        ensure_bucket(aws.client("s3"), _BucketTarget(options.bucket, aws.region, account, partition, key_arn),
+                      ledger, report)
+        if options.github_oidc:
+            ensure_github_oidc(aws.client("iam"), account, partition, ledger, report)
+        else:
+            report.add("github oidc provider", "skip", "--no-github-oidc: not looked up, not created")
+    except (OperationFailed, ClientError, BotoCoreError):
+        ledger.publish(result)
+        report.info("state", ledger.summary() + "; rerun with the same flags to finish (nothing was rolled back)")
+        raise
+    ledger.publish(result)
+    result["backendUrl"] = backend_url(options.bucket, aws.region)
+    result["secretsProvider"] = secrets_provider(options.key_alias, aws.region)
+    result["config"] = {"rampart:github.stateBackendUrl": result["backendUrl"]}
+    if result["oidcProviderArn"]:
+        result["config"]["rampart:github.oidcProviderArn"] = result["oidcProviderArn"]
+    result["nextCommands"] = next_commands(result)
+    changed = ", ".join(ledger.changed) if ledger.changed else "nothing changed: already bootstrapped"
+    report.ok("done", changed)
+
+
+def _caller(sts: Any) -> tuple[str, str]:
+    with calling("sts:GetCallerIdentity", "(the caller)"):
+        identity = sts.get_caller_identity()
+    # The partition (aws, aws-cn, aws-us-gov) comes from the caller, so ARNs built here hold in every partition.
+    return str(identity["Account"]), str(identity["Arn"]).split(":")[1]
+
+
+def _read(action: str, resource: str, call: Callable[[], Any], *absent: str) -> Any:
+    """The call's answer, or None when AWS says the setting was never made (one of the `absent` codes)."""
+    try:
+        return call()
+    except ClientError as exc:
+        if error_code(exc) in absent:
+            return None
+        raise translate(exc, action, resource) from exc
+    except BotoCoreError as exc:
+        raise translate(exc, action, resource) from exc
+
+
+# --- KMS key -----------------------------------------------------------------------------------------------------
+
+
+def ensure_key(kms: Any, alias: str, ledger: Ledger, report: Report) -> str:
+    found = _read("kms:DescribeKey", alias, lambda: kms.describe_key(KeyId=alias), "NotFoundException")
+    if found:
+        arn = str(found["KeyMetadata"]["Arn"])
+        _check_usable(found["KeyMetadata"], alias)
+        ledger.have("kmsKey", arn, created=False)
+        ledger.have("kmsAlias", alias, created=False)
+        report.ok("kms key", f"{alias} is {arn}")
+    else:
+        arn = _create_key(kms, alias, ledger, report)
+    ledger.expect("kmsKey.rotation")
+    with calling("kms:GetKeyRotationStatus", arn):
+        enabled = bool(kms.get_key_rotation_status(KeyId=arn).get("KeyRotationEnabled"))
+    if not enabled:
+        with calling("kms:EnableKeyRotation", arn):
+            kms.enable_key_rotation(KeyId=arn)
+    ledger.settled("kmsKey.rotation", changed=not enabled)
+    report.ok("kms key rotation", "enabled" if not enabled else "already enabled")
+    return arn
+
+
+def _create_key(kms: Any, alias: str, ledger: Ledger, report: Report) -> str:
+    with calling("kms:CreateKey", f"key for {alias}"):
+        meta = kms.create_key(Description=KEY_DESCRIPTION, KeyUsage="ENCRYPT_DECRYPT", KeySpec="SYMMETRIC_DEFAULT",
+                              Tags=[{"TagKey": MANAGED_BY_KEY, "TagValue": MANAGED_BY_VALUE}])["KeyMetadata"]
+    arn = str(meta["Arn"])
+    ledger.have("kmsKey", arn, created=True)
+    report.ok("kms key", f"created {arn}")
+    try:
+        kms.create_alias(AliasName=alias, TargetKeyId=meta["KeyId"])
+    except (ClientError, BotoCoreError) as exc:
+        raise OperationFailed(
+            f"{translate(exc, 'kms:CreateAlias', alias)}; the key {arn} was created without its alias: a rerun "
+            f"would make another key, so first run `aws kms create-alias --alias-name {alias} --target-key-id "
+            f"{meta['KeyId']}` (or schedule that key's deletion)"
+        ) from exc
+    ledger.have("kmsAlias", alias, created=True)
+    report.ok("kms alias", f"created {alias}")
+    return arn
+
+
+def _check_usable(meta: dict[str, Any], alias: str) -> None:
+    arn = meta.get("Arn")
+    if meta.get("KeyState") != "Enabled":
+        raise OperationFailed(
+            f"kms key {alias} ({arn}) is {meta.get('KeyState')}, not Enabled: enable it (or cancel its deletion), "
+            "or pass another --key-alias; nothing else was touched"
+        )
+    if meta.get("KeySpec", "SYMMETRIC_DEFAULT") != "SYMMETRIC_DEFAULT" or meta.get("KeyUsage") != "ENCRYPT_DECRYPT":
+        raise OperationFailed(
+            f"kms key {alias} ({arn}) is {meta.get('KeySpec')}/{meta.get('KeyUsage')}: Pulumi's awskms provider and "
+            "SSE-KMS need a symmetric ENCRYPT_DECRYPT key; pass another --key-alias"
+        )
+    if meta.get("KeyManager") == "AWS":
+        raise OperationFailed(f"kms key {alias} is AWS-managed: pass a --key-alias of a customer-managed key")
+
+
+# --- state bucket ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _BucketTarget:
+    name: str
+    region: str
+    account: str
+    partition: str
+    key_arn: str
+
+    @property
+    def arn(self) -> str:
+        return f"arn:{self.partition}:s3:::{self.name}"
+
+    @property
+    def owned(self) -> dict[str, str]:
+        # Every call names the owner too: S3 answers 403 rather than act on a same-named bucket of another account.
+        return {"Bucket": self.name, "ExpectedBucketOwner": self.account}
+
+
+def ensure_bucket(s3: Any, target: _BucketTarget, ledger: Ledger, report: Report) -> None:
+    created = False if _bucket_is_ours(s3, target) else _create_bucket(s3, target)
+    ledger.have("stateBucket", target.name, created=created)
+    ledger.expect(*(f"stateBucket.{setting}" for setting in BUCKET_SETTINGS))
+    report.ok("state bucket", f"{'created' if created else 'exists:'} {target.name} in {target.region}")
+    for setting, label, converge in _CONVERGERS:
+        change = converge(s3, target)
+        ledger.settled(f"stateBucket.{setting}", changed=change is not None)
+        report.ok(f"bucket {label}", change or "already set")
+
+
+def _taken(target: _BucketTarget) -> OperationFailed:
+    return OperationFailed(
+        f"s3 bucket {target.name} exists but is not this account's ({target.account}): bucket names are global, so "
+        "another account owns it (or a policy denies this account s3:ListBucket on it); choose another --state-bucket"
+    )
+
+
+def _bucket_is_ours(s3: Any, target: _BucketTarget) -> bool:
+    try:
+        head = s3.head_bucket(**target.owned)
+    except ClientError as exc:
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if error_code(exc) in _NOT_FOUND_HEAD or status == 404:
+            return False
+        if status == 403:
+            raise _taken(target) from exc
+        raise translate(exc, "s3:ListBucket", target.name) from exc
+    except BotoCoreError as exc:
+        raise translate(exc, "s3:ListBucket", target.name) from exc
+    # A readable bucket is not yet an owned one (a cross-account grant, an endpoint ignoring ExpectedBucketOwner):
+    # only the caller's own bucket listing proves ownership.
+    with calling("s3:ListAllMyBuckets", target.name):
+        pages = s3.get_paginator("list_buckets").paginate(Prefix=target.name)
+        ours = any(bucket.get("Name") == target.name for page in pages for bucket in page.get("Buckets", []))
+    if not ours:
+        raise _taken(target)
+    headers = head.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    region = head.get("BucketRegion") or headers.get("x-amz-bucket-region")
+    if region and region != target.region:
+        raise OperationFailed(
+            f"s3 bucket {target.name} is this account's but lives in {region}, not {target.region}: pass --region "
+            f"{region} (SSE-KMS needs the key in the bucket's region, and the backend URL names it)"
+        )
+    return True
+
+
+def _create_bucket(s3: Any, target: _BucketTarget) -> bool:
+    kwargs: dict[str, Any] = {"Bucket": target.name, "ObjectOwnership": "BucketOwnerEnforced"}
+    if target.region != "us-east-1":  # us-east-1 rejects its own name as a LocationConstraint
+        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": target.region}
+    try:
+        s3.create_bucket(**kwargs)
+    except ClientError as exc:
+        if error_code(exc) == "BucketAlreadyOwnedByYou":  # made between our look and our create
+            return False
+        if error_code(exc) == "BucketAlreadyExists":
+            raise _taken(target) from exc
+        raise translate(exc, "s3:CreateBucket", target.name) from exc
+    except BotoCoreError as exc:
+        raise translate(exc, "s3:CreateBucket", target.name) from exc
+    return True
+
+
+def _public_access(s3: Any, t: _BucketTarget) -> str | None:
+    flags = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+    found = _read("s3:GetBucketPublicAccessBlock", t.name, lambda: s3.get_public_access_block(**t.owned),
+                  "NoSuchPublicAccessBlockConfiguration") or {}
+    current = found.get("PublicAccessBlockConfiguration", {})
+    off = [flag for flag in flags if current.get(flag) is not True]
+    if not off:
+        return None
+    with calling("s3:PutBucketPublicAccessBlock", t.name):
+        s3.put_public_access_block(**t.owned, PublicAccessBlockConfiguration=dict.fromkeys(flags, True))
+    return f"turned on {', '.join(off)}"
+
+
+def _ownership(s3: Any, t: _BucketTarget) -> str | None:
+    found = _read("s3:GetBucketOwnershipControls", t.name, lambda: s3.get_bucket_ownership_controls(**t.owned),
+                  "OwnershipControlsNotFoundError") or {}
+    rules = found.get("OwnershipControls", {}).get("Rules", [])
+    if [rule.get("ObjectOwnership") for rule in rules] == ["BucketOwnerEnforced"]:
+        return None
+    with calling("s3:PutBucketOwnershipControls", t.name):
+        s3.put_bucket_ownership_controls(**t.owned,
+                                         OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]})
+    was = ", ".join(str(rule.get("ObjectOwnership")) for rule in rules) or "unset"
+    return f"BucketOwnerEnforced, ACLs off (was {was})"
+
+
+def _encryption(s3: Any, t: _BucketTarget) -> str | None:
+    found = _read("s3:GetEncryptionConfiguration", t.name, lambda: s3.get_bucket_encryption(**t.owned),
+                  "ServerSideEncryptionConfigurationNotFoundError") or {}
+    rules = found.get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
+    default = rules[0].get("ApplyServerSideEncryptionByDefault", {}) if len(rules) == 1 else {}
+    if (default.get("SSEAlgorithm") == "aws:kms" and rules[0].get("BucketKeyEnabled") is True
+            and default.get("KMSMasterKeyID") in (t.key_arn, t.key_arn.rsplit("/", 1)[-1])):
+        return None
+    with calling("s3:PutEncryptionConfiguration", t.name):
+        s3.put_bucket_encryption(**t.owned, ServerSideEncryptionConfiguration={"Rules": [{
+            "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": t.key_arn},
+            "BucketKeyEnabled": True,
+        }]})
+    was = f"{default.get('SSEAlgorithm')} {default.get('KMSMasterKeyID') or ''}".strip() if default else "unset"
+    return f"SSE-KMS with {t.key_arn}, bucket key on (was {was})"
+
+
+def _tls_statement(t: _BucketTarget) -> dict[str, Any]:
+    return {"Sid": TLS_STATEMENT_SID, "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+            "Resource": [t.arn, f"{t.arn}/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+
+
+def _tls_policy(s3: Any, t: _BucketTarget) -> str | None:
+    found = _read("s3:GetBucketPolicy", t.name, lambda: s3.get_bucket_policy(**t.owned), "NoSuchBucketPolicy")
+    try:
+        document = json.loads(found["Policy"]) if found else {"Version": "2012-10-17", "Statement": []}
+    except ValueError as exc:
+        raise OperationFailed(f"s3:GetBucketPolicy {t.name}: the bucket policy is not valid JSON ({exc})") from exc
+    statements = document.get("Statement", [])
+    statements = [statements] if isinstance(statements, dict) else list(statements)
+    wanted = _tls_statement(t)
+    ours = [s for s in statements if isinstance(s, dict) and s.get("Sid") == TLS_STATEMENT_SID]
+    if ours == [wanted]:
+        return None
+    # Other statements are someone's deliberate grants or denies: keep them, replace only ours.
+    document["Statement"] = [s for s in statements if s not in ours] + [wanted]
+    with calling("s3:PutBucketPolicy", t.name):
+        s3.put_bucket_policy(**t.owned, Policy=json.dumps(document))
+    return f"{'restored' if ours else 'added'} statement {TLS_STATEMENT_SID} (deny aws:SecureTransport false)"
+
+
+def _versioning(s3: Any, t: _BucketTarget) -> str | None:
+    with calling("s3:GetBucketVersioning", t.name):
+        status = s3.get_bucket_versioning(**t.owned).get("Status")
+    if status == "Enabled":
+        return None
+    with calling("s3:PutBucketVersioning", t.name):
+        s3.put_bucket_versioning(**t.owned, VersioningConfiguration={"Status": "Enabled"})
+    return f"enabled (was {status or 'never enabled'})"
+
+
+def _lifecycle_rule() -> dict[str, Any]:
+    return {"ID": LIFECYCLE_RULE_ID, "Filter": {"Prefix": ""}, "Status": "Enabled",
+            "NoncurrentVersionExpiration": {"NoncurrentDays": NONCURRENT_VERSION_DAYS},
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": ABORT_MULTIPART_DAYS}}
+
+
+def _rule_holds(rule: dict[str, Any] | None) -> bool:
+    wanted = _lifecycle_rule()
+    return bool(rule) and all(rule.get(key) == wanted[key] for key in (
+        "Status", "NoncurrentVersionExpiration", "AbortIncompleteMultipartUpload",
+    )) and not rule.get("Prefix") and rule.get("Filter") in (None, {}, {"Prefix": ""})
+
+
+def _lifecycle(s3: Any, t: _BucketTarget) -> str | None:
+    found = _read("s3:GetLifecycleConfiguration", t.name, lambda: s3.get_bucket_lifecycle_configuration(**t.owned),
+                  "NoSuchLifecycleConfiguration") or {}
+    rules = found.get("Rules", [])
+    ours = next((rule for rule in rules if rule.get("ID") == LIFECYCLE_RULE_ID), None)
+    if _rule_holds(ours):
+        return None
+    # The configuration is written whole: keep every other rule as it is.
+    kept = [rule for rule in rules if rule.get("ID") != LIFECYCLE_RULE_ID]
+    extra = {"TransitionDefaultMinimumObjectSize": found["TransitionDefaultMinimumObjectSize"]} \
+        if found.get("TransitionDefaultMinimumObjectSize") else {}
+    with calling("s3:PutLifecycleConfiguration", t.name):
+        s3.put_bucket_lifecycle_configuration(**t.owned, **extra,
+                                              LifecycleConfiguration={"Rules": [*kept, _lifecycle_rule()]})
+    return (f"{'restored' if ours else 'added'} rule {LIFECYCLE_RULE_ID}: noncurrent versions expire after "
+            f"{NONCURRENT_VERSION_DAYS} days, incomplete uploads aborted after {ABORT_MULTIPART_DAYS}")
+
+
+# Security first: should a later step fail, a new bucket is already private, owner-only and encrypted.
+_CONVERGERS: tuple[tuple[str, str, Callable[[Any, _BucketTarget], str | None]], ...] = (
+    ("publicAccessBlock", "public access block", _public_access),
+    ("ownership", "object ownership", _ownership),
+    ("encryption", "default encryption", _encryption),
+    ("tlsPolicy", "TLS-only policy", _tls_policy),
+    ("versioning", "versioning", _versioning),
+    ("lifecycle", "lifecycle", _lifecycle),
+)
+
+
+# --- GitHub OIDC provider ----------------------------------------------------------------------------------------
+
+
+def ensure_github_oidc(iam: Any, account: str, partition: str, ledger: Ledger, report: Report) -> str:
+    with calling("iam:ListOpenIDConnectProviders", GITHUB_OIDC_URL):
+        listed = iam.list_open_id_connect_providers().get("OpenIDConnectProviderList", [])
+    found = [str(p["Arn"]) for p in listed if str(p.get("Arn", "")).endswith(f":oidc-provider/{GITHUB_OIDC_HOST}")]
+    arn, created = (found[0], False) if found else _create_github_provider(iam, account, partition)
+    ledger.have("oidcProvider", arn, created=created)
+    ledger.expect("oidcProvider.audience")
+    report.ok("github oidc provider", f"{'created' if created else 'exists:'} {arn}")
+    with calling("iam:GetOpenIDConnectProvider", arn):
+        audiences = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn).get("ClientIDList") or []
+    missing = GITHUB_AUDIENCE not in audiences
+    if missing:
+        with calling("iam:AddClientIDToOpenIDConnectProvider", arn):
+            iam.add_client_id_to_open_id_connect_provider(OpenIDConnectProviderArn=arn, ClientID=GITHUB_AUDIENCE)
+    ledger.settled("oidcProvider.audience", changed=missing)
+    report.ok("github oidc audience", f"added {GITHUB_AUDIENCE}" if missing else f"{GITHUB_AUDIENCE} present")
+    return arn
+
+
+def _create_github_provider(iam: Any, account: str, partition: str) -> tuple[str, bool]:
+    try:
+        made = iam.create_open_id_connect_provider(
+            Url=GITHUB_OIDC_URL, ClientIDList=[GITHUB_AUDIENCE], ThumbprintList=list(GITHUB_THUMBPRINTS),
+            Tags=[{"Key": MANAGED_BY_KEY, "Value": MANAGED_BY_VALUE}],
+        )
+    except ClientError as exc:
+        if error_code(exc) == "EntityAlreadyExists":  # made between our listing and our create
+            return f"arn:{partition}:iam::{account}:oidc-provider/{GITHUB_OIDC_HOST}", False
+        raise translate(exc, "iam:CreateOpenIDConnectProvider", GITHUB_OIDC_URL) from exc
+    except BotoCoreError as exc:
+        raise translate(exc, "iam:CreateOpenIDConnectProvider", GITHUB_OIDC_URL) from exc
+    return str(made["OpenIDConnectProviderArn"]), True
