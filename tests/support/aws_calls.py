@@ -1,0 +1,323 @@
+"""Record every boto3 call a block makes, and turn each into the IAM requests AWS would authorise for it.
+
+The patch sits on `BaseClient._make_api_call`, below waiters, paginators and botocore's Stubber (whose hook runs
+inside it), so calls a test serves from a Stubber are recorded like calls that reach moto. Each call becomes:
+the IAM action; the resource ARN(s) the Service Authorization Reference lists for it (`*` for actions without
+resource-level permissions); the condition keys AWS puts in the request context (request tags on create,
+`ecs:cluster`, resource tags on delete, read from moto by an unrecorded client); and the implicit authorisations
+AWS makes on the caller's behalf (`iam:PassRole`, tag-on-create). TABLE is keyed by botocore service name and
+each entry spells out its IAM action, since the two namings differ (botocore `elbv2` is IAM
+`elasticloadbalancing`, `cloudwatch` signs as `monitoring`). An operation missing from the table fails the test:
+a new call cannot slip past the contract.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from unittest import mock
+
+import boto3
+import botocore.client
+
+from tests.support.iam import Request
+
+ECS_TASKS = "ecs-tasks.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class Call:
+    service: str
+    """botocore's service name (`ecs`, `codedeploy`, `cloudwatch`...)."""
+    operation: str
+    params: Mapping[str, Any]
+
+    @property
+    def label(self) -> str:
+        return f"{self.service}.{self.operation}"
+
+
+@dataclass
+class Account:
+    """Where the calls land: ARNs are built as AWS builds them for this account and region."""
+
+    account_id: str
+    region: str
+    lookup: Callable[[str], Any] = field(repr=False, default=None)  # type: ignore[assignment]
+    """An unrecorded client (moto) for facts AWS knows at authorisation time: tags, a deployment's group."""
+
+    def arn(self, service: str, resource: str, *, region: bool = True) -> str:
+        return f"arn:aws:{service}:{self.region if region else ''}:{self.account_id}:{resource}"
+
+    def cluster_arn(self, cluster: str | None) -> str:
+        cluster = cluster or "default"
+        return cluster if cluster.startswith("arn:") else self.arn("ecs", f"cluster/{cluster}")
+
+
+Translator = Callable[[Account, Mapping[str, Any]], list[Request]]
+
+
+def _tag_context(tags: list[Mapping[str, str]] | None, key: str = "Key", value: str = "Value") -> dict[str, Any]:
+    if not tags:
+        return {}
+    context: dict[str, Any] = {f"aws:RequestTag/{t[key]}": t[value] for t in tags}
+    context["aws:TagKeys"] = [t[key] for t in tags]
+    return context
+
+
+# --- ECS ------------------------------------------------------------------------------------------------------
+
+
+def _service_arn(account: Account, cluster: str | None, service: str) -> str:
+    if service.startswith("arn:"):
+        return service
+    # Every service created since 2021 has the long ARN, with the cluster name in it.
+    return account.arn("ecs", f"service/{account.cluster_arn(cluster).rsplit('/', 1)[-1]}/{service}")
+
+
+def _describe_services(account: Account, p: Mapping[str, Any]) -> list[Request]:
+    cluster = account.cluster_arn(p.get("cluster"))
+    return [Request("ecs:DescribeServices", _service_arn(account, cluster, s), {"ecs:cluster": cluster})
+            for s in p["services"]]
+
+
+def _update_service(account: Account, p: Mapping[str, Any]) -> list[Request]:
+    cluster = account.cluster_arn(p.get("cluster"))
+    return [Request("ecs:UpdateService", _service_arn(account, cluster, p["service"]), {"ecs:cluster": cluster})]
+
+
+def _task_definition_arn(account: Account, reference: str) -> str:
+    """family, family:revision or ARN -> the revision's ARN (the latest ACTIVE one for a bare family)."""
+    if reference.startswith("arn:"):
+        return reference
+    if ":" in reference:
+        return account.arn("ecs", f"task-definition/{reference}")
+    described = account.lookup("ecs").describe_task_definition(taskDefinition=reference)
+    return str(described["taskDefinition"]["taskDefinitionArn"])
+
+
+def _pass_roles(account: Account, roles: list[str | None], origin: str) -> list[Request]:
+    return [Request("iam:PassRole", role, {"iam:PassedToService": ECS_TASKS}, origin=f"implicit for {origin}")
+            for role in dict.fromkeys(r for r in roles if r)]
+
+
+def _register_task_definition(account: Account, p: Mapping[str, Any]) -> list[Request]:
+    family = p["family"]
+    existing = account.lookup("ecs").list_task_definitions(familyPrefix=family, sort="DESC")["taskDefinitionArns"]
+    revisions = [int(a.rsplit(":", 1)[1]) for a in existing if a.rsplit(":", 1)[0].endswith(f"/{family}")]
+    arn = account.arn("ecs", f"task-definition/{family}:{max(revisions, default=0) + 1}")
+    tags = _tag_context(p.get("tags"), "key", "value")
+    found = [Request("ecs:RegisterTaskDefinition", arn, tags)]
+    found += _pass_roles(account, [p.get("taskRoleArn"), p.get("executionRoleArn")], "ecs.RegisterTaskDefinition")
+    if tags:
+        found.append(Request("ecs:TagResource", arn, {**tags, "ecs:CreateAction": "RegisterTaskDefinition"},
+                             origin="tag on create for ecs.RegisterTaskDefinition"))
+    return found
+
+
+def _run_task(account: Account, p: Mapping[str, Any]) -> list[Request]:
+    cluster = account.cluster_arn(p.get("cluster"))
+    arn = _task_definition_arn(account, p["taskDefinition"])
+    tags = _tag_context(p.get("tags"), "key", "value")
+    found = [Request("ecs:RunTask", arn, {"ecs:cluster": cluster, **tags})]
+    # The task runs with the roles its definition names (or the overrides): the caller must be able to pass them.
+    definition = account.lookup("ecs").describe_task_definition(taskDefinition=arn)["taskDefinition"]
+    overrides = p.get("overrides") or {}
+    roles = [overrides.get("taskRoleArn") or definition.get("taskRoleArn"),
+             overrides.get("executionRoleArn") or definition.get("executionRoleArn")]
+    found += _pass_roles(account, roles, "ecs.RunTask")
+    if tags:
+        tasks = account.arn("ecs", f"task/{cluster.rsplit('/', 1)[-1]}/*")
+        found.append(Request("ecs:TagResource", tasks, {**tags, "ecs:CreateAction": "RunTask"},
+                             origin="tag on create for ecs.RunTask"))
+    return found
+
+
+def _describe_tasks(account: Account, p: Mapping[str, Any]) -> list[Request]:
+    cluster = account.cluster_arn(p.get("cluster"))
+    name = cluster.rsplit("/", 1)[-1]
+    arns = [t if t.startswith("arn:") else account.arn("ecs", f"task/{name}/{t}") for t in p["tasks"]]
+    return [Request("ecs:DescribeTasks", arn, {"ecs:cluster": cluster}) for arn in arns]
+
+
+def _wildcard(action: str) -> Translator:
+    """An action with no resource-level permissions: AWS authorises it on `*` only."""
+    return lambda account, p: [Request(action, "*")]
+
+
+# --- CodeDeploy -----------------------------------------------------------------------------------------------
+
+
+def _group_arn(account: Account, application: str, group: str) -> str:
+    return account.arn("codedeploy", f"deploymentgroup:{application}/{group}")
+
+
+def _on_group(action: str) -> Translator:
+    return lambda account, p: [Request(action, _group_arn(account, p["applicationName"], p["deploymentGroupName"]))]
+
+
+def _get_deployment(account: Account, p: Mapping[str, Any]) -> list[Request]:
+    # Authorised on the deployment's group, which AWS knows from the id.
+    info = account.lookup("codedeploy").get_deployment(deploymentId=p["deploymentId"])["deploymentInfo"]
+    return [Request("codedeploy:GetDeployment",
+                    _group_arn(account, info["applicationName"], info["deploymentGroupName"]))]
+
+
+# --- RDS ------------------------------------------------------------------------------------------------------
+
+
+def _db(account: Account, identifier: str) -> str:
+    return account.arn("rds", f"db:{identifier}")
+
+
+def _snapshot(account: Account, identifier: str) -> str:
+    return identifier if identifier.startswith("arn:") else account.arn("rds", f"snapshot:{identifier}")
+
+
+def _describe_db_instances(account: Account, p: Mapping[str, Any]) -> list[Request]:
+    identifier = p.get("DBInstanceIdentifier")
+    if not identifier:
+        raise KeyError("rds.DescribeDBInstances without DBInstanceIdentifier: add the listing form to the table")
+    return [Request("rds:DescribeDBInstances", _db(account, identifier))]
+
+
+def _create_db_snapshot(account: Account, p: Mapping[str, Any]) -> list[Request]:
+    tags = _tag_context(p.get("Tags"))
+    snapshot = _snapshot(account, p["DBSnapshotIdentifier"])
+    found = [Request("rds:CreateDBSnapshot", _db(account, p["DBInstanceIdentifier"]), tags),
+             Request("rds:CreateDBSnapshot", snapshot, tags)]
+    if tags:
+        found.append(Request("rds:AddTagsToResource", snapshot, tags,
+                             origin="tag on create for rds.CreateDBSnapshot"))
+    return found
+
+
+def _describe_db_snapshots(account: Account, p: Mapping[str, Any]) -> list[Request]:
+    if p.get("DBSnapshotIdentifier"):
+        return [Request("rds:DescribeDBSnapshots", _snapshot(account, p["DBSnapshotIdentifier"]))]
+    if p.get("DBInstanceIdentifier"):
+        return [Request("rds:DescribeDBSnapshots", _db(account, p["DBInstanceIdentifier"]))]
+    raise KeyError("rds.DescribeDBSnapshots without an instance or snapshot: add the listing form to the table")
+
+
+def _delete_db_snapshot(account: Account, p: Mapping[str, Any]) -> list[Request]:
+    snapshot = _snapshot(account, p["DBSnapshotIdentifier"])
+    tags = account.lookup("rds").list_tags_for_resource(ResourceName=snapshot).get("TagList", [])
+    return [Request("rds:DeleteDBSnapshot", snapshot, {f"aws:ResourceTag/{t['Key']}": t["Value"] for t in tags})]
+
+
+# --- CloudWatch and Logs --------------------------------------------------------------------------------------
+
+
+def _describe_alarms(account: Account, p: Mapping[str, Any]) -> list[Request]:
+    names = p.get("AlarmNames") or []
+    if not names:
+        raise KeyError("cloudwatch.DescribeAlarms without AlarmNames: add the listing form to the table")
+    return [Request("cloudwatch:DescribeAlarms", account.arn("cloudwatch", f"alarm:{n}")) for n in names]
+
+
+def _log_group(action: str) -> Translator:
+    return lambda account, p: [Request(action, account.arn("logs", f"log-group:{p['logGroupName']}"))]
+
+
+def _get_log_events(account: Account, p: Mapping[str, Any]) -> list[Request]:
+    group, stream = p["logGroupName"], p["logStreamName"]
+    return [Request("logs:GetLogEvents", account.arn("logs", f"log-group:{group}:log-stream:{stream}"))]
+
+
+# Each entry checked against the Service Authorization Reference (the data iam-simulate validates with).
+TABLE: dict[tuple[str, str], Translator] = {
+    ("ecs", "DescribeServices"): _describe_services,
+    ("ecs", "UpdateService"): _update_service,
+    ("ecs", "DescribeTaskDefinition"): _wildcard("ecs:DescribeTaskDefinition"),
+    ("ecs", "ListTaskDefinitions"): _wildcard("ecs:ListTaskDefinitions"),
+    ("ecs", "RegisterTaskDefinition"): _register_task_definition,
+    ("ecs", "RunTask"): _run_task,
+    ("ecs", "DescribeTasks"): _describe_tasks,
+    ("codedeploy", "GetDeploymentGroup"): _on_group("codedeploy:GetDeploymentGroup"),
+    ("codedeploy", "CreateDeployment"): _on_group("codedeploy:CreateDeployment"),
+    ("codedeploy", "ListDeployments"): _on_group("codedeploy:ListDeployments"),
+    ("codedeploy", "GetDeployment"): _get_deployment,
+    ("codedeploy", "ContinueDeployment"): _wildcard("codedeploy:ContinueDeployment"),
+    ("codedeploy", "StopDeployment"): _wildcard("codedeploy:StopDeployment"),
+    ("rds", "DescribeDBInstances"): _describe_db_instances,
+    ("rds", "CreateDBSnapshot"): _create_db_snapshot,
+    ("rds", "DescribeDBSnapshots"): _describe_db_snapshots,
+    ("rds", "DeleteDBSnapshot"): _delete_db_snapshot,
+    ("cloudwatch", "DescribeAlarms"): _describe_alarms,
+    ("logs", "GetLogEvents"): _get_log_events,
+    ("logs", "DescribeLogStreams"): _log_group("logs:DescribeLogStreams"),
+    ("logs", "FilterLogEvents"): _log_group("logs:FilterLogEvents"),
+    ("ecr", "GetAuthorizationToken"): _wildcard("ecr:GetAuthorizationToken"),
+}
+
+
+class UnknownOperation(AssertionError):
+    pass
+
+
+def translate(account: Account, call: Call) -> list[Request]:
+    translator = TABLE.get((call.service, call.operation))
+    if translator is None:
+        raise UnknownOperation(
+            f"{call.label}: no IAM translation in tests/support/aws_calls.py TABLE; add its action, resource ARN "
+            "and context keys from the Service Authorization Reference"
+        )
+    return [Request(r.action, r.resource, r.context, r.origin or call.label) for r in translator(account, call.params)]
+
+
+@dataclass
+class Recorded:
+    account: Account
+    calls: list[Call] = field(default_factory=list)
+    iam: list[Request] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+
+    def requests(self) -> list[Request]:
+        """The IAM requests of every call; an operation the table does not know fails here, loudly."""
+        if self.unknown:
+            raise UnknownOperation("\n".join(dict.fromkeys(self.unknown)))
+        return list(self.iam)
+
+    def add(self, service: str, operation: str, params: Mapping[str, Any]) -> None:
+        """A call made outside boto3 (an `aws` CLI line in a workflow), evaluated like a recorded one."""
+        call = Call(service, operation, dict(params))
+        self.calls.append(call)
+        try:
+            self.iam += translate(self.account, call)
+        except UnknownOperation as exc:
+            self.unknown.append(str(exc))
+        except Exception as exc:  # noqa: BLE001 - never break the command under test; fail at requests()
+            self.unknown.append(f"{call.label}: cannot translate {dict(params)}: {type(exc).__name__}: {exc}")
+
+
+_state = threading.local()
+
+
+@contextmanager
+def recording(account_id: str, region: str, endpoint_url: str | None = None) -> Iterator[Recorded]:
+    """Record the block's boto3 calls (any client, any thread) as IAM requests for this account and region."""
+    lookups: dict[str, Any] = {}
+
+    def lookup(service: str) -> Any:
+        if service not in lookups:
+            lookups[service] = boto3.client(service, region_name=region, endpoint_url=endpoint_url)
+        return lookups[service]
+
+    recorded = Recorded(Account(account_id, region, lookup))
+    original = botocore.client.BaseClient._make_api_call
+
+    def make_api_call(client: Any, operation_name: str, api_params: Mapping[str, Any]) -> Any:
+        if not getattr(_state, "looking_up", False):
+            _state.looking_up = True  # the lookups' own calls are facts about AWS, not calls of the command
+            try:
+                recorded.add(client.meta.service_model.service_name, operation_name, api_params)
+            finally:
+                _state.looking_up = False
+        return original(client, operation_name, api_params)
+
+    with mock.patch.object(botocore.client.BaseClient, "_make_api_call", make_api_call):
+        yield recorded
