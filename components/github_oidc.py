@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws_partition import partition_of
+from components.ci_policies import infrastructure_policy, preview_policy, rollback_policy, state_bucket_of
 from infra.config import GithubConfig
 
 ISSUER_HOST = "token.actions.githubusercontent.com"
@@ -24,17 +25,7 @@ MAX_SESSION_SECONDS = 3600
 SNAPSHOT_TAG_KEY = "rampart:managed-by"
 SNAPSHOT_TAG_VALUE = "rampart-snapshot"
 """The tag `rampart snapshot` puts on the manual snapshots it takes; the role may delete only those."""
-READ_ONLY_POLICY = "ReadOnlyAccess"
-PREVIEW_DENIED_ACTIONS = (
-    "secretsmanager:GetSecretValue",
-    "ssm:GetParameter",
-    "ssm:GetParameters",
-    "ssm:GetParametersByPath",
-    "ssm:GetParameterHistory",
-)
-"""Reads ReadOnlyAccess allows that would hand secret values to pull-request code."""
-
-_ROLE_SUFFIXES = ("-github-deploy", "-github-preview")
+_ROLE_SUFFIXES = ("-github-deploy", "-github-preview", "-github-infra", "-github-rollback")
 _NAME_PREFIX = re.compile(r"^[A-Za-z0-9+=,.@_-]+$")
 _ENVIRONMENT_NAME = re.compile(r"^[A-Za-z0-9._-]{1,255}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
@@ -66,6 +57,18 @@ class GithubOidcArgs:
     db_instance_arns: Sequence[pulumi.Input[str]] = ()
     log_group_arns: Sequence[pulumi.Input[str]] = ()
     """Log groups the deploy job reads (migration and smoke output)."""
+    state_backend_url: str
+    """Pulumi's S3 backend (`s3://bucket?region=…`) the infrastructure and preview roles read and lock."""
+    secrets_provider_key_arn: str
+    """The KMS key of the stacks' `secretsprovider: awskms://…`: the only key CI decrypts stack config with."""
+    stack_key_arn: pulumi.Input[str]
+    """The stack's own KMS key, which encrypts its Secrets Manager secrets (refresh decrypts them through it)."""
+    stack_secret_arns: Sequence[pulumi.Input[str]] = ()
+    """Secrets whose versions a refresh reads: the preview role may read these values and no others."""
+    managed_policy_arns: Sequence[str] = ()
+    """AWS-managed policies the stack attaches to its own roles: the only ones the infrastructure role may attach."""
+    rollback_environment: str | None = None
+    """GitHub environment of the emergency rollback job (one approval, no wait timer); None: no rollback role."""
 
 
 def _no_literal_wildcards(field: str, values: Sequence[Any]) -> None:
@@ -75,8 +78,17 @@ def _no_literal_wildcards(field: str, values: Sequence[Any]) -> None:
 
 
 def _validate(args: GithubOidcArgs) -> None:
-    if not _ENVIRONMENT_NAME.match(args.environment):
-        raise ValueError(f"GithubOidcArgs.environment: expected a GitHub environment name, got {args.environment!r}")
+    for field in ("environment", "rollback_environment"):
+        value = getattr(args, field)
+        if (value is not None or field == "environment") and not _ENVIRONMENT_NAME.match(str(value)):
+            raise ValueError(f"GithubOidcArgs.{field}: expected a GitHub environment name, got {value!r}")
+    if args.rollback_environment == args.environment:
+        raise ValueError("GithubOidcArgs.rollback_environment: expected an environment other than `environment`"
+                         " (the rollback role must not be reachable from the deploy job's environment)")
+    if not args.state_backend_url.startswith("s3://"):
+        raise ValueError("GithubOidcArgs.state_backend_url: expected an s3:// Pulumi backend URL")
+    if not re.match(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$", args.secrets_provider_key_arn):
+        raise ValueError("GithubOidcArgs.secrets_provider_key_arn: expected a KMS key ARN (not an alias)")
     longest = max(len(suffix) for suffix in _ROLE_SUFFIXES)
     if not _NAME_PREFIX.match(args.name_prefix) or len(args.name_prefix) + longest > 64:
         raise ValueError(
@@ -310,65 +322,97 @@ def deploy_policy(
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def preview_deny_policy() -> dict[str, Any]:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "NoSecretValuesInPullRequests",
-                "Effect": "Deny",
-                "Action": list(PREVIEW_DENIED_ACTIONS),
-                "Resource": "*",
-            }
-        ],
-    }
-
-
 def _all(values: Sequence[pulumi.Input[str]]) -> pulumi.Output[list[str]]:
     return pulumi.Output.all(*values) if values else pulumi.Output.from_input([])
 
 
 class GithubOidc(pulumi.ComponentResource):
-    """Keyless CI access: GitHub's OIDC provider, a deploy role only the repository's environment job can assume
-    (exact `sub`, both claim forms), scoped to this stack's deploy actions, and a read-only role for
-    pull-request previews. Forks get no OIDC token, so neither role is reachable from one."""
+    """Keyless CI access, one role per job, each trusted only by the job that needs it (exact `sub`, both claim
+    forms): the application deploy role and the infrastructure role (`pulumi up`) for the stack's environment,
+    the emergency rollback role for its rollback environment, and the preview role for pull requests and the
+    default branch. Forks get no OIDC token, so no role is reachable from one."""
 
     provider_arn: pulumi.Output[str]
     """ARN of the GitHub OIDC provider (created here or passed in)."""
     deploy_role_arn: pulumi.Output[str]
-    """Role the environment's deploy job assumes."""
+    """Role the environment's deploy job assumes for `rampart` commands (ECS, CodeDeploy, ECR, RDS snapshots)."""
+    infrastructure_role_arn: pulumi.Output[str]
+    """Role the environment's deploy job assumes for `pulumi up --refresh` (broad by nature; waived with expiry)."""
     preview_role_arn: pulumi.Output[str]
-    """Read-only role for `pulumi preview` on pull requests."""
+    """Role for `pulumi preview --refresh` on pull requests and the nightly drift check: refresh reads only."""
+    rollback_role_arn: pulumi.Output[str] | None
+    """Role of the emergency rollback job: stop with rollback, redeploy a revision that served traffic."""
 
     def __init__(self, name: str, args: GithubOidcArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("rampart:index:GithubOidc", name, None, opts)
         _validate(args)
-        child = pulumi.ResourceOptions(parent=self)
-        partition = partition_of(args.region)
+        self._component_name, self._component_args = name, args
+        self._partition = partition_of(args.region)
+        self.provider_arn = self._build_oidc_provider()
+        environment = subjects(args.github, f"environment:{args.environment}")
+        # Pull-request previews, and the nightly drift check that runs on the default branch outside any
+        # environment (so it never waits for production's reviewers); both only ever read.
+        preview = [*subjects(args.github, "pull_request"), *subjects(args.github, "ref:refs/heads/main")]
+        repository = args.github.repository
 
-        if args.create_provider:
-            provider = aws.iam.OpenIdConnectProvider(
-                f"{name}-provider",
-                url=ISSUER_URL,
-                client_id_lists=[AUDIENCE],
-                thumbprint_lists=list(GITHUB_THUMBPRINTS),
-                opts=child,
-            )
-            provider_arn: pulumi.Output[str] = provider.arn
-        else:
-            provider_arn = pulumi.Output.from_input(args.provider_arn)
+        deploy = self._build_role("deploy", environment, f"deploy of {repository} environment {args.environment}")
+        self._build_inline_policy("deploy-policy", deploy, self._deploy_document())
+        infrastructure = self._build_role("infra", environment, f"pulumi up of {repository} stack {args.environment}")
+        self._build_inline_policy("infra-policy", infrastructure, self._infrastructure_document())
+        preview_role = self._build_role("preview", preview, f"previews and drift checks of {repository} (read-only)")
+        self._build_inline_policy("preview-policy", preview_role, self._preview_document())
+        self.rollback_role_arn = None
+        if args.rollback_environment is not None:
+            rollback = self._build_role("rollback", subjects(args.github, f"environment:{args.rollback_environment}"),
+                                  f"emergency rollback of {repository} environment {args.environment}")
+            self._build_inline_policy("rollback-policy", rollback, self._rollback_document())
+            self.rollback_role_arn = rollback.arn
 
-        deploy_subjects = subjects(args.github, f"environment:{args.environment}")
-        deploy_role = aws.iam.Role(
-            f"{name}-deploy",
-            name=f"{args.name_prefix}-github-deploy",
-            description=f"GitHub Actions deploy for {args.github.repository} environment {args.environment}",
-            assume_role_policy=provider_arn.apply(lambda arn: json.dumps(trust_policy(arn, deploy_subjects))),
+        self.deploy_role_arn = deploy.arn
+        self.infrastructure_role_arn = infrastructure.arn
+        self.preview_role_arn = preview_role.arn
+        self.register_outputs(
+            {
+                "provider_arn": self.provider_arn,
+                "deploy_role_arn": self.deploy_role_arn,
+                "infrastructure_role_arn": self.infrastructure_role_arn,
+                "preview_role_arn": self.preview_role_arn,
+                "rollback_role_arn": self.rollback_role_arn,
+            }
+        )
+
+    def _build_oidc_provider(self) -> pulumi.Output[str]:
+        if not self._component_args.create_provider:
+            return pulumi.Output.from_input(self._component_args.provider_arn)
+        provider = aws.iam.OpenIdConnectProvider(
+            f"{self._component_name}-provider",
+            url=ISSUER_URL,
+            client_id_lists=[AUDIENCE],
+            thumbprint_lists=list(GITHUB_THUMBPRINTS),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return provider.arn
+
+    def _build_role(self, role: str, subs: Sequence[str], description: str) -> aws.iam.Role:
+        # The name is the contract with the workflows (published as a variable) and stays fixed: a replacement
+        # must delete the old role first or the new one collides with it.
+        return aws.iam.Role(
+            f"{self._component_name}-{role}",
+            name=f"{self._component_args.name_prefix}-github-{role}",
+            description=f"GitHub Actions {description}",
+            assume_role_policy=self.provider_arn.apply(lambda arn: json.dumps(trust_policy(arn, subs))),
             max_session_duration=MAX_SESSION_SECONDS,
             force_detach_policies=True,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
-        policy = pulumi.Output.all(
+
+    def _build_inline_policy(self, name: str, role: aws.iam.Role, document: pulumi.Input[str]) -> None:
+        aws.iam.RolePolicy(f"{self._component_name}-{name}", role=role.name, policy=document,
+                           opts=pulumi.ResourceOptions(parent=self))
+
+    def _deploy_document(self) -> pulumi.Output[str]:
+        args = self._component_args
+        return pulumi.Output.all(
             account_id=args.account_id,
             cluster_arn=args.cluster_arn,
             service_arns=_all(args.service_arns),
@@ -381,44 +425,44 @@ class GithubOidc(pulumi.ComponentResource):
         ).apply(
             lambda v: json.dumps(
                 deploy_policy(
-                    partition=partition, region=args.region, families=list(args.task_definition_families), **v
+                    partition=self._partition, region=args.region, families=list(args.task_definition_families), **v
                 )
             )
         )
-        aws.iam.RolePolicy(f"{name}-deploy-policy", role=deploy_role.name, policy=policy, opts=child)
 
-        # Pull-request previews, and the nightly drift check that runs on the default branch outside any
-        # environment (so it never waits for production's reviewers); both only ever read.
-        preview_subjects = [*subjects(args.github, "pull_request"), *subjects(args.github, "ref:refs/heads/main")]
-        preview_role = aws.iam.Role(
-            f"{name}-preview",
-            name=f"{args.name_prefix}-github-preview",
-            description=f"GitHub Actions previews and drift checks for {args.github.repository} (read-only)",
-            assume_role_policy=provider_arn.apply(lambda arn: json.dumps(trust_policy(arn, preview_subjects))),
-            max_session_duration=MAX_SESSION_SECONDS,
-            force_detach_policies=True,
-            opts=child,
-        )
-        aws.iam.RolePolicyAttachment(
-            f"{name}-preview-read-only",
-            role=preview_role.name,
-            policy_arn=f"arn:{partition}:iam::aws:policy/{READ_ONLY_POLICY}",
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            f"{name}-preview-deny-secrets",
-            role=preview_role.name,
-            policy=json.dumps(preview_deny_policy()),
-            opts=child,
+    def _infrastructure_document(self) -> pulumi.Output[str]:
+        args = self._component_args
+        return pulumi.Output.all(
+            account_id=args.account_id, oidc_provider_arn=self.provider_arn, stack_key_arn=args.stack_key_arn
+        ).apply(
+            lambda v: json.dumps(
+                infrastructure_policy(
+                    partition=self._partition, name_prefix=args.name_prefix,
+                    state_bucket=state_bucket_of(args.state_backend_url),
+                    secrets_key_arn=args.secrets_provider_key_arn,
+                    managed_policy_arns=list(args.managed_policy_arns), **v,
+                )
+            )
         )
 
-        self.provider_arn = provider_arn
-        self.deploy_role_arn = deploy_role.arn
-        self.preview_role_arn = preview_role.arn
-        self.register_outputs(
-            {
-                "provider_arn": self.provider_arn,
-                "deploy_role_arn": self.deploy_role_arn,
-                "preview_role_arn": self.preview_role_arn,
-            }
+    def _preview_document(self) -> pulumi.Output[str]:
+        args = self._component_args
+        return pulumi.Output.all(stack_key_arn=args.stack_key_arn, stack_secret_arns=_all(args.stack_secret_arns)).apply(
+            lambda v: json.dumps(
+                preview_policy(
+                    partition=self._partition, region=args.region,
+                    state_bucket=state_bucket_of(args.state_backend_url),
+                    secrets_key_arn=args.secrets_provider_key_arn, **v,
+                )
+            )
         )
+
+    def _rollback_document(self) -> pulumi.Output[str]:
+        args = self._component_args
+        return pulumi.Output.all(
+            account_id=args.account_id,
+            cluster_arn=args.cluster_arn,
+            service_arns=_all(args.service_arns),
+            applications=_all(args.codedeploy_application_names),
+            groups=_all(args.deployment_group_names),
+        ).apply(lambda v: json.dumps(rollback_policy(partition=self._partition, region=args.region, **v)))

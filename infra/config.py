@@ -178,7 +178,12 @@ class AutoscalingConfig(_Model):
 
 class ServiceConfig(_Model):
     name: Name
-    image: Annotated[str, AfterValidator(_image_reference)]
+    image: Annotated[str, AfterValidator(_image_reference)] | None = None
+    """The image every deployment starts from; production pins it by digest (REPO@sha256:<digest>)."""
+    awaiting_image: bool = False
+    """A new stack's first `pulumi up`, before the repository it creates holds any image: everything but the task
+    definition, the ECS service, its autoscaling and alarms and the deployment group is created. Set on a service
+    that runs, it deletes that service on the next `up`: only for services that have never had an image."""
     cpu: Literal[256, 512, 1024, 2048, 4096] = 512
     memory: int = Field(default=1024, ge=512, le=30720)
     desired_count: int = Field(default=2, ge=1, le=100)
@@ -218,6 +223,20 @@ class ServiceConfig(_Model):
         return self
 
     @model_validator(mode="after")
+    def _image_or_awaiting(self) -> ServiceConfig:
+        # Explicit, not implied by a missing line: a deleted `image` must not quietly delete a running service.
+        if self.image is None and not self.awaiting_image:
+            raise ValueError(
+                "image: required (REPO@sha256:<digest>); for a new stack whose repository holds no image yet, "
+                "set awaitingImage: true instead (docs/adopting-workflows.md, \"The first image\")"
+            )
+        if self.image is not None and self.awaiting_image:
+            raise ValueError(
+                "awaitingImage: true contradicts image; remove awaitingImage once the first image is set"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _health_check(self) -> ServiceConfig:
         if self.container_health_check is not None and self.container_health_check[0] not in ("CMD", "CMD-SHELL"):
             raise ValueError("containerHealthCheck: must start with CMD or CMD-SHELL, as ECS expects")
@@ -233,8 +252,7 @@ class DeploymentConfig(_Model):
     """How long blue is kept after the shift: must exceed the alarm detection window."""
     ready_wait_minutes: int = Field(default=0, ge=0, le=2880)
     """0 reroutes as soon as green is healthy; otherwise waits for a manual continue at most this long."""
-    deployment_timeout_minutes: int = Field(default=60, ge=5, le=360)
-    """How long `rampart deploy` follows a deployment before stopping it with rollback."""
+    # No deployment timeout here: every timeout is derived from these fields (infra/timing.py says why).
 
 
 METRIC_DELAY_SECONDS = 60
@@ -330,6 +348,7 @@ class GithubReviewersConfig(_Model):
 
 
 GITHUB_OIDC_PROVIDER_ARN = r"^arn:aws:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$"
+SECRETS_PROVIDER_KEY_ARN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$"
 
 
 class GithubConfig(_Model):
@@ -354,6 +373,10 @@ class GithubConfig(_Model):
     """The account's existing GitHub OIDC provider; None: this stack creates it (one per account)."""
     state_backend_url: Annotated[str, StringConstraints(pattern=r"^(s3|gs|azblob|https)://[^\s]+$")] | None = None
     """Pulumi state backend the workflows log in to (published as a GitHub variable); None: Pulumi Cloud."""
+    secrets_provider_key_arn: Annotated[str, StringConstraints(pattern=SECRETS_PROVIDER_KEY_ARN)] | None = None
+    """The KMS key behind the stack file's `secretsprovider: awskms://…` (`rampart bootstrap` creates it)."""
+    rollback_environment: bool = True
+    """A `<environment>-rollback` GitHub environment and role for emergency rollbacks (same reviewers, no wait)."""
 
     @property
     def owner(self) -> str:
@@ -428,6 +451,12 @@ class StackConfig(_Model):
                     f"services[{index}].secrets: names {', '.join(unknown)}, "
                     f"expected names declared under applicationSecrets ({', '.join(sorted(declared)) or 'none'})"
                 )
+        for index, service in enumerate(self.services):
+            if self.is_production and service.image is not None and "@sha256:" not in service.image:
+                raise ValueError(
+                    f"services[{index}].image: production pins images by digest (REPO@sha256:<64 hex digits>); "
+                    "a tag can be moved, the digest a rollback returns to cannot"
+                )
         if self.is_production and self.github.reviewers.empty:
             raise ValueError(
                 "github.reviewers: production needs at least one reviewer id (users or teams, numeric GitHub ids)"
@@ -450,6 +479,27 @@ class StackConfig(_Model):
             )
         if self.load_balancer.test_listener_port == 443:
             raise ValueError("loadBalancer.testListenerPort: must differ from the production listener (443)")
+        return self
+
+    @model_validator(mode="after")
+    def _account_pieces_referenced(self) -> StackConfig:
+        # One per account, owned by `rampart bootstrap`: a stack that created them would collide with the next.
+        missing = [
+            key
+            for key, value in (
+                ("github.oidcProviderArn", self.github.oidc_provider_arn),
+                ("github.stateBackendUrl", self.github.state_backend_url),
+                ("github.secretsProviderKeyArn", self.github.secrets_provider_key_arn),
+            )
+            if value is None
+        ]
+        if missing:
+            raise ValueError(
+                f"{', '.join(missing)}: expected the account's bootstrap values (run `rampart bootstrap`; it prints"
+                " the OIDC provider ARN, the s3:// state backend URL and the secrets provider key ARN)"
+            )
+        if not str(self.github.state_backend_url).startswith("s3://"):
+            raise ValueError("github.stateBackendUrl: expected the s3:// backend `rampart bootstrap` created")
         return self
 
     @model_validator(mode="after")

@@ -25,9 +25,25 @@ from components.network import Network, NetworkArgs
 from components.notifications import Notifications, NotificationsArgs
 from components.secrets import ApplicationSecrets, ApplicationSecretsArgs
 from components.web_acl import WebAcl, WebAclArgs
+from components.aws_partition import partition_of
 from infra import naming, outputs
 from infra.config import StackConfig
 from infra.recovery import recovery_summary
+from infra.timing import deploy_job_minutes, deployment_timing
+
+
+STACK_MANAGED_POLICIES = (
+    "policy/AWSCodeDeployRoleForECS",
+    "policy/service-role/AmazonRDSEnhancedMonitoringRole",
+    "policy/service-role/AWSBackupServiceRolePolicyForBackup",
+    "policy/service-role/AWSBackupServiceRolePolicyForRestores",
+)
+"""AWS-managed policies the components attach to the stack's own roles: the only ones the infrastructure role may
+attach (a test compares this with every attachment the stack registers)."""
+
+
+def rollback_environment(cfg: StackConfig) -> str | None:
+    return f"{cfg.environment}-rollback" if cfg.github.rollback_environment else None
 
 
 def build_stack(cfg: StackConfig) -> None:
@@ -177,9 +193,12 @@ def build_stack(cfg: StackConfig) -> None:
             name_prefix=prefix,
             account_id=account_id,
             region=cfg.region,
-            create_provider=cfg.github.oidc_provider_arn is None,
+            # The account's provider, created once by `rampart bootstrap`: a second stack creating it would fail.
+            create_provider=False,
             provider_arn=cfg.github.oidc_provider_arn,
             cluster_arn=cluster.arn,
+            # Services awaiting their first image are included by the names they will have: the role is exact
+            # and non-empty from the first `up`, and unchanged by the second.
             service_arns=[s.service_arn for s in services.values()],
             task_definition_families=[f"{prefix}-{name}" for name in services],
             pass_role_arns=[arn for s in services.values() for arn in (s.task_role_arn, s.execution_role_arn)],
@@ -188,6 +207,12 @@ def build_stack(cfg: StackConfig) -> None:
             repository_arns=[s.repository_arn for s in services.values()],
             db_instance_arns=[database.arn],
             log_group_arns=[s.log_group_arn for s in services.values()],
+            state_backend_url=str(cfg.github.state_backend_url),
+            secrets_provider_key_arn=str(cfg.github.secrets_provider_key_arn),
+            stack_key_arn=key.key_arn,
+            stack_secret_arns=list(secrets.arns.values()),
+            managed_policy_arns=[f"arn:{partition_of(cfg.region)}:iam::aws:{p}" for p in STACK_MANAGED_POLICIES],
+            rollback_environment=rollback_environment(cfg),
         ),
         opts=on_aws,
     )
@@ -202,20 +227,26 @@ def build_stack(cfg: StackConfig) -> None:
                 "application": s.codedeploy_application_name,
                 "containerName": s.container_name,
                 "containerPort": s.container_port,
+                # rollback.yml has no outputs file: its `rampart deploy --timeout` comes from here.
+                "deployTimeoutSeconds": deployment_timing(cfg.deployment, cfg.alarms).until_shifted_seconds,
             }
             for name, s in services.items()
+            if not s.awaiting_image  # nothing to roll back before the first image
         }
     )
     environment_variables: dict[str, pulumi.Input[str]] = {
         "AWS_REGION": cfg.region,
         "RAMPART_STACK": cfg.stack,
         "RAMPART_DEPLOY_ROLE_ARN": oidc.deploy_role_arn,
+        "RAMPART_INFRA_ROLE_ARN": oidc.infrastructure_role_arn,
         "RAMPART_CLUSTER": cluster.cluster_name,
         "RAMPART_SERVICES": services_variable,
     }
     repository_variables: dict[str, pulumi.Input[str]] = {
         outputs.repository_variable("RAMPART_PREVIEW_ROLE_ARN_{STACK}", cfg.stack): oidc.preview_role_arn,
         outputs.repository_variable("RAMPART_AWS_REGION_{STACK}", cfg.stack): cfg.region,
+        outputs.repository_variable("RAMPART_DEPLOY_JOB_TIMEOUT_MINUTES_{STACK}", cfg.stack): str(
+            deploy_job_minutes(cfg)),
     }
     if cfg.github.state_backend_url:
         environment_variables["PULUMI_BACKEND_URL"] = cfg.github.state_backend_url
@@ -227,6 +258,8 @@ def build_stack(cfg: StackConfig) -> None:
         GithubEnvironmentArgs(github=cfg.github, environment=cfg.environment, variables=environment_variables),
         opts=on_github,
     )
+    if oidc.rollback_role_arn is not None:
+        _rollback_environment(cfg, oidc.rollback_role_arn, environment_variables, on_github)
     GithubRepositoryVariables(
         f"{prefix}-github-variables",
         GithubRepositoryVariablesArgs(github=cfg.github, variables=repository_variables),
@@ -247,6 +280,15 @@ def build_stack(cfg: StackConfig) -> None:
         {
             service.name: _service_outputs(services[service.name], service, cfg, load_balancer, network)
             for service in cfg.services
+            if not service.awaiting_image
+        },
+    )
+    pulumi.export(
+        outputs.AWAITING_IMAGE,
+        {
+            service.name: {"repositoryUrl": services[service.name].repository_url}
+            for service in cfg.services
+            if service.awaiting_image
         },
     )
     pulumi.export(
@@ -259,7 +301,35 @@ def build_stack(cfg: StackConfig) -> None:
         },
     )
     pulumi.export(outputs.RECOVERY, recovery_summary(cfg))
-    pulumi.export(outputs.GITHUB, {"deployRoleArn": oidc.deploy_role_arn, "previewRoleArn": oidc.preview_role_arn})
+    pulumi.export(
+        outputs.GITHUB,
+        {
+            "deployRoleArn": oidc.deploy_role_arn,
+            "infrastructureRoleArn": oidc.infrastructure_role_arn,
+            "previewRoleArn": oidc.preview_role_arn,
+            "rollbackRoleArn": oidc.rollback_role_arn,
+        },
+    )
+
+
+def _rollback_environment(
+    cfg: StackConfig, role_arn: pulumi.Output[str], deploy_variables: dict[str, pulumi.Input[str]],
+    on_github: pulumi.ResourceOptions,
+) -> None:
+    """The emergency rollback gate: the deploy environment's reviewers and branch policy, one approval and no wait
+    timer, so a manual rollback fits inside the RTO; its role cannot ship new code (components/ci_policies.py)."""
+    shared = ("AWS_REGION", "RAMPART_STACK", "RAMPART_CLUSTER", "RAMPART_SERVICES")
+    variables = {name: deploy_variables[name] for name in shared}
+    variables["RAMPART_ROLLBACK_ROLE_ARN"] = role_arn
+    GithubEnvironment(
+        f"{naming.prefix(cfg)}-github-rollback-environment",
+        GithubEnvironmentArgs(
+            github=cfg.github.model_copy(update={"wait_timer_minutes": 0}),
+            environment=str(rollback_environment(cfg)),
+            variables=variables,
+        ),
+        opts=on_github,
+    )
 
 
 def _service_outputs(
@@ -286,6 +356,7 @@ def _service_outputs(
         "detectionSeconds": component.detection_seconds,
         "healthCheckPath": service.health_check_path,
         "migrationCommand": list(service.migration_command),
+        "deployment": deployment_timing(cfg.deployment, cfg.alarms).as_output(),
     }
     assert set(values) == set(outputs.SERVICE_KEYS), "infra/outputs.py pins the service output keys"
     return values

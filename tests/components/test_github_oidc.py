@@ -21,6 +21,10 @@ PASS_ROLES = [f"arn:aws:iam::{ACCOUNT}:role/shop-web-task", f"arn:aws:iam::{ACCO
 REPOSITORIES = [f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/shop/web"]
 DB = [f"arn:aws:rds:{REGION}:{ACCOUNT}:db:shop-production"]
 LOGS = [f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/rampart/shop-production/web"]
+STATE_BACKEND = "s3://shop-pulumi-state?region=us-east-1"
+SECRETS_PROVIDER_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0f3c6a52-8d1e-4b7a-9c2f-5e6d7a8b9c01"
+STACK_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555"
+STACK_SECRETS = [f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:shop-production-session-key-AbCdEf"]
 AUD = "token.actions.githubusercontent.com:aud"
 SUB = "token.actions.githubusercontent.com:sub"
 
@@ -45,6 +49,12 @@ def make_args(**overrides):
         repository_arns=REPOSITORIES,
         db_instance_arns=DB,
         log_group_arns=LOGS,
+        state_backend_url=STATE_BACKEND,
+        secrets_provider_key_arn=SECRETS_PROVIDER_KEY,
+        stack_key_arn=STACK_KEY,
+        stack_secret_arns=STACK_SECRETS,
+        managed_policy_arns=["arn:aws:iam::aws:policy/AWSCodeDeployRoleForECS"],
+        rollback_environment="production-rollback",
     )
     values.update(overrides)
     return GithubOidcArgs(**values)
@@ -265,25 +275,55 @@ def test_logs_and_alarms_read_only(rec):
     assert statements["CloudWatchAlarms"]["Resource"] == f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:*"
 
 
-def test_preview_role_read_only(rec):
-    preview = role(rec, "preview")
-    attachments = rec.by_type(ATTACHMENT)
-    assert [a.plain_inputs()["policyArn"] for a in attachments] == ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
-    assert attachments[0].plain_inputs()["role"] == preview.plain_inputs()["name"]
-    deny_policy = rec.one(ROLE_POLICY, "ci-preview-deny-secrets").plain_inputs()
-    assert deny_policy["role"] == preview.plain_inputs()["name"]
-    deny = json.loads(deny_policy["policy"])["Statement"]
-    assert deny[0]["Effect"] == "Deny"
-    assert "secretsmanager:GetSecretValue" in deny[0]["Action"]
-    # The preview role has no inline Allow at all.
-    preview_allows = [
-        s
-        for reg in rec.by_type(ROLE_POLICY)
-        if reg.plain_inputs()["role"] == preview.plain_inputs()["name"]
-        for s in json.loads(reg.plain_inputs()["policy"])["Statement"]
-        if s["Effect"] == "Allow"
-    ]
-    assert preview_allows == []
+def policy_of(rec, name):
+    return json.loads(rec.one(ROLE_POLICY, f"ci-{name}-policy").plain_inputs()["policy"])
+
+
+def test_preview_role_reads_only_what_a_refresh_reads(rec):
+    from components.ci_policies import REFRESH_READS
+
+    assert rec.by_type(ATTACHMENT) == []  # no AWS-managed ReadOnlyAccess: it reads every S3 object and table
+    statements = {s["Sid"]: s for s in policy_of(rec, "preview")["Statement"]}
+    assert all(s["Effect"] == "Allow" for s in statements.values())
+    reads = set(statements["RefreshDeclaredResources"]["Action"])
+    every_read = {a for actions in REFRESH_READS.values() for a in actions}
+    assert reads == every_read - {"secretsmanager:GetSecretValue"}
+    assert all(":Describe" in a or ":Get" in a or ":List" in a for a in reads)
+    assert statements["RefreshStackSecretVersions"]["Resource"] == STACK_SECRETS
+    assert statements["StackSecretsProvider"] == {
+        "Sid": "StackSecretsProvider", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": SECRETS_PROVIDER_KEY}
+    assert statements["StateObjects"]["Action"] == ["s3:GetObject"]
+    assert statements["StateLocks"]["Resource"] == "arn:aws:s3:::shop-pulumi-state/.pulumi/locks/*"
+
+
+def test_infrastructure_role_denies_users_keys_and_the_account_pieces(rec):
+    statements = {s["Sid"]: s for s in policy_of(rec, "infra")["Statement"]}
+    assert statements["NoIamUsersOrKeys"]["Effect"] == "Deny"
+    assert {"iam:CreateUser", "iam:CreateAccessKey"} <= set(statements["NoIamUsersOrKeys"]["Action"])
+    assert statements["KeepTheStateBucket"]["Resource"] == "arn:aws:s3:::shop-pulumi-state"
+    assert "s3:DeleteBucket" in statements["KeepTheStateBucket"]["Action"]
+    assert statements["KeepTheSecretsProviderKey"]["Resource"] == SECRETS_PROVIDER_KEY
+    assert statements["StackRoles"]["Resource"] == f"arn:aws:iam::{ACCOUNT}:role/shop-production-*"
+    assert statements["StackRolesManagedPolicies"]["Condition"] == {
+        "ArnEquals": {"iam:PolicyARN": ["arn:aws:iam::aws:policy/AWSCodeDeployRoleForECS"]}}
+
+
+def test_infrastructure_and_rollback_trust(rec):
+    infra = trust(role(rec, "infra"))["Statement"][0]["Condition"]["StringEquals"][SUB]
+    assert infra == trust(role(rec, "deploy"))["Statement"][0]["Condition"]["StringEquals"][SUB]
+    rollback = trust(role(rec, "rollback"))["Statement"][0]["Condition"]["StringEquals"][SUB]
+    assert rollback and all(s.endswith(":environment:production-rollback") for s in rollback)
+
+
+def test_rollback_role_cannot_ship_new_code(rec):
+    actions = {a for s in policy_of(rec, "rollback")["Statement"] for a in as_list(s["Action"])}
+    assert not {"ecs:RegisterTaskDefinition", "iam:PassRole", "ecr:PutImage", "ecs:UpdateService"} & actions
+    assert "codedeploy:StopDeployment" in actions
+
+
+def test_no_rollback_role_without_its_environment():
+    rec = record_oidc(rollback_environment=None)
+    assert [r.name for r in rec.by_type(ROLE) if r.name.endswith("rollback")] == []
 
 
 def test_deploy_policy_attached_to_deploy_role(rec):
@@ -297,9 +337,12 @@ def test_children_parented(rec):
         "ci-provider",
         "ci-deploy",
         "ci-deploy-policy",
+        "ci-infra",
+        "ci-infra-policy",
         "ci-preview",
-        "ci-preview-read-only",
-        "ci-preview-deny-secrets",
+        "ci-preview-policy",
+        "ci-rollback",
+        "ci-rollback-policy",
     }
 
 
@@ -332,6 +375,9 @@ def test_outputs():
         ("environment", "prod*"),
         ("region", "everywhere"),
         ("name_prefix", "x" * 60),
+        ("rollback_environment", "production"),
+        ("state_backend_url", "https://api.pulumi.com"),
+        ("secrets_provider_key_arn", "arn:aws:kms:us-east-1:123456789012:alias/pulumi"),
     ],
 )
 def test_invalid_args_raise(field, value):
