@@ -94,6 +94,10 @@ class BackupPlan(pulumi.ComponentResource):
         interval = _validate(args)
         super().__init__("rampart:index:BackupPlan", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        # Vault, plan and selection keep readable fixed names (a restore starts from the vault's name), unique in
+        # their scope, so Pulumi's create-before-delete replacement would collide with the old one. Deleting first
+        # loses nothing: AWS refuses to delete a vault that still holds recovery points.
+        named = pulumi.ResourceOptions(parent=self, delete_before_replace=True)
         backup = args.backup
 
         vault = aws.backup.Vault(
@@ -102,7 +106,7 @@ class BackupPlan(pulumi.ComponentResource):
             kms_key_arn=args.kms_key_arn,
             # A vault holding recovery points must never be emptied by `pulumi destroy`.
             force_destroy=False,
-            opts=child,
+            opts=named,
         )
 
         copy_actions = None
@@ -130,7 +134,7 @@ class BackupPlan(pulumi.ComponentResource):
                     recovery_point_tags={"rampart:backup-plan": args.name_prefix},
                 )
             ],
-            opts=child,
+            opts=named,
         )
 
         partition = pulumi.Output.from_input(args.kms_key_arn).apply(_partition)
@@ -167,7 +171,7 @@ class BackupPlan(pulumi.ComponentResource):
             iam_role_arn=role.arn,
             resources=list(args.resource_arns),
             # The role must carry its policies before AWS Backup validates the selection.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=attachments),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=attachments, delete_before_replace=True),
         )
 
         self.plan_id = plan.id
@@ -241,7 +245,8 @@ class BackupCopyVault(pulumi.ComponentResource):
             name=f"{args.name_prefix}-copy-vault",
             kms_key_arn=key.key_arn,
             force_destroy=False,
-            opts=pulumi.ResourceOptions(parent=self),
+            # Same reasons as the plan's vault: a fixed name, and AWS keeps a vault that holds recovery points.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
         self.vault_arn = vault.arn
         self.vault_name = vault.name

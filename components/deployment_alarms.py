@@ -82,7 +82,7 @@ class DeploymentAlarms(pulumi.ComponentResource):
         super().__init__("rampart:index:DeploymentAlarms", name, None, opts)
         _validate(args)
         cfg = args.alarms
-        child = pulumi.ResourceOptions(parent=self)
+        named = pulumi.ResourceOptions(parent=self, delete_before_replace=True)
         actions = [args.topic_arn]
         alarms: list[aws.cloudwatch.MetricAlarm] = []
 
@@ -94,7 +94,10 @@ class DeploymentAlarms(pulumi.ComponentResource):
                     actions_enabled=True,
                     alarm_actions=actions,
                     ok_actions=actions,
-                    opts=child,
+                    # The deployment group names these alarms, so the names stay fixed; PutMetricAlarm overwrites
+                    # an alarm of the same name, so a create-before-delete replacement would put the new alarm and
+                    # then delete it as the old one.
+                    opts=named,
                     **kwargs,
                 )
             )

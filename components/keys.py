@@ -134,7 +134,9 @@ class StackKey(pulumi.ComponentResource):
             f"{name}-alias",
             name=alias_name,
             target_key_id=key.key_id,
-            opts=pulumi.ResourceOptions(parent=self),
+            # The alias is the key's stable name (fixed, unique in the region): a create-before-delete replacement
+            # would collide with the old alias.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
 
         self.key_arn = key.arn

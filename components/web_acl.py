@@ -85,7 +85,9 @@ class WebAcl(pulumi.ComponentResource):
             default_action={"allow": {}},
             rules=rules,
             visibility_config=_visibility(f"{args.name_prefix}-alb"),
-            opts=child,
+            # A fixed name (its CloudWatch metrics carry it) that forces replacement: created before the old one
+            # is deleted, the replacement would collide with it.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
         aws.wafv2.WebAclAssociation(
             f"{name}-association",
@@ -98,7 +100,8 @@ class WebAcl(pulumi.ComponentResource):
             name=f"{WAF_LOG_GROUP_PREFIX}{args.name_prefix}",
             retention_in_days=args.log_retention_days,
             kms_key_id=args.kms_key_arn,
-            opts=child,
+            # Fixed name (WAF requires the aws-waf-logs- prefix; operators find the logs by it): see the ACL.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
         aws.wafv2.WebAclLoggingConfiguration(
             f"{name}-logging",
