@@ -259,6 +259,7 @@ def preview_policy(
 def infrastructure_policy(
     *, partition: str, account_id: str, name_prefix: str, state_bucket: str, secrets_key_arn: str,
     oidc_provider_arn: str, managed_policy_arns: Sequence[str], stack_key_arn: str,
+    github_app_secret_arn: str | None = None,
 ) -> dict[str, Any]:
     """What `pulumi up` of this stack needs: the services its resources belong to, IAM only for roles and policies
     named after the stack, and the state. Explicit denies keep the account's pieces and IAM users out of reach."""
@@ -299,6 +300,10 @@ def infrastructure_policy(
         {"Sid": "KeepTheOidcProvider", "Effect": "Deny", "Action": list(OIDC_PROVIDER_PROTECTED_ACTIONS),
          "Resource": oidc_provider_arn},
     ]
+    if github_app_secret_arn:
+        # The github provider's credentials: read by the deploy job right before `pulumi up`.
+        statements.append({"Sid": "GithubAppCredentials", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                           "Resource": github_app_secret_arn})
     return {"Version": "2012-10-17", "Statement": statements}
 
 

@@ -67,6 +67,8 @@ class GithubOidcArgs:
     """Secrets whose versions a refresh reads: the preview role may read these values and no others."""
     managed_policy_arns: Sequence[str] = ()
     """AWS-managed policies the stack attaches to its own roles: the only ones the infrastructure role may attach."""
+    github_app_secret_arn: str | None = None
+    """Secret with the GitHub App credentials the infrastructure role reads for the github provider."""
     rollback_environment: str | None = None
     """GitHub environment of the emergency rollback job (one approval, no wait timer); None: no rollback role."""
 
@@ -440,7 +442,8 @@ class GithubOidc(pulumi.ComponentResource):
                     partition=self._partition, name_prefix=args.name_prefix,
                     state_bucket=state_bucket_of(args.state_backend_url),
                     secrets_key_arn=args.secrets_provider_key_arn,
-                    managed_policy_arns=list(args.managed_policy_arns), **v,
+                    managed_policy_arns=list(args.managed_policy_arns),
+                    github_app_secret_arn=args.github_app_secret_arn, **v,
                 )
             )
         )

@@ -348,6 +348,7 @@ class GithubReviewersConfig(_Model):
 
 
 GITHUB_OIDC_PROVIDER_ARN = r"^arn:aws:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$"
+GITHUB_APP_SECRET_ARN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$"
 SECRETS_PROVIDER_KEY_ARN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$"
 
 
@@ -375,6 +376,9 @@ class GithubConfig(_Model):
     """Pulumi state backend the workflows log in to (published as a GitHub variable); None: Pulumi Cloud."""
     secrets_provider_key_arn: Annotated[str, StringConstraints(pattern=SECRETS_PROVIDER_KEY_ARN)] | None = None
     """The KMS key behind the stack file's `secretsprovider: awskms://…` (`rampart bootstrap` creates it)."""
+    app_secret_arn: Annotated[str, StringConstraints(pattern=GITHUB_APP_SECRET_ARN)] | None = None
+    """Secrets Manager secret holding the GitHub App (`{"appId": …, "installationId": …, "privateKey": …}`) the
+    deploy job's github provider authenticates as: only the infrastructure role may read it."""
     rollback_environment: bool = True
     """A `<environment>-rollback` GitHub environment and role for emergency rollbacks (same reviewers, no wait)."""
 

@@ -20,13 +20,17 @@ Stack outputs (JSON, camelCase):
           "productionListenerArn": "...", "testListenerArn": "...", "testListenerPort": 8443,
           "subnetIds": ["..."], "securityGroupIds": ["..."], "logGroupName": "...",
           "repositoryUrl": "...", "alarmNames": ["..."], "detectionSeconds": 240,
-          "healthCheckPath": "/health", "migrationCommand": ["..."]
+          "healthCheckPath": "/health", "migrationCommand": ["..."],
+          "deployment": {"untilShiftedSeconds": 3000, "withBakeSeconds": 6420, "alarmWatchSeconds": 240}
         }
       },
+      "awaitingImage": {"<service>": {"repositoryUrl": "..."}},
       "database": {"instanceIdentifier": "...", "endpoint": "...", "port": 5432, "rpoMinutes": 5},
       "loadBalancerDnsName": "...",
-      "recovery": {"rtoMinutes": 5, "rpoMinutes": 15, "worstCaseDetectionSeconds": 240, "worstCaseRpoMinutes": 5},
-      "github": {"deployRoleArn": "...", "previewRoleArn": "..."}
+      "recovery": {"rtoMinutes": 5, "rpoMinutes": 15, "worstCaseDetectionSeconds": 240, "worstCaseRpoMinutes": 5,
+                   "worstCaseDeploySeconds": 3000, "worstCaseDeployWithBakeSeconds": 6420},
+      "github": {"deployRoleArn": "...", "infrastructureRoleArn": "...", "previewRoleArn": "...",
+                 "rollbackRoleArn": "..."}
     }
 """
 
@@ -40,6 +44,9 @@ SERVICES = "services"
 DATABASE = "database"
 LOAD_BALANCER_DNS_NAME = "loadBalancerDnsName"
 RECOVERY = "recovery"
+AWAITING_IMAGE = "awaitingImage"
+"""Services declared `awaitingImage: true` (a new stack's first `up`): not under `services` (nothing there to deploy,
+verify or roll back yet); each names the repository its first image is pushed to."""
 GITHUB = "github"
 
 # Keys inside services.<name>
@@ -64,7 +71,14 @@ SERVICE_KEYS = (
     "detectionSeconds",
     "healthCheckPath",
     "migrationCommand",
+    "deployment",
 )
+# Keys inside services.<name>.deployment: worst cases of one healthy deployment (infra/timing.py); the first is
+# `rampart deploy`'s default --timeout, the second its default with --wait-for-bake.
+DEPLOYMENT_KEYS = ("untilShiftedSeconds", "withBakeSeconds", "alarmWatchSeconds")
+
+# Keys inside awaitingImage.<name>
+AWAITING_IMAGE_KEYS = ("repositoryUrl",)
 
 # Keys inside database
 DATABASE_KEYS = ("instanceIdentifier", "endpoint", "port", "rpoMinutes")
@@ -75,8 +89,12 @@ GITHUB_ENVIRONMENT_VARIABLES = (
     "PULUMI_BACKEND_URL",  # only when github.stateBackendUrl is set
     "RAMPART_STACK",
     "RAMPART_DEPLOY_ROLE_ARN",
+    "RAMPART_INFRA_ROLE_ARN",
+    "RAMPART_ROLLBACK_ROLE_ARN",  # in the `<stack>-rollback` environment only
+    "RAMPART_GITHUB_APP_SECRET_ARN",  # only when github.appSecretArn is set
     "RAMPART_CLUSTER",
-    # JSON: {"<service>": {"service", "deploymentGroup", "application", "containerName", "containerPort"}}
+    # JSON: {"<service>": {"service", "deploymentGroup", "application", "containerName", "containerPort",
+    #                      "deployTimeoutSeconds"}}
     "RAMPART_SERVICES",
 )
 # Repository-level variables, one set per stack (pull-request previews and drift checks run outside any
@@ -84,6 +102,10 @@ GITHUB_ENVIRONMENT_VARIABLES = (
 GITHUB_REPOSITORY_VARIABLE_FORMATS = (
     "RAMPART_PREVIEW_ROLE_ARN_{STACK}",
     "RAMPART_AWS_REGION_{STACK}",
+    # deploy-stack.yml's timeout-minutes (infra/timing.deploy_job_minutes). A repository variable, not an
+    # environment one: GitHub evaluates timeout-minutes before the job enters its environment, where environment
+    # variables read empty (actions/runner#2472).
+    "RAMPART_DEPLOY_JOB_TIMEOUT_MINUTES_{STACK}",
     "RAMPART_STATE_BACKEND_{STACK}",  # only when github.stateBackendUrl is set
 )
 

@@ -213,6 +213,7 @@ def build_stack(cfg: StackConfig) -> None:
             stack_secret_arns=list(secrets.arns.values()),
             managed_policy_arns=[f"arn:{partition_of(cfg.region)}:iam::aws:{p}" for p in STACK_MANAGED_POLICIES],
             rollback_environment=rollback_environment(cfg),
+            github_app_secret_arn=cfg.github.app_secret_arn,
         ),
         opts=on_aws,
     )
@@ -239,6 +240,7 @@ def build_stack(cfg: StackConfig) -> None:
         "RAMPART_STACK": cfg.stack,
         "RAMPART_DEPLOY_ROLE_ARN": oidc.deploy_role_arn,
         "RAMPART_INFRA_ROLE_ARN": oidc.infrastructure_role_arn,
+        **({"RAMPART_GITHUB_APP_SECRET_ARN": cfg.github.app_secret_arn} if cfg.github.app_secret_arn else {}),
         "RAMPART_CLUSTER": cluster.cluster_name,
         "RAMPART_SERVICES": services_variable,
     }
