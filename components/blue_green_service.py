@@ -262,6 +262,11 @@ class BlueGreenService(pulumi.ComponentResource):
         partition = partition_of(args.region)
         production = args.environment == "production"
         child = pulumi.ResourceOptions(parent=self)
+        # Resources under a fixed physical name that forces replacement: Pulumi replaces create-before-delete, so
+        # the replacement would collide with the old resource (tests/infra/test_replace_collisions.py). The names
+        # stay fixed (renaming would replace each one on existing stacks): CodeDeploy addresses the target groups by
+        # name, the CI roles' policies match `<prefix>-*` roles, images are pushed to the repository by name.
+        named = pulumi.ResourceOptions(parent=self, delete_before_replace=True)
 
         # Image repository -------------------------------------------------------------------------------
         repository = aws.ecr.Repository(
@@ -273,7 +278,9 @@ class BlueGreenService(pulumi.ComponentResource):
             image_scanning_configuration={"scan_on_push": True},
             encryption_configurations=[{"encryption_type": "KMS", "kms_key": args.kms_key_arn}],
             force_delete=False,
-            opts=pulumi.ResourceOptions(parent=self, protect=production),
+            # Delete-before-replace never loses images: without force_delete, AWS refuses to delete a non-empty
+            # repository, so a replacement stops there instead of colliding with the old name.
+            opts=pulumi.ResourceOptions(parent=self, protect=production, delete_before_replace=True),
         )
         aws.ecr.LifecyclePolicy(
             f"{name}-repository-lifecycle",
@@ -315,7 +322,7 @@ class BlueGreenService(pulumi.ComponentResource):
             name=f"/ecs/{base}",
             retention_in_days=args.log_retention_days,
             kms_key_id=args.kms_key_arn,
-            opts=child,
+            opts=named,
         )
 
         # Roles ------------------------------------------------------------------------------------------
@@ -326,7 +333,7 @@ class BlueGreenService(pulumi.ComponentResource):
             description=f"ECS task execution role of {base}: image pull, logs, its own secrets",
             assume_role_policy=ecs_trust,
             max_session_duration=3600,
-            opts=child,
+            opts=named,
         )
         secret_arns = list(args.secret_arns)
 
@@ -382,7 +389,9 @@ class BlueGreenService(pulumi.ComponentResource):
             policy=pulumi.Output.all(repository.arn, log_group.arn, args.kms_key_arn, *secret_arns).apply(
                 execution_policy
             ),
-            opts=child,
+            # PutRolePolicy overwrites a policy of the same name: create-before-delete would put the new one and
+            # then delete it as the old one.
+            opts=named,
         )
         # The application's own identity: separate from the execution role so app code never holds the
         # secret-reading and image-pulling permissions, and empty until the application needs something.
@@ -392,7 +401,7 @@ class BlueGreenService(pulumi.ComponentResource):
             description=f"Application role of {base} (no permissions by default)",
             assume_role_policy=ecs_trust,
             max_session_duration=3600,
-            opts=child,
+            opts=named,
         )
 
         # Network ----------------------------------------------------------------------------------------
@@ -402,7 +411,7 @@ class BlueGreenService(pulumi.ComponentResource):
             description=f"Tasks of {base}: ingress from the load balancer only",
             vpc_id=args.vpc_id,
             # Rules are separate resources; inline rules would fight them (and other components' rules).
-            opts=child,
+            opts=named,
         )
         aws.vpc.SecurityGroupIngressRule(
             f"{name}-tasks-from-alb",
@@ -502,7 +511,7 @@ class BlueGreenService(pulumi.ComponentResource):
                 vpc_id=args.vpc_id,
                 deregistration_delay=DEREGISTRATION_DELAY_SECONDS,
                 health_check=health_check,
-                opts=child,
+                opts=named,
             )
             for colour in ("blue", "green")
         }
@@ -528,6 +537,8 @@ class BlueGreenService(pulumi.ComponentResource):
             ignored.append("desiredCount")
         service = aws.ecs.Service(
             f"{name}-service",
+            # Fixed name, create-before-delete on purpose: replacing the service is an outage, and the collision
+            # stops `pulumi up` before anything is deleted; a replacement is a planned move to a new name.
             name=base,
             cluster=args.cluster_arn,
             task_definition=task_definition.arn,
@@ -577,7 +588,8 @@ class BlueGreenService(pulumi.ComponentResource):
                     "scale_in_cooldown": 300,
                     "scale_out_cooldown": 60,
                 },
-                opts=child,
+                # PutScalingPolicy overwrites a policy of the same name (see the execution policy).
+                opts=named,
             )
 
         # Rollback alarms --------------------------------------------------------------------------------
@@ -630,7 +642,7 @@ class BlueGreenService(pulumi.ComponentResource):
                 "codedeploy.amazonaws.com", args.cluster_arn, "codedeploy", partition, args.region
             ),
             max_session_duration=3600,
-            opts=child,
+            opts=named,
         )
         codedeploy_managed = aws.iam.RolePolicyAttachment(
             f"{name}-codedeploy-managed",
@@ -659,7 +671,7 @@ class BlueGreenService(pulumi.ComponentResource):
                     }
                 )
             ),
-            opts=child,
+            opts=named,
         )
 
         ready_option: dict[str, Any]
