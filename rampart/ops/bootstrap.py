@@ -135,8 +135,9 @@ def run_bootstrap(aws: Aws, options: BootstrapOptions, report: Report) -> None:
     if result["oidcProviderArn"]:
         result["config"]["rampart:github.oidcProviderArn"] = result["oidcProviderArn"]
     result["nextCommands"] = next_commands(result)
-    changed = ", ".join(ledger.changed) if ledger.changed else "nothing changed: already bootstrapped"
-    report.ok("done", changed)
+    done = [f"created {', '.join(result['created'])}"] if result["created"] else []
+    done += [f"set {', '.join(ledger.changed)}"] if ledger.changed else []
+    report.ok("done", "; ".join(done) or "nothing changed: already bootstrapped")
 
 
 def _caller(sts: Any) -> tuple[str, str]:

@@ -71,6 +71,7 @@ def test_fresh_account_gets_every_piece_with_every_setting(client, capsys):
     assert result["existed"] == [] and result["missing"] == [] and result["pending"] == []
     assert result["config"] == {"rampart:github.oidcProviderArn": OIDC_ARN,
                                 "rampart:github.stateBackendUrl": result["backendUrl"]}
+    assert report["steps"][-1]["detail"].startswith("created kmsKey, kmsAlias, stateBucket, oidcProvider; set ")
     assert result["nextCommands"] == [
         f'pulumi login "s3://{BUCKET}?region={REGION}"',
         f'pulumi stack init <stack> --secrets-provider="awskms://{ALIAS}?region={REGION}"',
@@ -119,7 +120,10 @@ def test_drifted_settings_are_converged(client, capsys):
     weakened = {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
                 "Resource": f"arn:aws:s3:::{BUCKET}/*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
     s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps({"Version": "2012-10-17", "Statement": [foreign, weakened]}))
-    s3.delete_bucket_lifecycle(Bucket=BUCKET)
+    other_rule = {"ID": "logs-cleanup", "Filter": {"Prefix": "logs/"}, "Status": "Enabled",
+                  "Expiration": {"Days": 30}}
+    s3.put_bucket_lifecycle_configuration(Bucket=BUCKET, LifecycleConfiguration={"Rules": [
+        other_rule, {**ops._lifecycle_rule(), "NoncurrentVersionExpiration": {"NoncurrentDays": 3650}}]})
     kms.disable_key_rotation(KeyId=_key_arn(kms))
 
     code, report = run_json(capsys, ARGV)
@@ -128,6 +132,7 @@ def test_drifted_settings_are_converged(client, capsys):
     _assert_bucket_hardened(s3, _key_arn(kms))
     assert foreign in json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])["Statement"]
     assert kms.get_key_rotation_status(KeyId=_key_arn(kms))["KeyRotationEnabled"] is True
+    assert "logs-cleanup" in [r["ID"] for r in s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]]
     assert sorted(report["result"]["changed"]) == sorted([
         "kmsKey.rotation", "stateBucket.publicAccessBlock", "stateBucket.encryption", "stateBucket.tlsPolicy",
         "stateBucket.versioning", "stateBucket.lifecycle"])
