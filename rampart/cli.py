@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "deploy",
     "smoke",
     "verify",
+    "rollback",
     "bootstrap",
 )
 

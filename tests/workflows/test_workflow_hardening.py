@@ -185,10 +185,11 @@ def test_deploy_ships_the_revision_pulumi_just_registered():
 
 
 def test_rollback_names_everything_it_needs_without_a_stack_outputs_file():
-    # A rollback runs from a bare checkout: every name comes from flags filled from RAMPART_SERVICES.
+    # A rollback runs from a bare checkout: every name comes from RAMPART_SERVICES and RAMPART_CLUSTER, passed
+    # straight through to `rampart rollback`, which picks and verifies the target itself.
     [(_, job)] = jobs(WORKFLOW_DIR / "rollback.yml")
     script = "\n".join(s.get("run", "") for s in steps(job)).replace("\\\n", " ")
-    [deploy] = [line for line in script.splitlines() if "rampart deploy" in line]
-    for flag in ("--cluster", "--ecs-service", "--application", "--deployment-group", "--task-definition",
-                 "--container", "--container-port", "--continue-when-ready"):
-        assert f"{flag} " in deploy, flag
+    [rollback] = [line for line in script.splitlines() if "rampart rollback" in line]
+    for flag in ("--stack", "--service", "--reason", "--cluster", "--services-json"):
+        assert f"{flag} " in rollback, flag
+    assert "--outputs" not in rollback and "rampart deploy" not in script and "aws " not in script
