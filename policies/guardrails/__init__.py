@@ -16,6 +16,7 @@ GROUPS: tuple[str, ...] = (
     "alarms",
     "logs",
     "rds",
+    "backup",
     "alb",
     "network",
     "ecr",

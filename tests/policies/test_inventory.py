@@ -56,6 +56,7 @@ INVENTORY = [
     ("rds-force-ssl", "M", "high"),
     ("rds-network-isolation", "M", "high"),
     ("rds-non-default-identifiers", "A", "low"),
+    ("backup-clear-of-rds-windows", "MP", "medium"),
     ("alb-access-logs", "M", "medium"),
     ("alb-http-hardening", "M", "medium"),
     ("alb-deletion-protection", "MP", "medium"),
@@ -130,7 +131,7 @@ UNWAIVABLE = [
 
 def test_the_pack_holds_exactly_the_pinned_rules():
     assert [(r.name, r.enforcement, r.severity) for r in all_rules()] == INVENTORY
-    assert len(INVENTORY) == 90
+    assert len(INVENTORY) == 91
 
 
 def test_unwaivable_rules_are_pinned():
