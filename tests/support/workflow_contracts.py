@@ -23,8 +23,8 @@ from tests.support.workflows import steps as all_steps
 REUSABLE_LOCAL = re.compile(r"(?:\./|\$/)\.github/workflows/([^/@]+\.ya?ml)")
 REUSABLE_REMOTE = re.compile(r"[\w.-]+/[\w.-]+/\.github/workflows/[^@]+@[0-9a-f]{40}")
 ACTION_PINNED = re.compile(r"[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}")
-VERSION_COMMENT = re.compile(r"#\s*v\d+(\.\d+)*\s*$")
-VARS_READ = re.compile(r"vars\.([A-Za-z_]\w*)|vars\[format\('([^']*)',\s*matrix\.(\w+)\)\]")
+VERSION_COMMENT = re.compile(r"#\s*v\d+(\.\d+)*(\s|$)")  # other comments (a zizmor ignore) may follow
+VARS_READ = re.compile(r"vars\.([A-Za-z_]\w*)|vars\[format\('([^']*)',\s*(matrix|inputs)\.(\w+)\)\]")
 LEVELS = {"none": 0, "read": 1, "write": 2}
 SCOPES = ("actions", "attestations", "checks", "contents", "deployments", "discussions", "id-token", "issues",
           "models", "packages", "pages", "pull-requests", "repository-projects", "security-events", "statuses")
@@ -55,7 +55,7 @@ REPOSITORY_VARIABLE = "github:index/actionsVariable:ActionsVariable"
 class Published:
     """What one stack hands the workflows: GitHub variables by scope, and its exports (the outputs file)."""
 
-    environment: dict[str, Any]
+    environments: dict[str, dict[str, Any]]  # GitHub environment name -> its variables
     repository: dict[str, Any]
     outputs: dict[str, Any]
 
@@ -63,15 +63,27 @@ class Published:
 def published_by(stack: str) -> Published:
     recording = record_stack(stack)
 
-    def variables(type_token: str) -> dict[str, Any]:
-        found = {}
-        for registration in recording.by_type(type_token):
-            inputs = unwrap_secrets(registration.plain_inputs())
-            found[inputs["variableName"]] = inputs.get("value")
-        return found
+    environments: dict[str, dict[str, Any]] = {}
+    for registration in recording.by_type(ENVIRONMENT_VARIABLE):
+        inputs = unwrap_secrets(registration.plain_inputs())
+        environments.setdefault(inputs["environment"], {})[inputs["variableName"]] = inputs.get("value")
+    repository = {}
+    for registration in recording.by_type(REPOSITORY_VARIABLE):
+        inputs = unwrap_secrets(registration.plain_inputs())
+        repository[inputs["variableName"]] = inputs.get("value")
+    return Published(environments, repository, unwrap_secrets(recording.outputs))
 
-    return Published(variables(ENVIRONMENT_VARIABLE), variables(REPOSITORY_VARIABLE),
-                     unwrap_secrets(recording.outputs))
+
+def variable(published: Published, environment: str | None, name: str) -> Any:
+    """What `vars.<name>` holds in a job of that environment (None: outside any), or None when unpublished.
+    An environment variable shadows a repository one; names are case-insensitive, as GitHub's are."""
+    scopes = [published.environments.get(environment or "", {}), published.repository] if environment else [
+        published.repository]
+    for scope in scopes:
+        for key, value in scope.items():
+            if key.upper() == name.upper():
+                return value
+    return None
 
 
 # ---- each `uses:` resolves ------------------------------------------------------------------------------------
@@ -191,37 +203,59 @@ def _value_at(data: Any, path: tuple[Any, ...]) -> Any:
     return data
 
 
-def _matrix_entries(job: dict[str, Any]) -> list[dict[str, Any]]:
-    matrix = (job.get("strategy") or {}).get("matrix") or {}
-    entries = list(matrix.get("include") or [])
-    return entries or [{}]
+def _entries(workflows: Mapping[str, Workflow], workflow: Workflow, job: dict[str, Any], context: str,
+             key: str) -> list[dict[str, Any]]:
+    """The values `matrix.<key>` / `inputs.<key>` can take, each as a dict that may name its `stack`: matrix
+    `include` entries; a dispatch input's choices; the literal values callers pass to a reusable workflow."""
+    if context == "matrix":
+        return list(((job.get("strategy") or {}).get("matrix") or {}).get("include") or [])
+    choices = ((workflow.triggers.get("workflow_dispatch") or {}).get("inputs") or {}).get(key, {}).get("options")
+    passed = [str((caller_job.get("with") or {}).get(key)) for caller in workflows.values()
+              for _, caller_job in caller.jobs()
+              if REUSABLE_LOCAL.fullmatch(str(caller_job.get("uses", ""))) and
+              REUSABLE_LOCAL.fullmatch(caller_job["uses"]).group(1) == workflow.name]
+    return [{key: value, "stack": value} for value in (choices or passed)]
+
+
+def job_environments(workflows: Mapping[str, Workflow], workflow: Workflow, job: dict[str, Any],
+                     stacks: list[str]) -> dict[str, str | None]:
+    """stack -> the GitHub environment the job runs in for that stack (None: no environment). An expression in
+    the name (`${{ inputs.stack }}-rollback`) takes each value the input can have; that value names the stack."""
+    environment = job.get("environment")
+    name = environment.get("name") if isinstance(environment, dict) else environment
+    if not name:
+        return dict.fromkeys(stacks)
+    found = re.search(r"\$\{\{\s*(inputs|matrix)\.(\w+)\s*\}\}", name)
+    if not found:
+        return dict.fromkeys(stacks, name)
+    entries = _entries(workflows, workflow, job, found.group(1), found.group(2))
+    return {entry["stack"]: name.replace(found.group(0), str(entry[found.group(2)])) for entry in entries
+            if "stack" in entry}
 
 
 def variable_problems(workflows: Mapping[str, Workflow], published: Mapping[str, Published]) -> Problems:
-    """`vars.X` in a job with an `environment:` may be an environment variable every stack publishes, or a
-    repository variable; outside an environment only repository variables exist. `vars[format('P_{0}',
-    matrix.k)]` is expanded per matrix entry, and an entry naming a `stack` must read that stack's variable."""
+    """Each `vars.X` a job reads is published for the environment the job runs in (per stack), or as a
+    repository variable; `vars[format('P_{0}', matrix.k)]` (or `inputs.k`) is expanded per value, and a value
+    naming a stack must read that stack's variable."""
     problems = Problems()
-    repository = {name for p in published.values() for name in p.repository}
     for workflow in workflows.values():
         for path, line in workflow.lines.items():
             if path[:1] != ("jobs",) or not isinstance(value := _value_at(workflow.data, path), str):
                 continue
             job = workflow.data["jobs"][path[1]]
             where = f"{workflow.name}: job {path[1]!r}, line {line}"
-            for plain, name_format, key in VARS_READ.findall(value):
-                for entry in ([{}] if plain else _matrix_entries(job)):
-                    name = plain or name_format.format(entry.get(key, f"<no matrix.{key}>"))
+            environments = job_environments(workflows, workflow, job, list(published))
+            for plain, name_format, context, key in VARS_READ.findall(value):
+                entries = [{}] if plain else _entries(workflows, workflow, job, context, key) or [{}]
+                for entry in entries:
+                    name = plain or name_format.format(entry.get(key, f"<no {context}.{key}>"))
                     stacks = [entry["stack"]] if entry.get("stack") in published else list(published)
                     for stack in stacks:
-                        visible = set(published[stack].repository) if entry.get("stack") else set(repository)
-                        if job.get("environment"):
-                            visible |= set(published[stack].environment)
-                        if name not in visible:
-                            scope = "its environment or the repository" if job.get("environment") else (
-                                "the repository (no `environment:`, so environment variables are not visible)")
-                            problems.add(f"{where}: reads vars.{name}, which stack {stack!r} does not publish"
-                                         f" in {scope}")
+                        environment = environments.get(stack)
+                        if variable(published[stack], environment, name) is None:
+                            scope = f"environment {environment!r} or" if environment else "(outside any environment)"
+                            problems.add(f"{where}: reads vars.{name}, which stack {stack!r} does not publish in"
+                                         f" {scope} the repository")
     return problems
 
 
@@ -231,7 +265,7 @@ def env_problems(workflows: Mapping[str, Workflow]) -> Problems:
     problems = Problems()
     for workflow in workflows.values():
         for job_name, job in workflow.jobs():
-            exported = set(job.get("env") or {})
+            exported = set(workflow.data.get("env") or {}) | set(job.get("env") or {})
             for index, data in enumerate(job.get("steps") or []):
                 step = Step(workflow, job_name, job, index, data)
                 defined = DEFAULT_ENV | exported | set(data.get("env") or {})
@@ -260,16 +294,18 @@ def _script_env_problems(step: Step, defined: set[str], problems: Problems) -> N
 
 # ---- each JSON field a script reads exists in what the stack publishes ------------------------------------------
 
-def _documents(read: scripts.JsonRead, published: Mapping[str, Published]) -> dict[str, Any] | str:
+def _documents(workflows: Mapping[str, Workflow], read: scripts.JsonRead,
+               published: Mapping[str, Published]) -> dict[str, Any] | str:
     """stack -> the JSON document the read's source holds, or why the source is unknown."""
     step = read.line.step
     name = read.source.removeprefix("env:")
     expression = str({**(step.job.get("env") or {}), **(step.data.get("env") or {})}.get(name, ""))
-    variable = re.fullmatch(r"\$\{\{\s*vars\.(\w+)\s*\}\}", expression)
-    if read.source.startswith("env:") and variable:
+    variable_name = re.fullmatch(r"\$\{\{\s*vars\.(\w+)\s*\}\}", expression)
+    if read.source.startswith("env:") and variable_name:
         found = {}
+        environments = job_environments(workflows, step.workflow, step.job, list(published))
         for stack, p in published.items():
-            value = p.environment.get(variable.group(1), p.repository.get(variable.group(1)))
+            value = variable(p, environments.get(stack), variable_name.group(1))
             found[stack] = json.loads(value) if isinstance(value, str) else value
         return found
     writes_outputs = rf"pulumi stack output\b[^\n>]*--json[^\n>]*>\s*\"?\$\{{?{name}\b"
@@ -295,7 +331,7 @@ def _missing(document: Any, path: tuple[str, ...], trail: str = "") -> str | Non
 def json_problems(workflows: Mapping[str, Workflow], published: Mapping[str, Published]) -> Problems:
     problems = Problems()
     for read in scripts.json_reads(workflows):
-        documents = _documents(read, published)
+        documents = _documents(workflows, read, published)
         if isinstance(documents, str):
             problems.add(f"{read.line.where}: {documents}")
             continue
@@ -344,8 +380,9 @@ def pulumi_up_role_problems(workflows: Mapping[str, Workflow], published: Mappin
         if run.role_variable is None:
             problems.add(f"{where}: `pulumi up` runs without assuming a role first")
             continue
+        environments = job_environments(workflows, run.step.workflow, run.step.job, list(published))
         for stack, p in published.items():
-            arn = p.environment.get(run.role_variable, p.repository.get(run.role_variable))
+            arn = variable(p, environments.get(stack), run.role_variable)
             if arn is None:
                 problems.add(f"{where}: stack {stack!r} does not publish vars.{run.role_variable}")
             elif arn == p.outputs["github"]["deployRoleArn"]:

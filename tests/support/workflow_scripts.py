@@ -153,10 +153,9 @@ _ASSIGNED = re.compile(
 _GITHUB_ENV_WRITE = re.compile(r"""echo\s+["']?([A-Za-z_]\w*)=[^\n]*>>\s*["']?\$\{?GITHUB_ENV\b""")
 
 
-def shell_reads(script: str) -> list[tuple[int, str]]:
-    """(offset, NAME) for each `$NAME` / `${NAME…}` the shell expands: single-quoted text is literal, except
-    inside a `$(…)` nested in double quotes, where quoting starts afresh."""
-    reads: list[tuple[int, str]] = []
+def _expanded(script: str) -> Iterator[tuple[int, str]]:
+    """(offset, char) of the text the shell may expand: single-quoted text is literal, except that inside a
+    `$(…)` nested in double quotes quoting starts afresh; escaped characters are skipped."""
     contexts = ["shell"]  # "shell", "double" (inside "…"), "command" (inside $(…))
     i = 0
     while i < len(script):
@@ -172,19 +171,28 @@ def shell_reads(script: str) -> list[tuple[int, str]]:
             contexts.pop() if top == "double" else contexts.append("double")
         elif script.startswith("$(", i):
             contexts.append("command")
-            i += 1
         elif char == ")" and top == "command":
             contexts.pop()
-        elif char == "$" and (match := re.match(r"\$\{?([A-Za-z_]\w*)", script[i:])):
-            reads.append((i, match.group(1)))
+        yield i, char
         i += 1
-    return reads
+
+
+def shell_reads(script: str) -> list[tuple[int, str]]:
+    """(offset, NAME) for each `$NAME` / `${NAME…}` the shell expands."""
+    return [(i, match.group(1)) for i, char in _expanded(script)
+            if char == "$" and (match := re.match(r"\$\{?([A-Za-z_]\w*)", script[i:]))]
+
+
+def _unquoted(script: str) -> str:
+    """The script with single-quoted text (python one-liners, jq filters) blanked, offsets kept."""
+    kept = dict(_expanded(script))
+    return "".join(kept.get(i, " ") if char != "\n" else char for i, char in enumerate(script))
 
 
 def shell_assignments(script: str) -> list[tuple[int, str]]:
     """(offset, NAME) for each variable the script itself sets (assignments, `read`, `for`)."""
     found = []
-    for match in _ASSIGNED.finditer(script):
+    for match in _ASSIGNED.finditer(_unquoted(script)):
         names = match.group(1) or match.group(3) or ""
         for name in (match.group(2) or names).split():
             found.append((match.start(), name))

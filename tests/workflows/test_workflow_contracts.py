@@ -18,10 +18,30 @@ import pytest
 from rampart.cli import build_parser
 from tests.support import workflow_contracts as contracts
 from tests.support.stacks import STACKS
-from tests.support.workflows import load_all, mutated
+from tests.support.workflows import WORKFLOW_DIR, load_all, mutated
 
 DEPLOY_STEP = ("deploy-stack.yml: job 'deploy', step 'Migrations, then blue/green deploy gated by a smoke test on"
                " green, per service'")
+
+
+def line_of(name: str, fragment: str, nth: int = 0) -> int:
+    """1-based line of the nth line holding `fragment` (computed, so others' edits above it keep tests valid)."""
+    lines = (WORKFLOW_DIR / name).read_text().splitlines()
+    return [number for number, text in enumerate(lines, 1) if fragment in text][nth]
+
+
+# Lines the messages must name, found by content so edits elsewhere in a workflow keep these tests valid.
+STAGING_USES = line_of("deploy.yml", "uses: $/")
+PRODUCTION_USES = line_of("deploy.yml", "uses: $/", 1)
+DEPLOY = line_of("deploy-stack.yml", "rampart deploy")
+SNAPSHOT = line_of("deploy-stack.yml", "rampart snapshot")
+ROLLBACK_RAMPART = line_of("rollback.yml", "rampart rollback")
+DRIFT_REGION = line_of("drift.yml", "RAMPART_AWS_REGION_")
+ROLLBACK_CLUSTER = line_of("rollback.yml", "vars.RAMPART_CLUSTER")
+DRIFT_BODY = line_of("drift.yml", "found changes in")
+INSTANCE_ID = line_of("deploy-stack.yml", "instanceIdentifier")
+HEALTH = line_of("deploy-stack.yml", "healthCheckPath")
+REVISION = line_of("deploy-stack.yml", "taskDefinitionArn")
 
 
 @pytest.fixture(scope="module")
@@ -39,17 +59,49 @@ def changed(published, stack: str, **sections) -> dict[str, contracts.Published]
     return {**published, stack: replace(published[stack], **sections)}
 
 
+def with_variable(published, stack: str, environment: str, name: str, value=None) -> dict[str, contracts.Published]:
+    """One environment variable of one stack set (or, with value None, no longer published)."""
+    environments = copy.deepcopy(published[stack].environments)
+    environments.setdefault(environment, {}).pop(name, None)
+    if value is not None:
+        environments[environment][name] = value
+    return changed(published, stack, environments=environments)
+
+
+# Reads RAMPART_SERVICES as the rollback job once did: the JSON-read extraction must follow the shell function.
+SERVICES_READER = """on:
+  workflow_dispatch:
+    inputs:
+      stack: {type: choice, options: [staging, production]}
+      service: {type: string}
+jobs:
+  read:
+    runs-on: ubuntu-24.04
+    environment: ${{ inputs.stack }}
+    env:
+      SERVICES: ${{ vars.RAMPART_SERVICES }}
+      SERVICE: ${{ inputs.service }}
+    steps:
+      - run: |
+          @FIELD@
+          echo "$(field service) $(field deploymentGroup)" "$(field containerPort)"
+""".replace("@FIELD@", "field() { python3 -c 'import json,os,sys; print(json.loads(os.environ[\"SERVICES\"])"
+                       "[os.environ[\"SERVICE\"]][sys.argv[1]])' \"$1\"; }")
+FIELD = 15  # the `field() {` line of SERVICES_READER
+
+
 # ---- uses ------------------------------------------------------------------------------------------------------
 
 def test_every_uses_resolves_to_an_existing_callable_workflow_or_a_pinned_action(workflows):
-    assert not contracts.uses_problems(workflows), contracts.uses_problems(workflows)
+    problems = contracts.uses_problems(workflows)
+    assert not problems, str(problems)
 
 
 @pytest.mark.parametrize(("edit", "expected"), [
     (("deploy.yml", "$/.github/workflows/deploy-stack.yml", "$//.github/workflows/deploy-stack.yml"),
-     "deploy.yml: job 'staging', line 15: uses '$//.github/workflows/deploy-stack.yml': a reusable workflow is"),
+     f"deploy.yml: job 'staging', line {STAGING_USES}: uses '$//.github/workflows/deploy-stack.yml': a reusable"),
     (("deploy.yml", "$/.github/workflows/deploy-stack.yml", ".github/workflows/deploy-stack.yml"),
-     "line 24: uses '.github/workflows/deploy-stack.yml': a reusable workflow is"),
+     f"line {PRODUCTION_USES}: uses '.github/workflows/deploy-stack.yml': a reusable workflow is"),
     (("deploy.yml", "$/.github/workflows/deploy-stack.yml", "$/.github/workflows/deploy-stacks.yml"),
      "no such workflow"),
     (("deploy-stack.yml", "  workflow_call:", "  workflow_dispatch:"), "deploy-stack.yml has no `on: workflow_call`"),
@@ -70,7 +122,8 @@ def test_the_workspace_relative_form_of_a_local_call_resolves_too():
 # ---- reusable workflow calls -------------------------------------------------------------------------------------
 
 def test_reusable_workflow_calls_pass_the_declared_inputs_within_the_granted_permissions(workflows):
-    assert not contracts.call_problems(workflows), contracts.call_problems(workflows)
+    problems = contracts.call_problems(workflows)
+    assert not problems, str(problems)
 
 
 @pytest.mark.parametrize(("edit", "expected"), [
@@ -92,26 +145,28 @@ def test_call_contract_reports_an_input_or_permission_mismatch(edit, expected):
 # ---- rampart command lines ---------------------------------------------------------------------------------------
 
 def test_every_rampart_invocation_parses_with_the_real_cli_parser(workflows):
-    assert not contracts.cli_problems(workflows), contracts.cli_problems(workflows)
+    problems = contracts.cli_problems(workflows)
+    assert not problems, str(problems)
 
 
 def test_the_extraction_finds_every_rampart_command_the_workflows_run(workflows):
     from tests.support.workflows import rampart_invocations
 
     found = {(i.line.step.workflow.name, i.argv[0]) for i in rampart_invocations(workflows)}
-    assert found == {("deploy-stack.yml", c) for c in ("check", "snapshot", "migrate", "deploy", "verify")} | {
-        ("pull-request.yml", "check"), ("rollback.yml", "deploy")}
+    assert {("deploy-stack.yml", c) for c in ("check", "snapshot", "migrate", "deploy", "verify")} <= found
+    assert {("pull-request.yml", "check"), ("rollback.yml", "rollback")} <= found
 
 
 def test_a_renamed_flag_in_a_workflow_fails_with_workflow_job_step_and_line():
     problems = str(contracts.cli_problems(mutated("deploy-stack.yml", '--smoke-url "$url"', '--smoke-urls "$url"')))
-    assert f"{DEPLOY_STEP}, line 88: `rampart deploy" in problems
+    assert f"{DEPLOY_STEP}, line {DEPLOY}: `rampart deploy" in problems
     assert "unrecognized arguments: --smoke-urls" in problems
 
 
 def test_a_value_of_the_wrong_kind_fails():
     problems = str(contracts.cli_problems(mutated("deploy-stack.yml", "--keep 10", "--keep ten")))
-    assert "step 'Pre-deploy database snapshot', line 69" in problems and "invalid int value: 'ten'" in problems
+    assert f"step 'Pre-deploy database snapshot', line {SNAPSHOT}" in problems
+    assert "invalid int value: 'ten'" in problems
 
 
 def _subparser(parser, name: str):
@@ -125,7 +180,7 @@ def test_a_flag_renamed_in_the_cli_fails(workflows):
     action.option_strings = ["--retain"]
     snapshot._option_string_actions["--retain"] = action
     problems = str(contracts.cli_problems(workflows, parser))
-    assert "step 'Pre-deploy database snapshot', line 69: `rampart snapshot" in problems
+    assert f"step 'Pre-deploy database snapshot', line {SNAPSHOT}: `rampart snapshot" in problems
     assert "unrecognized arguments: --keep" in problems
 
 
@@ -133,27 +188,27 @@ def test_a_new_required_flag_in_the_cli_fails(workflows):
     parser = build_parser()
     _subparser(parser, "deploy").add_argument("--approval", required=True)
     problems = str(contracts.cli_problems(workflows, parser))
-    assert f"{DEPLOY_STEP}, line 88" in problems
-    assert "rollback.yml: job 'rollback', step 'Roll back', line 83" in problems
+    assert f"{DEPLOY_STEP}, line {DEPLOY}" in problems
     assert "the following arguments are required: --approval" in problems
 
 
 def test_a_bare_rampart_needs_the_environment_on_the_path():
     problems = str(contracts.cli_problems(mutated("rollback.yml", 'echo "$PWD/.venv/bin" >> "$GITHUB_PATH"', "true")))
-    assert "rollback.yml: job 'rollback', step 'Roll back', line 83: bare `rampart`" in problems
+    assert f"rollback.yml: job 'rollback', step 'Roll back', line {ROLLBACK_RAMPART}: bare `rampart`" in problems
 
 
 # ---- GitHub variables ----------------------------------------------------------------------------------------
 
 def test_every_variable_a_job_reads_is_published_in_a_scope_it_can_see(workflows, published):
-    assert not contracts.variable_problems(workflows, published), contracts.variable_problems(workflows, published)
+    problems = contracts.variable_problems(workflows, published)
+    assert not problems, str(problems)
 
 
 def test_an_environment_variable_read_outside_an_environment_fails(published):
     edited = mutated("drift.yml", "vars[format('RAMPART_AWS_REGION_{0}', matrix.suffix)]", "vars.AWS_REGION")
     problems = str(contracts.variable_problems(edited, published))
-    assert "drift.yml: job 'drift', line 47: reads vars.AWS_REGION" in problems
-    assert "no `environment:`" in problems
+    assert f"drift.yml: job 'drift', line {DRIFT_REGION}: reads vars.AWS_REGION" in problems
+    assert "(outside any environment) the repository" in problems
 
 
 def test_a_matrix_entry_must_read_its_own_stacks_variable(published):
@@ -162,25 +217,41 @@ def test_a_matrix_entry_must_read_its_own_stacks_variable(published):
 
 
 def test_a_variable_the_stack_stops_publishing_fails(workflows, published):
-    environment = {k: v for k, v in published["production"].environment.items() if k != "RAMPART_CLUSTER"}
-    problems = str(contracts.variable_problems(workflows, changed(published, "production", environment=environment)))
-    assert "rollback.yml: job 'rollback', line 42: reads vars.RAMPART_CLUSTER, which stack 'production'" in problems
+    edited = with_variable(published, "production", "production-rollback", "RAMPART_CLUSTER")
+    problems = str(contracts.variable_problems(workflows, edited))
+    expected = f"rollback.yml: job 'rollback', line {ROLLBACK_CLUSTER}: reads vars.RAMPART_CLUSTER, which stack"
+    assert f"{expected} 'production' does not publish in environment 'production-rollback'" in problems
+
+
+def test_a_job_in_another_environment_sees_only_that_environments_variables(published):
+    edited = mutated("rollback.yml", "environment: ${{ inputs.stack }}-rollback", "environment: ${{ inputs.stack }}")
+    problems = str(contracts.variable_problems(edited, published))
+    assert "reads vars.RAMPART_ROLLBACK_ROLE_ARN, which stack 'staging' does not publish in environment 'staging'" in (
+        problems)
 
 
 # ---- environment variables in scripts -------------------------------------------------------------------------
 
 def test_every_environment_variable_a_script_reads_is_defined(workflows):
-    assert not contracts.env_problems(workflows), contracts.env_problems(workflows)
+    problems = contracts.env_problems(workflows)
+    assert not problems, str(problems)
 
 
 @pytest.mark.parametrize(("edit", "expected"), [
-    (("drift.yml", "RUN_URL: ${{", "RUN_LINK: ${{"), "step 'Open or update the drift issue', line 64: reads $RUN_URL"),
-    (("deploy-stack.yml", 'db="$(', 'database="$('), "step 'Pre-deploy database snapshot', line 69: reads $db"),
-    (("rollback.yml", "      SERVICES: ${{", "      SERVICE_MAP: ${{"),
-     "step 'Roll back', line 60: python reads os.environ['SERVICES']"),
+    (("drift.yml", "RUN_URL: ${{", "RUN_LINK: ${{"),
+     f"step 'Open or update the drift issue', line {DRIFT_BODY}: reads $RUN_URL"),
+    (("deploy-stack.yml", 'db="$(', 'database="$('),
+     f"step 'Pre-deploy database snapshot', line {SNAPSHOT}: reads $db"),
 ])
 def test_an_undefined_environment_variable_fails(edit, expected):
     assert expected in str(contracts.env_problems(mutated(*edit)))
+
+
+def test_python_reads_only_exported_variables():
+    assert not contracts.env_problems(load_all({"synthetic.yml": SERVICES_READER}))
+    unexported = SERVICES_READER.replace("      SERVICES: ${{", "      SERVICE_MAP: ${{")
+    problems = str(contracts.env_problems(load_all({"synthetic.yml": unexported})))
+    assert f"synthetic.yml: job 'read', step 'step 1', line {FIELD}: python reads os.environ['SERVICES']" in problems
 
 
 def test_github_env_defines_variables_only_for_later_steps():
@@ -197,7 +268,8 @@ def test_github_env_defines_variables_only_for_later_steps():
 # ---- JSON fields read from the stack outputs and from RAMPART_SERVICES -------------------------------------------
 
 def test_every_json_field_a_script_reads_is_published_by_every_stack(workflows, published):
-    assert not contracts.json_problems(workflows, published), contracts.json_problems(workflows, published)
+    problems = contracts.json_problems(workflows, published)
+    assert not problems, str(problems)
 
 
 def test_the_extraction_finds_the_json_reads_generically(workflows):
@@ -208,18 +280,17 @@ def test_the_extraction_finds_the_json_reads_generically(workflows):
     assert ("env:OUTPUTS", ("services", "*", "taskDefinitionArn")) in paths
     assert ("env:OUTPUTS", ("loadBalancerDnsName",)) in paths  # through `o=json.load(…)` and `s=o[…]`
     assert ("env:OUTPUTS", ("services", "*", "healthCheckPath")) in paths  # `.get(key, default)` too
-    # rollback.yml's `field NAME` shell function: one read per call, each with its literal argument.
-    assert {p[1] for s, p in paths if s == "env:SERVICES" and len(p) == 2} == {
-        "application", "deploymentGroup", "service", "containerName", "containerPort"}
+    # A `field NAME` shell function: one read per call, each with its literal argument.
+    reads = {r.path for r in json_reads(load_all({"synthetic.yml": SERVICES_READER})) if r.source == "env:SERVICES"}
+    assert {path[1] for path in reads if len(path) == 2} == {"service", "deploymentGroup", "containerPort"}
 
 
 @pytest.mark.parametrize(("edit", "expected"), [
     (("deploy-stack.yml", '["instanceIdentifier"]', '["instanceId"]'),
-     "line 68: reads env:OUTPUTS['database']['instanceId']; in stack 'production' ['database'] has no 'instanceId'"),
+     f"line {INSTANCE_ID}: reads env:OUTPUTS['database']['instanceId']; in stack 'production' ['database'] has"
+     " no 'instanceId'"),
     (("deploy-stack.yml", '.get("healthCheckPath", "/")', '.get("healthPath", "/")'),
-     f"{DEPLOY_STEP}, line 83: reads env:OUTPUTS['services']['*']['healthPath']"),
-    (("rollback.yml", "$(field containerPort)", "$(field port)"),
-     "rollback.yml: job 'rollback', step 'Roll back', line 60: reads env:SERVICES['*']['port']"),
+     f"{DEPLOY_STEP}, line {HEALTH}: reads env:OUTPUTS['services']['*']['healthPath']"),
     (("deploy-stack.yml", """["instanceIdentifier"])' "$OUTPUTS\"""", """["instanceIdentifier"])' "$DB_JSON\""""),
      "reads JSON from env:DB_JSON, which is neither a published variable nor the stack outputs file"),
 ])
@@ -227,39 +298,42 @@ def test_a_json_field_the_workflow_renames_fails(edit, expected, published):
     assert expected in str(contracts.json_problems(mutated(*edit), published))
 
 
+def test_a_field_read_from_a_published_variable_is_checked(published):
+    assert not contracts.json_problems(load_all({"synthetic.yml": SERVICES_READER}), published)
+    renamed = load_all({"synthetic.yml": SERVICES_READER.replace("$(field containerPort)", "$(field port)")})
+    problems = str(contracts.json_problems(renamed, published))
+    assert f"synthetic.yml: job 'read', step 'step 1', line {FIELD}: reads env:SERVICES['*']['port']" in problems
+
+
 def test_a_json_field_the_stack_stops_publishing_fails(workflows, published):
     outputs = copy.deepcopy(published["staging"].outputs)
     for service in outputs["services"].values():
         del service["taskDefinitionArn"]
-    services = {name: {k: v for k, v in entry.items() if k != "containerName"}
-                for name, entry in json.loads(published["staging"].environment["RAMPART_SERVICES"]).items()}
-    environment = {**published["staging"].environment, "RAMPART_SERVICES": json.dumps(services)}
-    problems = str(contracts.json_problems(workflows, changed(published, "staging", outputs=outputs,
-                                                               environment=environment)))
-    assert "line 76: reads env:OUTPUTS['services']['*']['taskDefinitionArn']; in stack 'staging'" in problems
-    assert "line 60: reads env:SERVICES['*']['containerName']; in stack 'staging'" in problems
+    problems = str(contracts.json_problems(workflows, changed(published, "staging", outputs=outputs)))
+    assert f"line {REVISION}: reads env:OUTPUTS['services']['*']['taskDefinitionArn']; in stack 'staging'" in problems
     assert "in stack 'production'" not in problems
+    services = {name: {k: v for k, v in entry.items() if k != "containerPort"} for name, entry in
+                json.loads(published["staging"].environments["staging"]["RAMPART_SERVICES"]).items()}
+    edited = with_variable(published, "staging", "staging", "RAMPART_SERVICES", json.dumps(services))
+    problems = str(contracts.json_problems(load_all({"synthetic.yml": SERVICES_READER}), edited))
+    assert f"line {FIELD}: reads env:SERVICES['*']['containerPort']; in stack 'staging'" in problems
 
 
 # ---- the role `pulumi up` runs under --------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="issue 11: deploy-stack.yml runs `pulumi up` under the application deploy"
-                                       " role until the infrastructure role and its variable exist")
 def test_pulumi_up_runs_under_the_infrastructure_role(workflows, published):
-    assert not contracts.pulumi_up_role_problems(workflows, published), contracts.pulumi_up_role_problems(
-        workflows, published)
+    problems = contracts.pulumi_up_role_problems(workflows, published)
+    assert not problems, str(problems)
 
 
-def test_the_pulumi_up_role_check_accepts_a_separate_published_role_and_nothing_else(published):
-    edited = mutated("deploy-stack.yml", "role-to-assume: ${{ vars.RAMPART_DEPLOY_ROLE_ARN }}",
-                     "role-to-assume: ${{ vars.RAMPART_INFRASTRUCTURE_ROLE_ARN }}")
-    assert "does not publish vars.RAMPART_INFRASTRUCTURE_ROLE_ARN" in str(
-        contracts.pulumi_up_role_problems(edited, published))
-    with_role = published
-    for stack in STACKS:
-        environment = {**published[stack].environment,
-                       "RAMPART_INFRASTRUCTURE_ROLE_ARN": f"arn:aws:iam::123456789012:role/rampart-{stack}-infra"}
-        with_role = changed(with_role, stack, environment=environment)
-    assert not contracts.pulumi_up_role_problems(edited, with_role)
-    [run] = [r for r in contracts.pulumi_runs(edited) if r.command == "up"]
+def test_pulumi_up_under_the_application_deploy_role_or_an_unpublished_role_fails(published):
+    role = "role-to-assume: ${{ vars.RAMPART_INFRA_ROLE_ARN }}"
+    deploy_role = mutated("deploy-stack.yml", role, "role-to-assume: ${{ vars.RAMPART_DEPLOY_ROLE_ARN }}")
+    problems = str(contracts.pulumi_up_role_problems(deploy_role, published))
+    assert "`pulumi up` runs under vars.RAMPART_DEPLOY_ROLE_ARN, the application deploy role of stack 'staging'" in (
+        problems)
+    unpublished = mutated("deploy-stack.yml", role, "role-to-assume: ${{ vars.RAMPART_INFRASTRUCTURE_ROLE_ARN }}")
+    assert "stack 'production' does not publish vars.RAMPART_INFRASTRUCTURE_ROLE_ARN" in str(
+        contracts.pulumi_up_role_problems(unpublished, published))
+    [run] = [r for r in contracts.pulumi_runs(unpublished) if r.command == "up"]
     assert (run.step.workflow.name, run.role_variable) == ("deploy-stack.yml", "RAMPART_INFRASTRUCTURE_ROLE_ARN")
