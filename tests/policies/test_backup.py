@@ -80,3 +80,24 @@ def test_through_the_pack(policy_pack):
     assert [d for d in failing if d.policy == RULE.name and d.urn == PLAN_URN]
     passing = analyze_stack(policy_pack, registrations("cron(0 5 * * ? *)"))
     assert not [d for d in passing if d.policy == RULE.name]
+
+
+def test_the_project_stack_links_plan_selection_and_instance():
+    """On the recorded program: the plan is clear today, and flagged once the RDS window moves onto its jobs."""
+    from guardrails.rule import Resource
+
+    from tests.support.stacks import record_stack
+
+    def resources(backup_window=None):
+        out = []
+        for r in record_stack("staging").registrations:
+            props = r.plain_inputs()
+            if r.type == INSTANCE and backup_window:
+                props = {**props, "backupWindow": backup_window}
+            out.append(Resource(r.type, props, urn=r.urn, name=r.name,
+                                property_dependencies=r.property_dependencies))
+        return out
+
+    assert not stack_findings(RULE, resources())
+    [finding] = stack_findings(RULE, resources("05:30-06:30"))
+    assert finding.urn.endswith("::rampart-staging-backup-plan")
