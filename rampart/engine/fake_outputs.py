@@ -118,8 +118,12 @@ class FakeCloud:
                 "arn": f"arn:aws:ecs:{self.region}:{self.account_id}:task-definition/{family}:1",
                 "arnWithoutRevision": f"arn:aws:ecs:{self.region}:{self.account_id}:task-definition/{family}",
             }
-        elif module == "ecs" and kind in ("Cluster", "Service"):
-            computed |= {"arn": f"arn:aws:ecs:{self.region}:{self.account_id}:{kind.lower()}/{physical}"}
+        elif module == "ecs" and kind == "Service":
+            # The long ARN, with the cluster's name: what ECS has given every new service since 2021.
+            cluster = str(inputs.get("cluster") or "default").rsplit("/", 1)[-1]
+            computed |= {"arn": f"arn:aws:ecs:{self.region}:{self.account_id}:service/{cluster}/{physical}"}
+        elif module == "ecs" and kind == "Cluster":
+            computed |= {"arn": f"arn:aws:ecs:{self.region}:{self.account_id}:cluster/{physical}"}
         elif module == "ec2" and kind == "Subnet":
             computed |= {"availabilityZone": inputs.get("availabilityZone", f"{self.region}a")}
         elif module == "ec2" and kind == "Vpc":
