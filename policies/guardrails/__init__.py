@@ -24,6 +24,7 @@ GROUPS: tuple[str, ...] = (
     "secrets",
     "iam",
     "github",
+    "lifecycle",
 )
 
 

@@ -6,12 +6,14 @@ ForceNew), a fixed name makes that create fail (target group, security group, ro
 the upsert APIs (PutRolePolicy, PutMetricAlarm, PutScalingPolicy), silently overwrite the old resource, which the
 following delete then removes. A replacement can come from any ForceNew property, from a provider change, or
 from `pulumi up --target-replace`, so every fixed name of such a type carries `deleteBeforeReplace`, or the
-name is left to Pulumi's auto-naming, or the type is exempted below with the reason.
+name is left to Pulumi's auto-naming, or the type is exempted (EXEMPT, with the reason).
 
 Which names force replacement: the pulumi-aws SDK docstrings do not carry upstream's "Forces new resource" for
-these types, so the table cites the terraform-provider-aws schema the bridge is generated from (`ForceNew: true`
-on the attribute; file under internal/service/). The SDK is still the judge where it can be: each property must
-be an input of its SDK class, and a docstring that says the name forces a new resource overrides the table.
+these types, so the table (policies/guardrails/lifecycle.py, shared with the pack's advisory rule
+`fixed-name-replace-collision`) cites the terraform-provider-aws schema the bridge is generated from
+(`ForceNew: true` on the attribute; file under internal/service/). The SDK is still the judge where it can be:
+each property must be an input of its SDK class, and a docstring that says the name forces a new resource
+overrides the table.
 """
 
 from __future__ import annotations
@@ -20,52 +22,9 @@ import importlib
 import re
 
 import pytest
+from guardrails.lifecycle import EXEMPT, NAME_FORCES_REPLACEMENT, RENAMED_IN_PLACE
 
 from tests.support.stacks import STACKS, record_stack
-
-# type token -> (physical-name input, upstream schema file where that attribute is `ForceNew: true`)
-NAME_FORCES_REPLACEMENT: dict[str, tuple[str, str]] = {
-    "aws:lb/targetGroup:TargetGroup": ("name", "elbv2/target_group.go"),
-    "aws:ec2/securityGroup:SecurityGroup": ("name", "ec2/vpc_security_group.go"),
-    "aws:iam/role:Role": ("name", "iam/role.go"),
-    "aws:iam/rolePolicy:RolePolicy": ("name", "iam/role_policy.go"),
-    "aws:backup/vault:Vault": ("name", "backup/vault.go"),
-    "aws:backup/plan:Plan": ("name", "backup/plan.go"),
-    "aws:backup/selection:Selection": ("name", "backup/selection.go (no update: every attribute is ForceNew)"),
-    "aws:wafv2/webAcl:WebAcl": ("name", "wafv2/web_acl.go"),
-    "aws:cloudwatch/logGroup:LogGroup": ("name", "logs/group.go"),
-    "aws:cloudwatch/metricAlarm:MetricAlarm": ("name", "cloudwatch/metric_alarm.go (alarm_name)"),
-    "aws:appautoscaling/policy:Policy": ("name", "appautoscaling/policy.go"),
-    "aws:codedeploy/deploymentConfig:DeploymentConfig": (
-        "deploymentConfigName", "deploy/deployment_config.go (no update: every attribute is ForceNew)"),
-    "aws:ecr/repository:Repository": ("name", "ecr/repository.go"),
-    "aws:ecs/service:Service": ("name", "ecs/service.go"),
-    "aws:kms/alias:Alias": ("name", "kms/alias.go"),
-    "aws:secretsmanager/secret:Secret": ("name", "secretsmanager/secret.go"),
-}
-
-# Names the provider changes in place (an Update call takes the new name): a rename never replaces.
-RENAMED_IN_PLACE: dict[str, tuple[str, str]] = {
-    "aws:codedeploy/deploymentGroup:DeploymentGroup": ("deploymentGroupName", "UpdateDeploymentGroup"),
-    "aws:codedeploy/application:Application": ("name", "UpdateApplication"),
-    "aws:rds/instance:Instance": ("identifier", "ModifyDBInstance NewDBInstanceIdentifier"),
-}
-
-# Fixed names of a ForceNew type left create-before-delete on purpose.
-EXEMPT: dict[str, str] = {
-    "aws:secretsmanager/secret:Secret": (
-        "only the name forces replacement, and a deleted secret keeps its name through the recovery window, "
-        "so delete-before-replace could not free it either"
-    ),
-    "aws:ecs/service:Service": (
-        "replacing the service is an outage: a collision stops `pulumi up` before anything is deleted, which is "
-        "the outcome wanted; a service replacement is a planned move to a new name"
-    ),
-    "aws:codedeploy/deploymentConfig:DeploymentConfig": (
-        "the name encodes every attribute (strategy, percentage, interval), so a changed config has a new name; "
-        "delete-before-replace would delete the config the deployment group still uses"
-    ),
-}
 
 # Inputs that usually hold a resource's own physical name; the tables name the others (deploymentGroupName is the
 # group's own name, while a group's deploymentConfigName refers to another resource).

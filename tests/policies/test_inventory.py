@@ -108,6 +108,7 @@ INVENTORY = [
     ("gh-workflow-token-read-only", "M", "high"),
     ("gh-repo-security-settings", "M", "high"),
     ("gh-workflow-file-lint", "A", "medium"),
+    ("fixed-name-replace-collision", "A", "medium"),
 ]
 
 UNWAIVABLE = [
@@ -131,7 +132,7 @@ UNWAIVABLE = [
 
 def test_the_pack_holds_exactly_the_pinned_rules():
     assert [(r.name, r.enforcement, r.severity) for r in all_rules()] == INVENTORY
-    assert len(INVENTORY) == 91
+    assert len(INVENTORY) == 92
 
 
 def test_unwaivable_rules_are_pinned():
