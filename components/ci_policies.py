@@ -233,8 +233,8 @@ def _state_statements(partition: str, bucket: str, secrets_key_arn: str, *, writ
 
 
 def preview_policy(
-    *, partition: str, region: str, state_bucket: str, secrets_key_arn: str, stack_key_arn: str,
-    stack_secret_arns: Sequence[str],
+    *, partition: str, region: str, account_id: str, state_bucket: str, secrets_key_arn: str, stack_key_arn: str,
+    stack_secret_names: Sequence[str],
 ) -> dict[str, Any]:
     """Refresh every declared resource type, read the state, decrypt the stack's secrets: nothing else.
 
@@ -245,10 +245,13 @@ def preview_policy(
         {"Sid": "RefreshDeclaredResources", "Effect": "Allow", "Action": reads, "Resource": "*"},
         *_state_statements(partition, state_bucket, secrets_key_arn, write=False),
     ]
-    if stack_secret_arns:
+    if stack_secret_names:
+        # `NAME-??????`: Secrets Manager appends six random characters, new ones whenever a secret is recreated.
+        secrets = [f"arn:{partition}:secretsmanager:{region}:{account_id}:secret:{name}-??????"
+                   for name in stack_secret_names]
         statements += [
             {"Sid": "RefreshStackSecretVersions", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-             "Resource": list(stack_secret_arns)},
+             "Resource": secrets},
             {"Sid": "DecryptStackSecretsViaSecretsManager", "Effect": "Allow", "Action": "kms:Decrypt",
              "Resource": stack_key_arn,
              "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}}},
@@ -290,7 +293,8 @@ def infrastructure_policy(
         {"Sid": "StackBuckets", "Effect": "Allow", "Action": "s3:*",
          "Resource": [f"{arn}:s3:::{name_prefix}-*", f"{arn}:s3:::{name_prefix}-*/*"]},
         {"Sid": "StackSecrets", "Effect": "Allow", "Action": "secretsmanager:*",
-         "Resource": f"{arn}:secretsmanager:*:{account_id}:secret:{name_prefix}-*"},
+         # ApplicationSecrets names them `<prefix>/<name>`.
+         "Resource": f"{arn}:secretsmanager:*:{account_id}:secret:{name_prefix}/*"},
         *_state_statements(partition, state_bucket, secrets_key_arn, write=True),
         {"Sid": "NoIamUsersOrKeys", "Effect": "Deny", "Action": list(IAM_USER_AND_KEY_ACTIONS), "Resource": "*"},
         {"Sid": "KeepTheStateBucket", "Effect": "Deny", "Action": list(STATE_BUCKET_PROTECTED_ACTIONS),
@@ -308,7 +312,7 @@ def infrastructure_policy(
 
 
 def rollback_policy(
-    *, partition: str, region: str, account_id: str, cluster_arn: str, service_arns: Sequence[str],
+    *, partition: str, region: str, account_id: str, service_arns: Sequence[str],
     applications: Sequence[str], groups: Sequence[str],
 ) -> dict[str, Any]:
     """Stop a deployment with rollback, or redeploy a revision that already served traffic: no task definition
@@ -326,11 +330,7 @@ def rollback_policy(
              "Resource": f"{codedeploy}:deploymentconfig:*"},
             {"Sid": "ReadServices", "Effect": "Allow", "Action": ["ecs:DescribeServices"],
              "Resource": list(service_arns)},
-            {"Sid": "ReadRevisions", "Effect": "Allow",
-             # No resource-level permissions on these two reads.
-             "Action": ["ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions"], "Resource": "*"},
             {"Sid": "ReadAlarms", "Effect": "Allow", "Action": "cloudwatch:DescribeAlarms",
              "Resource": f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:*"},
-            {"Sid": "ReadCluster", "Effect": "Allow", "Action": "ecs:DescribeClusters", "Resource": cluster_arn},
         ],
     }

@@ -63,7 +63,7 @@ class GithubOidcArgs:
     """The KMS key of the stacks' `secretsprovider: awskms://…`: the only key CI decrypts stack config with."""
     stack_key_arn: pulumi.Input[str]
     """The stack's own KMS key, which encrypts its Secrets Manager secrets (refresh decrypts them through it)."""
-    stack_secret_arns: Sequence[pulumi.Input[str]] = ()
+    stack_secret_names: Sequence[str] = ()
     """Secrets whose versions a refresh reads: the preview role may read these values and no others."""
     managed_policy_arns: Sequence[str] = ()
     """AWS-managed policies the stack attaches to its own roles: the only ones the infrastructure role may attach."""
@@ -450,12 +450,13 @@ class GithubOidc(pulumi.ComponentResource):
 
     def _preview_document(self) -> pulumi.Output[str]:
         args = self._component_args
-        return pulumi.Output.all(stack_key_arn=args.stack_key_arn, stack_secret_arns=_all(args.stack_secret_arns)).apply(
+        return pulumi.Output.all(stack_key_arn=args.stack_key_arn, account_id=args.account_id).apply(
             lambda v: json.dumps(
                 preview_policy(
                     partition=self._partition, region=args.region,
                     state_bucket=state_bucket_of(args.state_backend_url),
-                    secrets_key_arn=args.secrets_provider_key_arn, **v,
+                    secrets_key_arn=args.secrets_provider_key_arn,
+                    stack_secret_names=list(args.stack_secret_names), **v,
                 )
             )
         )
@@ -464,7 +465,6 @@ class GithubOidc(pulumi.ComponentResource):
         args = self._component_args
         return pulumi.Output.all(
             account_id=args.account_id,
-            cluster_arn=args.cluster_arn,
             service_arns=_all(args.service_arns),
             applications=_all(args.codedeploy_application_names),
             groups=_all(args.deployment_group_names),

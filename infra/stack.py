@@ -210,7 +210,7 @@ def build_stack(cfg: StackConfig) -> None:
             state_backend_url=str(cfg.github.state_backend_url),
             secrets_provider_key_arn=str(cfg.github.secrets_provider_key_arn),
             stack_key_arn=key.key_arn,
-            stack_secret_arns=list(secrets.arns.values()),
+            stack_secret_names=[f"{prefix}/{secret.name}" for secret in cfg.application_secrets],
             managed_policy_arns=[f"arn:{partition_of(cfg.region)}:iam::aws:{p}" for p in STACK_MANAGED_POLICIES],
             rollback_environment=rollback_environment(cfg),
             github_app_secret_arn=cfg.github.app_secret_arn,

@@ -24,7 +24,7 @@ LOGS = [f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/rampart/shop-production/web
 STATE_BACKEND = "s3://shop-pulumi-state?region=us-east-1"
 SECRETS_PROVIDER_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0f3c6a52-8d1e-4b7a-9c2f-5e6d7a8b9c01"
 STACK_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555"
-STACK_SECRETS = [f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:shop-production-session-key-AbCdEf"]
+STACK_SECRETS = ["shop-production/session-key"]
 AUD = "token.actions.githubusercontent.com:aud"
 SUB = "token.actions.githubusercontent.com:sub"
 
@@ -52,7 +52,7 @@ def make_args(**overrides):
         state_backend_url=STATE_BACKEND,
         secrets_provider_key_arn=SECRETS_PROVIDER_KEY,
         stack_key_arn=STACK_KEY,
-        stack_secret_arns=STACK_SECRETS,
+        stack_secret_names=STACK_SECRETS,
         managed_policy_arns=["arn:aws:iam::aws:policy/AWSCodeDeployRoleForECS"],
         rollback_environment="production-rollback",
     )
@@ -289,7 +289,8 @@ def test_preview_role_reads_only_what_a_refresh_reads(rec):
     every_read = {a for actions in REFRESH_READS.values() for a in actions}
     assert reads == every_read - {"secretsmanager:GetSecretValue"}
     assert all(":Describe" in a or ":Get" in a or ":List" in a for a in reads)
-    assert statements["RefreshStackSecretVersions"]["Resource"] == STACK_SECRETS
+    assert statements["RefreshStackSecretVersions"]["Resource"] == [
+        f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:shop-production/session-key-??????"]
     assert statements["StackSecretsProvider"] == {
         "Sid": "StackSecretsProvider", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": SECRETS_PROVIDER_KEY}
     assert statements["StateObjects"]["Action"] == ["s3:GetObject"]

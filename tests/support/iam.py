@@ -34,9 +34,14 @@ class Request:
     context: Mapping[str, str | list[str]] = field(default_factory=dict)
     origin: str = ""
     """What caused it (e.g. `ecs.RunTask`, or `implicit for ecs.RunTask`), for messages."""
+    resource_policy: Mapping[str, Any] | None = field(default=None, compare=False)
+    """The resource's own policy where AWS consults one (a KMS key policy): None, identity policies alone."""
 
     def as_json(self) -> dict[str, Any]:
-        return {"action": self.action, "resource": self.resource, "context": dict(self.context)}
+        found = {"action": self.action, "resource": self.resource, "context": dict(self.context)}
+        if self.resource_policy is not None:
+            found["resourcePolicy"] = dict(self.resource_policy)
+        return found
 
     def __str__(self) -> str:
         context = f" {dict(self.context)}" if self.context else ""

@@ -42,6 +42,8 @@ async function evaluateOne(request, policies, principal, defaultAccount) {
     identityPolicies: policies,
     serviceControlPolicies: [],
     resourceControlPolicies: [],
+    // KMS keys (and other resource-policy services) decide with their own policy too: the tests pass it.
+    ...(request.resourcePolicy ? { resourcePolicy: request.resourcePolicy } : {}),
     request: {
       principal,
       action: request.action,
