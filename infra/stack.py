@@ -11,6 +11,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_github as github
 
+from components.aws_partition import partition_of
 from components.backup_plan import BackupCopyVault, BackupCopyVaultArgs, BackupPlan, BackupPlanArgs
 from components.blue_green_service import BlueGreenService, BlueGreenServiceArgs
 from components.cluster import Cluster, ClusterArgs
@@ -25,12 +26,10 @@ from components.network import Network, NetworkArgs
 from components.notifications import Notifications, NotificationsArgs
 from components.secrets import ApplicationSecrets, ApplicationSecretsArgs
 from components.web_acl import WebAcl, WebAclArgs
-from components.aws_partition import partition_of
 from infra import naming, outputs
 from infra.config import StackConfig
 from infra.recovery import recovery_summary
 from infra.timing import deploy_job_minutes, deployment_timing
-
 
 STACK_MANAGED_POLICIES = (
     "policy/AWSCodeDeployRoleForECS",

@@ -73,7 +73,6 @@ def refresh_requests(stack: str) -> list[Request]:
 
 def stack_key_arn(stack: str) -> str:
     """The stack key's ARN as the stack's own policies see it (the mock's stable ARN of the key resource)."""
-    import json
 
     policies = role_policies(recording(stack), "-github-preview")
     for statement in policies[0]["Statement"]:
