@@ -179,6 +179,13 @@ def _validate(args: BlueGreenServiceArgs) -> None:
         )
 
 
+def planned_service_arn(cluster_arn: pulumi.Input[str], service_name: str) -> pulumi.Output[str]:
+    """The ARN an ECS service of this name in this cluster gets (the long ARN format)."""
+    return pulumi.Output.from_input(cluster_arn).apply(
+        lambda arn: f"{arn.replace(':cluster/', ':service/', 1)}/{service_name}"
+    )
+
+
 def _service_trust_policy(
     principal: str, cluster_arn: pulumi.Input[str], service: str, partition: str, region: str
 ) -> pulumi.Output[str]:
@@ -211,12 +218,15 @@ class BlueGreenService(pulumi.ComponentResource):
     """A Fargate service, its image repository, logs, roles, target groups, listener rules, rollback alarms
     and the CodeDeploy application and deployment group that ship it blue/green."""
 
+    awaiting_image: bool
+    """True while the service awaits its first image: no task definition, service, alarms or deployment group."""
     service_name: pulumi.Output[str]
     """ECS service name (also the CodeDeploy deployment group's ECS service)."""
     service_arn: pulumi.Output[str]
-    """ECS service ARN."""
-    task_definition_arn: pulumi.Output[str]
-    """The revision Pulumi registered; later revisions are registered by deployments through CodeDeploy."""
+    """ECS service ARN (while awaiting its image, the ARN the service will have)."""
+    task_definition_arn: pulumi.Output[str] | None
+    """The revision Pulumi registered; later revisions are registered by deployments through CodeDeploy.
+    None while the service awaits its first image."""
     task_definition_family: pulumi.Output[str]
     """Task definition family, for registering new revisions at deploy time."""
     container_name: str
@@ -250,7 +260,7 @@ class BlueGreenService(pulumi.ComponentResource):
     test_target_group_arn: pulumi.Output[str]
     """ARN of the test target group at creation."""
     alarm_names: list[pulumi.Output[str]]
-    """Rollback alarms named in the deployment group."""
+    """Rollback alarms named in the deployment group (none while the service awaits its first image)."""
     detection_seconds: int
     """Longest alarm detection window plus metric delay: the bake time must exceed it."""
 
@@ -267,6 +277,9 @@ class BlueGreenService(pulumi.ComponentResource):
         # stay fixed (renaming would replace each one on existing stacks): CodeDeploy addresses the target groups by
         # name, the CI roles' policies match `<prefix>-*` roles, images are pushed to the repository by name.
         named = pulumi.ResourceOptions(parent=self, delete_before_replace=True)
+        # A new stack's first `up` creates the repository the image is pushed to, so no image exists yet: what
+        # needs one (task definition, service, its autoscaling and alarms, deployment group) waits for it.
+        awaiting = svc.awaiting_image
 
         # Image repository -------------------------------------------------------------------------------
         repository = aws.ecr.Repository(
@@ -481,7 +494,7 @@ class BlueGreenService(pulumi.ComponentResource):
             }
             return json.dumps([container])
 
-        task_definition = aws.ecs.TaskDefinition(
+        task_definition = None if awaiting else aws.ecs.TaskDefinition(
             f"{name}-task",
             family=base,
             requires_compatibilities=["FARGATE"],
@@ -535,7 +548,7 @@ class BlueGreenService(pulumi.ComponentResource):
         ignored = ["taskDefinition", "loadBalancers", "networkConfiguration", "platformVersion"]
         if svc.autoscaling:
             ignored.append("desiredCount")
-        service = aws.ecs.Service(
+        service = None if awaiting else aws.ecs.Service(
             f"{name}-service",
             # Fixed name, create-before-delete on purpose: replacing the service is an outage, and the collision
             # stops `pulumi up` before anything is deleted; a replacement is a planned move to a new name.
@@ -565,7 +578,7 @@ class BlueGreenService(pulumi.ComponentResource):
             ),
         )
 
-        if svc.autoscaling:
+        if svc.autoscaling and service is not None:
             scaling_target = aws.appautoscaling.Target(
                 f"{name}-scaling-target",
                 service_namespace="ecs",
@@ -593,7 +606,8 @@ class BlueGreenService(pulumi.ComponentResource):
             )
 
         # Rollback alarms --------------------------------------------------------------------------------
-        alarms = DeploymentAlarms(
+        # Rollback alarms watch a deployment; without a service the running-tasks alarm would only page on-call.
+        alarms = None if awaiting else DeploymentAlarms(
             f"{name}-alarms",
             DeploymentAlarmsArgs(
                 alarms=args.alarms,
@@ -681,7 +695,7 @@ class BlueGreenService(pulumi.ComponentResource):
             # Wait for a manual continue at most this long, then stop (and so roll back) (trap 4).
             ready_option = {"action_on_timeout": "STOP_DEPLOYMENT", "wait_time_in_minutes": strategy.ready_wait_minutes}
 
-        deployment_group = aws.codedeploy.DeploymentGroup(
+        deployment_group = None if awaiting else aws.codedeploy.DeploymentGroup(
             f"{name}-deployment-group",
             app_name=application.name,
             deployment_group_name=base,
@@ -722,10 +736,13 @@ class BlueGreenService(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[codedeploy_managed, codedeploy_kms]),
         )
 
-        self.service_name = service.name
-        self.service_arn = service.arn
-        self.task_definition_arn = task_definition.arn
-        self.task_definition_family = task_definition.family
+        self.awaiting_image = awaiting
+        # Awaiting: the fixed names these will have, so the deploy role is scoped to them already and does not
+        # change when the first image lands.
+        self.service_name = service.name if service else pulumi.Output.from_input(base)
+        self.service_arn = service.arn if service else planned_service_arn(args.cluster_arn, base)
+        self.task_definition_arn = task_definition.arn if task_definition else None
+        self.task_definition_family = task_definition.family if task_definition else pulumi.Output.from_input(base)
         self.container_name = svc.name
         self.container_port = svc.container_port
         self.security_group_id = security_group.id
@@ -736,13 +753,15 @@ class BlueGreenService(pulumi.ComponentResource):
         self.task_role_arn = task_role.arn
         self.execution_role_arn = execution_role.arn
         self.codedeploy_application_name = application.name
-        self.deployment_group_name = deployment_group.deployment_group_name
+        self.deployment_group_name = (
+            deployment_group.deployment_group_name if deployment_group else pulumi.Output.from_input(base)
+        )
         self.production_target_group_name = blue.name
         self.test_target_group_name = green.name
         self.production_target_group_arn = blue.arn
         self.test_target_group_arn = green.arn
-        self.alarm_names = alarms.alarm_names
-        self.detection_seconds = alarms.detection_seconds
+        self.alarm_names = alarms.alarm_names if alarms else []
+        self.detection_seconds = detection_seconds(args.alarms)
         self.register_outputs(
             {
                 "service_name": self.service_name,

@@ -83,6 +83,7 @@ def run_verify(aws: Aws, outputs: StackOutputs, program: Path, report: Report,
         _guard(report, f"{name}: desired count",
                lambda d=declared, n=name: _check_service(aws, cluster, d, report, n))
         _guard(report, f"{name}: rollback", lambda d=declared, n=name: _check_group(aws, d, report, n))
+    _report_awaiting_image(outputs, report)
 
     instance = outputs.optional("database.instanceIdentifier")
     if instance:
@@ -93,6 +94,19 @@ def run_verify(aws: Aws, outputs: StackOutputs, program: Path, report: Report,
         _guard(report, "database", lambda: _check_database(aws, str(instance), declared_db, report))
     else:
         report.add("database", "skip", "no database.instanceIdentifier in the stack outputs")
+
+
+def _report_awaiting_image(outputs: StackOutputs, report: Report) -> None:
+    """A service awaiting its first image has no ECS service, alarms or deployment group yet: nothing to verify,
+    and not drift (outputs without the key, from older stacks, list none)."""
+    awaiting = outputs.optional("awaitingImage")
+    if not isinstance(awaiting, dict):
+        return
+    for name, declared in sorted(awaiting.items()):
+        repository = declared.get("repositoryUrl") if isinstance(declared, dict) else None
+        report.add(f"{name}: first image", "skip",
+                   f"awaits its first image: push it to {repository or 'its repository'}, set "
+                   "services[].image to its digest in the stack file and run `pulumi up`")
 
 
 def _check_service(aws: Aws, cluster: str, declared: dict[str, Any], report: Report, name: str) -> None:
