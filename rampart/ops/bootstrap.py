@@ -92,8 +92,10 @@ def backend_url(bucket: str, region: str) -> str:
     return f"s3://{bucket}?region={region}"
 
 
-def secrets_provider(alias: str, region: str) -> str:
-    return f"awskms://{alias}?region={region}"
+def secrets_provider(key_arn: str, region: str) -> str:
+    # By key id, not alias: the stack file then names the very key the CI roles' policies grant kms:Decrypt on
+    # (IAM authorises KMS by key ARN), and a contract test compares the two.
+    return f"awskms://{key_arn.rsplit('/', 1)[-1]}?region={region}"
 
 
 def next_commands(result: dict[str, Any]) -> list[str]:
@@ -105,6 +107,7 @@ def next_commands(result: dict[str, Any]) -> list[str]:
     if result.get("oidcProviderArn"):
         lines.append(f'pulumi config set --path "rampart:github.oidcProviderArn" "{result["oidcProviderArn"]}"')
     lines.append(f'pulumi config set --path "rampart:github.stateBackendUrl" "{result["backendUrl"]}"')
+    lines.append(f'pulumi config set --path "rampart:github.secretsProviderKeyArn" "{result["keyArn"]}"')
     return lines
 
 
@@ -130,8 +133,9 @@ def run_bootstrap(aws: Aws, options: BootstrapOptions, report: Report) -> None:
         raise
     ledger.publish(result)
     result["backendUrl"] = backend_url(options.bucket, aws.region)
-    result["secretsProvider"] = secrets_provider(options.key_alias, aws.region)
-    result["config"] = {"rampart:github.stateBackendUrl": result["backendUrl"]}
+    result["secretsProvider"] = secrets_provider(str(result["keyArn"]), aws.region)
+    result["config"] = {"rampart:github.stateBackendUrl": result["backendUrl"],
+                        "rampart:github.secretsProviderKeyArn": result["keyArn"]}
     if result["oidcProviderArn"]:
         result["config"]["rampart:github.oidcProviderArn"] = result["oidcProviderArn"]
     result["nextCommands"] = next_commands(result)

@@ -66,17 +66,20 @@ def test_fresh_account_gets_every_piece_with_every_setting(client, capsys):
     assert result["bucket"] == BUCKET and result["keyAlias"] == ALIAS and result["keyArn"] == key["Arn"]
     assert result["oidcProviderArn"] == OIDC_ARN
     assert result["backendUrl"] == f"s3://{BUCKET}?region={REGION}"
-    assert result["secretsProvider"] == f"awskms://{ALIAS}?region={REGION}"
+    key_id = key["Arn"].rsplit("/", 1)[-1]
+    assert result["secretsProvider"] == f"awskms://{key_id}?region={REGION}"
     assert result["created"] == ["kmsKey", "kmsAlias", "stateBucket", "oidcProvider"]
     assert result["existed"] == [] and result["missing"] == [] and result["pending"] == []
     assert result["config"] == {"rampart:github.oidcProviderArn": OIDC_ARN,
-                                "rampart:github.stateBackendUrl": result["backendUrl"]}
+                                "rampart:github.stateBackendUrl": result["backendUrl"],
+                                "rampart:github.secretsProviderKeyArn": key["Arn"]}
     assert report["steps"][-1]["detail"].startswith("created kmsKey, kmsAlias, stateBucket, oidcProvider; set ")
     assert result["nextCommands"] == [
         f'pulumi login "s3://{BUCKET}?region={REGION}"',
-        f'pulumi stack init <stack> --secrets-provider="awskms://{ALIAS}?region={REGION}"',
+        f'pulumi stack init <stack> --secrets-provider="awskms://{key_id}?region={REGION}"',
         f'pulumi config set --path "rampart:github.oidcProviderArn" "{OIDC_ARN}"',
         f'pulumi config set --path "rampart:github.stateBackendUrl" "s3://{BUCKET}?region={REGION}"',
+        f'pulumi config set --path "rampart:github.secretsProviderKeyArn" "{key["Arn"]}"',
     ]
 
 
@@ -102,7 +105,8 @@ def test_text_output_prints_the_next_commands(aws_env, capsys):
     assert main(ARGV) == 0
     out = capsys.readouterr().out
     assert f'  pulumi login "s3://{BUCKET}?region={REGION}"' in out
-    assert f'  pulumi stack init <stack> --secrets-provider="awskms://{ALIAS}?region={REGION}"' in out
+    assert '  pulumi stack init <stack> --secrets-provider="awskms://' in out
+    assert '  pulumi config set --path "rampart:github.secretsProviderKeyArn" "arn:aws:kms:' in out
     assert f'  pulumi config set --path "rampart:github.oidcProviderArn" "{OIDC_ARN}"' in out
     assert "bootstrap: ok" in out
 
