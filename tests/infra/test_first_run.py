@@ -129,8 +129,7 @@ def test_outputs_name_the_services_awaiting_their_first_image(first_run):
 def test_the_deploy_role_already_names_what_the_second_up_creates(first_run):
     """The deploy role is scoped to fixed names, so it is valid (non-empty, exact) before the services exist and
     does not change when the first image lands."""
-    [policy] = [p for p in first_run.by_type(ROLE_POLICY) if "github-deploy" in json.dumps(p.plain_inputs())
-                or p.name.endswith("-deploy-policy")]
+    [policy] = [p for p in first_run.by_type(ROLE_POLICY) if p.name.endswith("-deploy-policy")]
     document = json.loads(policy.plain_inputs()["policy"])
     by_sid = {s["Sid"]: s for s in document["Statement"]}
     services = sorted(by_sid["EcsServices"]["Resource"])
@@ -148,3 +147,24 @@ def test_a_stack_may_await_one_service_while_the_other_runs():
     assert sorted(recording.outputs[outputs.SERVICES]) == ["web"]
     assert sorted(recording.outputs[outputs.AWAITING_IMAGE]) == ["api"]
     assert len(recording.by_type(GROUP)) == 1
+    # The awaiting service's planned ARN has the shape the running one's real ARN has: the role is the same
+    # before and after the first image.
+    [policy] = [p for p in recording.by_type(ROLE_POLICY) if p.name.endswith("-deploy-policy")]
+    statements = {s["Sid"]: s for s in json.loads(policy.plain_inputs()["policy"])["Statement"]}
+    arns = sorted(statements["EcsServices"]["Resource"])
+    assert [a.rsplit("/", 1) for a in arns] == [[arns[0].rsplit("/", 1)[0], "rampart-staging-api"],
+                                                [arns[0].rsplit("/", 1)[0], "rampart-staging-web"]]
+
+
+def test_setting_the_first_image_only_adds_resources():
+    """The second `up` creates what waited and changes nothing the first one made (no replacement, no policy churn),
+    except the list of services the rollback workflow may act on."""
+    first = record_config(first_run_config("staging"))
+    second = record_config(stack_config("staging"))
+    before = {r.urn: r.plain_inputs() for r in first.registrations}
+    after = {r.urn: r.plain_inputs() for r in second.registrations}
+    assert set(before) <= set(after)
+    changed = sorted(before[urn].get("variableName", urn) for urn in before if before[urn] != after[urn])
+    assert changed == ["RAMPART_SERVICES"] * len(changed) and changed
+    added = {after_urn.split("::")[-2].rsplit("$", 1)[-1] for after_urn in set(after) - set(before)}
+    assert {SERVICE, TASK, GROUP, "rampart:index:DeploymentAlarms"} <= added
