@@ -15,11 +15,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "deploy",
         help="blue/green deploy a new image through CodeDeploy",
         description="Register a new task definition revision from the service's current one with --image (or take "
-        "--task-definition), create the CodeDeploy deployment with an AppSpec naming it, follow it to the end, "
-        "and on --timeout stop it with rollback. With --smoke-url, the deployment group must hold the replacement in "
+        "--task-definition), create the CodeDeploy deployment with an AppSpec naming it, and follow it until all "
+        "traffic has shifted and the group's alarms stayed quiet for --alarm-watch (with --wait-for-bake: until "
+        "Succeeded; CodeDeploy's alarm rollback covers the bake otherwise). On --timeout a deployment whose "
+        "traffic has not fully shifted is stopped with rollback; after the shift the timeout only reports. "
+        "With --smoke-url, the deployment group must hold the replacement in "
         "Ready: the smoke checks run against the test listener there, traffic shifts only when they pass, and a "
         "failure stops the deployment with rollback. Names come from the stack outputs unless given as flags. "
-        "Exit 0 succeeded, 1 failed/stopped/rolled back/timed out, 2 bad input.",
+        "Exit 0 shifted with quiet alarms (or succeeded), 1 failed/stopped/rolled back/timed out, 2 bad input.",
     )
     stack_outputs.add_arguments(parser)
     parser.add_argument("--service", required=True, metavar="NAME", help="service name in the stack outputs")
@@ -32,8 +35,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--deployment-group", help="CodeDeploy deployment group (default: deploymentGroup)")
     parser.add_argument("--container", help="container receiving traffic (default: containerName)")
     parser.add_argument("--container-port", type=int, help="its port (default: containerPort)")
-    parser.add_argument("--timeout", type=float, default=3600.0, metavar="S",
-                        help="stop the deployment with rollback after this many seconds (default 3600)")
+    parser.add_argument("--timeout", type=float, default=None, metavar="S",
+                        help="stop the deployment with rollback if its traffic has not fully shifted after this "
+                        "many seconds; after the shift only report (default: services.<service>.deployment."
+                        "untilShiftedSeconds from the stack outputs, withBakeSeconds with --wait-for-bake; "
+                        "required without them)")
+    parser.add_argument("--alarm-watch", type=float, default=None, metavar="S",
+                        help="after the full shift, the group's alarms must stay quiet this long (default: "
+                        "services.<service>.deployment.alarmWatchSeconds, else 0: checked once)")
+    parser.add_argument("--wait-for-bake", action="store_true",
+                        help="follow the bake (termination wait) to Succeeded instead of returning once traffic "
+                        "has shifted and the alarms are quiet")
     parser.add_argument("--poll", type=float, default=15.0, metavar="S", help="seconds between polls (default 15)")
     parser.add_argument("--register-only", action="store_true",
                         help="only register the new revision and print its ARN (to run `rampart migrate` from it)")
@@ -61,10 +73,14 @@ def handle(args: argparse.Namespace) -> int:
     from rampart.ops.deploy import DeployOptions, run_deploy
     from rampart.ops.runner import execute
 
-    if args.timeout <= 0 or args.poll <= 0:
+    if (args.timeout is not None and args.timeout <= 0) or args.poll <= 0:
         raise UsageError("--timeout and --poll: expected positive seconds")
+    if args.alarm_watch is not None and args.alarm_watch < 0:
+        raise UsageError(f"--alarm-watch: expected seconds >= 0, got {args.alarm_watch:g}")
     if args.register_only and args.task_definition:
         raise UsageError("--register-only: needs --image (a --task-definition is already registered)")
+    if args.register_only and args.wait_for_bake:
+        raise UsageError("--wait-for-bake: nothing to follow with --register-only (no deployment is created)")
     smoke = _SmokeOptions(args)
     if smoke is not None and args.continue_when_ready:
         raise UsageError("--continue-when-ready: not with --smoke-url (the smoke gate decides when traffic moves)")
@@ -83,14 +99,36 @@ def handle(args: argparse.Namespace) -> int:
         image=args.image,
         task_definition=args.task_definition,
         register_only=args.register_only,
-        timeout=args.timeout,
+        **_timing(args, outputs, svc),
         poll=args.poll,
+        wait_for_bake=args.wait_for_bake,
         description=args.description,
         smoke=smoke,
         continue_when_ready=args.continue_when_ready,
     )
     aws = Aws(resolve_region(args.region))
     return execute(Report("deploy"), args.format, lambda report: run_deploy(aws, options, report))
+
+
+def _timing(args: argparse.Namespace, outputs: stack_outputs.StackOutputs, svc: str) -> dict[str, float]:
+    """--timeout and --alarm-watch, by default the worst case the stack derived (infra/timing.py) for this service."""
+    if args.register_only:
+        return {"timeout": 1.0, "alarm_watch": 0.0}  # no deployment to follow
+    total = "withBakeSeconds" if args.wait_for_bake else "untilShiftedSeconds"
+    timeout = float(outputs.pick(args.timeout, f"{svc}.deployment.{total}", "--timeout", expect=(int, float)))
+    if timeout <= 0:
+        raise UsageError(f"{outputs.path}: services.<service>.deployment.{total}: expected positive seconds, "
+                         f"got {timeout:g}; or pass --timeout")
+    watch = args.alarm_watch
+    if watch is None:
+        # Absent (an outputs file from before the key, or no file with every name given as flags): one check.
+        watch = outputs.optional(f"{svc}.deployment.alarmWatchSeconds")
+        if watch is None:
+            return {"timeout": timeout, "alarm_watch": 0.0}
+        if not isinstance(watch, int | float) or isinstance(watch, bool) or watch < 0:
+            raise UsageError(f"{outputs.path}: {svc}.deployment.alarmWatchSeconds: expected seconds >= 0, got "
+                             f"{watch!r}; or pass --alarm-watch")
+    return {"timeout": timeout, "alarm_watch": float(watch)}
 
 
 def _SmokeOptions(args: argparse.Namespace) -> SmokeOptions | None:
