@@ -47,6 +47,10 @@ def test_production_summary():
         "rpoMinutes": 15,
         "worstCaseDetectionSeconds": 240,
         "worstCaseRpoMinutes": 5,
+        # 180 slack + 480 start-up + 1800 ready wait + 300 canary + 240 alarm watch (infra/timing.py)
+        "worstCaseDeploySeconds": 3000,
+        # the same without the watch, which runs inside the 3600 s bake, + 60 s to stop blue
+        "worstCaseDeployWithBakeSeconds": 6420,
     }
     assert tuple(summary) == RECOVERY_KEYS
 

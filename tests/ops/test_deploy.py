@@ -26,8 +26,10 @@ NEW_IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:v2"
 
 
 def _deploy(world: w.World, *extra: str) -> list[str]:
+    # The world's outputs carry no services.<s>.deployment, so the timeout is given (the derived default is
+    # tested in test_deploy_timing.py); a later --timeout in `extra` wins.
     return ["deploy", "--stack", "production", "--outputs", str(world.outputs_path), "--service", w.SERVICE,
-            "--image", NEW_IMAGE, "--poll", "0.02", *extra]
+            "--image", NEW_IMAGE, "--poll", "0.02", "--timeout", "60", *extra]
 
 
 def _info(deployment_id: str, status: str, **more) -> dict:
@@ -47,7 +49,8 @@ def test_registers_revision_and_creates_deployment_with_appspec(client, stub_cal
     for status in ("InProgress", "InProgress", "Baking", "Succeeded"):
         stubber.add_response("get_deployment", _info("d-STUB", status))
 
-    code, report = run_json(capsys, _deploy(world))
+    # --wait-for-bake: follow the whole walk (by default the command returns at Baking).
+    code, report = run_json(capsys, _deploy(world, "--wait-for-bake"))
 
     assert code == 0, report
     new_arn = report["result"]["taskDefinitionArn"]
@@ -168,7 +171,7 @@ def test_flags_override_outputs(client, stub_call, capsys, tmp_path):
     stubber.add_response("get_deployment", _info("d-STUB", "Succeeded"))
 
     code, report = run_json(capsys, ["deploy", "--outputs", str(broken), "--service", w.SERVICE, "--cluster",
-                                     w.CLUSTER, "--image", NEW_IMAGE, "--poll", "0.02"])
+                                     w.CLUSTER, "--image", NEW_IMAGE, "--poll", "0.02", "--timeout", "60"])
 
     assert code == 0, report
 
@@ -276,7 +279,8 @@ def test_smoke_pass_continues_the_deployment(client, stub_call, capsys, tmp_path
                            expected_params={"deploymentId": deployment_id, "deploymentWaitType": "READY_WAIT"})
     before = _Listener.hits["/health"]
 
-    code, report = run_json(capsys, _deploy(world, "--smoke-url", listener, "--smoke-path", "/health"))
+    code, report = run_json(capsys, _deploy(world, "--smoke-url", listener, "--smoke-path", "/health",
+                                            "--wait-for-bake"))
 
     assert code == 0, report
     continued.assert_no_pending_responses()
