@@ -22,6 +22,9 @@ def recovery_line(recovery: Recovery) -> str:
     if recovery.rpo_minutes is not None:
         worst = f"{recovery.worst_case_rpo_minutes:g} min" if recovery.worst_case_rpo_minutes is not None else "unknown"
         parts.append(f"RPO target {recovery.rpo_minutes:g} min, worst case {worst}")
+    if recovery.worst_case_deploy_seconds is not None and recovery.worst_case_deploy_with_bake_seconds is not None:
+        parts.append(f"deploy worst case {recovery.worst_case_deploy_seconds / 60:g} min until shifted, "
+                     f"{recovery.worst_case_deploy_with_bake_seconds / 60:g} min with the bake")
     return "; ".join(parts)
 
 

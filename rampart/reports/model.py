@@ -81,6 +81,9 @@ class Recovery:
     worst_case_detection_seconds: float | None = None
     worst_case_rollback_minutes: float | None = None
     worst_case_rpo_minutes: float | None = None
+    worst_case_deploy_seconds: float | None = None
+    """One healthy deployment until traffic has fully shifted (infra/timing.py), and to Succeeded with the bake."""
+    worst_case_deploy_with_bake_seconds: float | None = None
 
     @property
     def rto_met(self) -> bool | None:
@@ -196,4 +199,6 @@ def recovery_from_outputs(outputs: Mapping[str, Any]) -> Recovery:
         worst_case_detection_seconds=detection,
         worst_case_rollback_minutes=rollback,
         worst_case_rpo_minutes=number("worstCaseRpoMinutes"),
+        worst_case_deploy_seconds=number("worstCaseDeploySeconds"),
+        worst_case_deploy_with_bake_seconds=number("worstCaseDeployWithBakeSeconds"),
     )

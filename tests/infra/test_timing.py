@@ -96,3 +96,14 @@ def test_start_up_figures_are_the_ones_the_stack_registers(staging):
         assert inputs["deregistrationDelay"] <= timing.DEREGISTRATION_DELAY_SECONDS
     for registration in staging.by_type("aws:ecs/service:Service"):
         assert registration.plain_inputs()["healthCheckGracePeriodSeconds"] <= timing.HEALTH_CHECK_GRACE_SECONDS
+
+
+def test_the_recovery_line_states_the_deploy_worst_case():
+    from infra.recovery import recovery_summary
+    from rampart.reports.markdown import recovery_line
+    from rampart.reports.model import recovery_from_outputs
+
+    line = recovery_line(recovery_from_outputs({"recovery": recovery_summary(stack_config("production"))}))
+    assert line.endswith("; deploy worst case 50 min until shifted, 107 min with the bake")
+    assert recovery_line(recovery_from_outputs({"recovery": {"rtoMinutes": 5}})) == (
+        "RTO target 5 min, worst case unknown")  # outputs from before the deploy figures: no deploy part
