@@ -52,7 +52,10 @@ class LoadBalancerArgs:
     ingress_cidrs: Sequence[str] = ("0.0.0.0/0",)
     """Who may reach the production (443) and redirect (80) listeners."""
     test_ingress_cidrs: Sequence[str] | None = None
-    """Who may reach the test listener. None: the VPC only (see the ingress rules for why)."""
+    """Who else may reach the test listener (narrow ranges, e.g. a self-hosted runner's). None: nobody else."""
+    test_source_ips: Sequence[pulumi.Input[str]] = ()
+    """Public IPv4 addresses admitted to the test listener as /32 each: the NAT gateways' Elastic IPs, the source
+    of the smoke task (components/smoke_runner.py) and of anything else inside the VPC."""
     vpc_cidr: pulumi.Input[str] | None = None
     """Where the ALB may send traffic (its targets). None looks the VPC's CIDR up from `vpc_id`."""
 
@@ -100,6 +103,12 @@ def _validate(args: LoadBalancerArgs) -> list[ipaddress.IPv4Network | ipaddress.
             f"got {args.test_ingress_cidrs!r}"
         )
     _networks("test_ingress_cidrs", args.test_ingress_cidrs or ())
+    if isinstance(args.test_source_ips, str) or any(
+        isinstance(ip, str) and not _is_ipv4_address(ip) for ip in args.test_source_ips
+    ):
+        raise ValueError(
+            f"LoadBalancerArgs.test_source_ips: expected a list of IPv4 addresses, got {args.test_source_ips!r}"
+        )
     return _networks("ingress_cidrs", args.ingress_cidrs)
 
 
@@ -111,6 +120,13 @@ def _networks(field: str, cidrs: Sequence[str]) -> list[ipaddress.IPv4Network | 
         except (TypeError, ValueError) as error:
             raise ValueError(f"LoadBalancerArgs.{field}: expected CIDR blocks, got {cidr!r}") from error
     return networks
+
+
+def _is_ipv4_address(value: str) -> bool:
+    try:
+        return isinstance(ipaddress.ip_address(value), ipaddress.IPv4Address)
+    except ValueError:
+        return False
 
 
 def _cidr_family(cidr: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
@@ -157,14 +173,14 @@ class LoadBalancer(pulumi.ComponentResource):
         if vpc_cidr is None:
             vpc_cidr = aws.ec2.get_vpc_output(id=args.vpc_id, opts=pulumi.InvokeOptions(parent=self)).cidr_block
         # The test listener serves the new (green) version before any real user sees it: only pre-traffic
-        # checks have business there. By default those run inside the VPC (a CodeDeploy hook Lambda or a
-        # self-hosted runner); CI outside the VPC needs its own narrow ranges in test_ingress_cidrs, never
-        # the internet (the pack admits only 443 and 80 from 0.0.0.0/0).
-        test_sources: list[pulumi.Input[str]] = (
-            [vpc_cidr]
-            if args.test_ingress_cidrs is None
-            else [str(ipaddress.ip_network(c)) for c in args.test_ingress_cidrs]
-        )
+        # checks have business there. They run inside the VPC (the smoke task), but the ALB is internet-facing:
+        # its DNS name resolves to public addresses, so a client in the VPC arrives through a NAT gateway with
+        # the NAT's Elastic IP as its source. A VPC CIDR rule would admit nothing, so there is none; the NAT
+        # addresses are admitted one by one, plus any narrow ranges configured (never the internet: the pack
+        # admits only 443 and 80 from 0.0.0.0/0).
+        test_sources: list[pulumi.Input[str]] = [
+            pulumi.Output.from_input(ip).apply(lambda address: f"{address}/32") for ip in args.test_source_ips
+        ] + [str(ipaddress.ip_network(c)) for c in args.test_ingress_cidrs or ()]
         listener_sources: list[tuple[str, int, str, list[pulumi.Input[str]]]] = [
             ("https", HTTPS_PORT, "HTTPS to the production listener", [str(n) for n in ingress_networks]),
             ("http", HTTP_PORT, "HTTP, answered only with a redirect to HTTPS", [str(n) for n in ingress_networks]),

@@ -101,6 +101,9 @@ class Network(pulumi.ComponentResource):
     """Public subnets (ALB, NAT gateways), one per AZ, in AZ order."""
     private_subnet_ids: list[pulumi.Output[str]]
     """Private subnets (tasks, database), one per AZ, in AZ order."""
+    nat_public_ips: list[pulumi.Output[str]]
+    """The NAT gateways' Elastic IPs: the source address of anything in the private subnets that reaches a public
+    address, the internet-facing ALB included."""
     private_route_table_ids: list[pulumi.Output[str]]
     """One private route table per AZ."""
     endpoint_security_group_id: pulumi.Output[str]
@@ -198,8 +201,10 @@ class Network(pulumi.ComponentResource):
             )
 
         nat_gateways = []
+        self.nat_public_ips = []
         for i in range(args.nat_gateways):
             eip = aws.ec2.Eip(f"{name}-nat-eip-{i}", domain="vpc", tags={"Name": f"{name}-nat-{i}"}, opts=child)
+            self.nat_public_ips.append(eip.public_ip)
             nat_gateways.append(
                 aws.ec2.NatGateway(
                     f"{name}-nat-{i}",
@@ -285,6 +290,7 @@ class Network(pulumi.ComponentResource):
                 "vpcCidr": self.vpc_cidr,
                 "publicSubnetIds": self.public_subnet_ids,
                 "privateSubnetIds": self.private_subnet_ids,
+                "natPublicIps": self.nat_public_ips,
                 "privateRouteTableIds": self.private_route_table_ids,
                 "endpointSecurityGroupId": self.endpoint_security_group_id,
                 "availabilityZones": self.availability_zones,

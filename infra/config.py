@@ -161,7 +161,8 @@ class LoadBalancerConfig(_Model):
     test_ingress_cidrs: tuple[Annotated[str, AfterValidator(_source_cidr)], ...] | None = Field(
         default=None, min_length=1
     )
-    """Who may reach the test listener (the unreleased green version). None: only the VPC; never the internet."""
+    """Who else may reach the test listener (the unreleased green version), besides the NAT gateways' addresses the
+    smoke task comes from. None: nobody else; never the internet."""
 
 
 class AutoscalingConfig(_Model):

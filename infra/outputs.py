@@ -27,6 +27,8 @@ Stack outputs (JSON, camelCase):
       "awaitingImage": {"<service>": {"repositoryUrl": "..."}},
       "database": {"instanceIdentifier": "...", "endpoint": "...", "port": 5432, "rpoMinutes": 5},
       "loadBalancerDnsName": "...",
+      "smokeTask": {"family": "...", "containerName": "smoke", "subnetIds": ["..."], "securityGroupIds": ["..."],
+                    "logGroupName": "..."},
       "recovery": {"rtoMinutes": 5, "rpoMinutes": 15, "worstCaseDetectionSeconds": 240, "worstCaseRpoMinutes": 5,
                    "worstCaseDeploySeconds": 3000, "worstCaseDeployWithBakeSeconds": 6420},
       "github": {"deployRoleArn": "...", "infrastructureRoleArn": "...", "previewRoleArn": "...",
@@ -48,6 +50,10 @@ AWAITING_IMAGE = "awaitingImage"
 """Services declared `awaitingImage: true` (a new stack's first `up`): not under `services` (nothing there to deploy,
 verify or roll back yet); each names the repository its first image is pushed to."""
 GITHUB = "github"
+SMOKE_TASK = "smokeTask"
+"""The smoke task (components/smoke_runner.py) and where `rampart deploy --smoke-task` runs it: the private
+subnets, no public IP, its own security group."""
+SMOKE_TASK_KEYS = ("family", "containerName", "subnetIds", "securityGroupIds", "logGroupName")
 
 # Keys inside services.<name>
 SERVICE_KEYS = (

@@ -25,6 +25,7 @@ from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.network import Network, NetworkArgs
 from components.notifications import Notifications, NotificationsArgs
 from components.secrets import ApplicationSecrets, ApplicationSecretsArgs
+from components.smoke_runner import SmokeRunner, SmokeRunnerArgs
 from components.web_acl import WebAcl, WebAclArgs
 from infra import naming, outputs
 from infra.config import StackConfig
@@ -103,6 +104,22 @@ def build_stack(cfg: StackConfig) -> None:
             deletion_protection=cfg.is_production,
             vpc_cidr=cfg.network.cidr,
             test_ingress_cidrs=cfg.load_balancer.test_ingress_cidrs,
+            # The smoke task (and anything in the VPC) reaches the internet-facing ALB through the NAT gateways.
+            test_source_ips=network.nat_public_ips,
+        ),
+        opts=on_aws,
+    )
+    smoke = SmokeRunner(
+        f"{prefix}-smoke",
+        SmokeRunnerArgs(
+            name_prefix=prefix,
+            account_id=account_id,
+            region=cfg.region,
+            vpc_id=network.vpc_id,
+            kms_key_arn=key.key_arn,
+            # A release's gate evidence is kept as long as the network's own record of who connected.
+            log_retention_days=cfg.network.flow_log_retention_days,
+            test_listener_port=cfg.load_balancer.test_listener_port,
         ),
         opts=on_aws,
     )
@@ -199,13 +216,14 @@ def build_stack(cfg: StackConfig) -> None:
             # Services awaiting their first image are included by the names they will have: the role is exact
             # and non-empty from the first `up`, and unchanged by the second.
             service_arns=[s.service_arn for s in services.values()],
-            task_definition_families=[f"{prefix}-{name}" for name in services],
-            pass_role_arns=[arn for s in services.values() for arn in (s.task_role_arn, s.execution_role_arn)],
+            task_definition_families=[*(f"{prefix}-{name}" for name in services), smoke.family],
+            pass_role_arns=[*(arn for s in services.values() for arn in (s.task_role_arn, s.execution_role_arn)),
+                            smoke.task_role_arn, smoke.execution_role_arn],
             codedeploy_application_names=[s.codedeploy_application_name for s in services.values()],
             deployment_group_names=[s.deployment_group_name for s in services.values()],
             repository_arns=[s.repository_arn for s in services.values()],
             db_instance_arns=[database.arn],
-            log_group_arns=[s.log_group_arn for s in services.values()],
+            log_group_arns=[*(s.log_group_arn for s in services.values()), smoke.log_group_arn],
             state_backend_url=str(cfg.github.state_backend_url),
             secrets_provider_key_arn=str(cfg.github.secrets_provider_key_arn),
             stack_key_arn=key.key_arn,
@@ -276,6 +294,16 @@ def build_stack(cfg: StackConfig) -> None:
     pulumi.export(outputs.CLUSTER_NAME, cluster.cluster_name)
     pulumi.export(outputs.NOTIFICATION_TOPIC_ARN, notifications.topic_arn)
     pulumi.export(outputs.LOAD_BALANCER_DNS_NAME, load_balancer.dns_name)
+    pulumi.export(
+        outputs.SMOKE_TASK,
+        {
+            "family": smoke.family,
+            "containerName": smoke.container_name,
+            "subnetIds": network.private_subnet_ids,
+            "securityGroupIds": [smoke.security_group_id],
+            "logGroupName": smoke.log_group_name,
+        },
+    )
     pulumi.export(
         outputs.SERVICES,
         {

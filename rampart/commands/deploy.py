@@ -59,6 +59,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gate.add_argument("--smoke-max-latency-ms", type=float, default=None, metavar="N", help="default 2000")
     gate.add_argument("--insecure", action="store_true",
                       help="skip TLS verification (a test listener answering with the production certificate)")
+    gate.add_argument("--smoke-task", action="store_true",
+                      help="run the checks as the stack's smoke task inside the VPC (stack output smokeTask: "
+                      "family, private subnets, security group), judged by its exit code, instead of from this "
+                      "machine, which the test listener does not admit")
     parser.add_argument("--continue-when-ready", action="store_true",
                         help="no smoke gate: continue a deployment the group holds in Ready at once (for "
                         "rollbacks to a "
@@ -82,6 +86,8 @@ def handle(args: argparse.Namespace) -> int:
     if args.register_only and args.wait_for_bake:
         raise UsageError("--wait-for-bake: nothing to follow with --register-only (no deployment is created)")
     smoke = _SmokeOptions(args)
+    if args.smoke_task and smoke is None:
+        raise UsageError("--smoke-task: needs --smoke-url (the test listener the task checks)")
     if smoke is not None and args.continue_when_ready:
         raise UsageError("--continue-when-ready: not with --smoke-url (the smoke gate decides when traffic moves)")
     outputs = stack_outputs.StackOutputs(args.stack, args.outputs)
@@ -106,6 +112,12 @@ def handle(args: argparse.Namespace) -> int:
         smoke=smoke,
         continue_when_ready=args.continue_when_ready,
     )
+    if args.smoke_task:
+        from dataclasses import replace
+
+        from rampart.ops.smoke_task import options_from_outputs
+
+        options = replace(options, smoke_task=options_from_outputs(outputs, options.cluster))
     aws = Aws(resolve_region(args.region))
     return execute(Report("deploy"), args.format, lambda report: run_deploy(aws, options, report))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from rampart.errors import UsageError
 from rampart.ops.report import FORMATS, Report
@@ -27,7 +28,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--backoff-max", type=float, default=20.0, metavar="S", help="longest wait (default 20)")
     parser.add_argument("--insecure", action="store_true",
                         help="skip TLS verification (a test listener answering with the production certificate)")
-    parser.add_argument("--region", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--via-task", action="store_true",
+                        help="run the checks as the stack's smoke task inside the VPC (stack output smokeTask), "
+                        "judged by its exit code, instead of from this machine")
+    parser.add_argument("--stack", metavar="NAME", help="with --via-task: stack whose outputs to read")
+    parser.add_argument("--outputs", type=Path, default=None, metavar="FILE",
+                        help="with --via-task: stack outputs JSON (`pulumi stack output --json`)")
+    parser.add_argument("--cluster", help="with --via-task: ECS cluster (default: clusterName)")
+    parser.add_argument("--region", default=None, help="with --via-task: AWS region")
     parser.add_argument("--format", choices=FORMATS, default="text")
     parser.set_defaults(handler=handle)
 
@@ -43,4 +51,16 @@ def handle(args: argparse.Namespace) -> int:
     options = SmokeOptions(url=args.url, paths=tuple(args.path or ["/"]), max_latency_ms=args.max_latency_ms,
                            attempts=args.attempts, request_timeout=args.request_timeout, backoff_base=args.backoff,
                            backoff_max=args.backoff_max, insecure=args.insecure)
-    return execute(Report("smoke"), args.format, lambda report: run_smoke(options, report))
+    if not args.via_task:
+        given = [flag for flag in ("--stack", "--outputs", "--cluster") if getattr(args, flag[2:]) is not None]
+        if given:
+            raise UsageError(f"{', '.join(given)}: only with --via-task")
+        return execute(Report("smoke"), args.format, lambda report: run_smoke(options, report))
+    from rampart.ops import outputs as stack_outputs
+    from rampart.ops.aws import Aws, resolve_region
+    from rampart.ops.smoke_task import options_from_outputs, run_smoke_task
+
+    outputs = stack_outputs.StackOutputs(args.stack, args.outputs)
+    task = options_from_outputs(outputs, outputs.pick(args.cluster, "clusterName", "--cluster", expect=str))
+    aws = Aws(resolve_region(args.region))
+    return execute(Report("smoke"), args.format, lambda report: run_smoke_task(aws, task, options, report))

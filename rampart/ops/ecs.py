@@ -61,3 +61,34 @@ def container(task_definition: dict[str, Any], name: str | None) -> dict[str, An
     raise OperationFailed(
         f"task definition {task_definition.get('taskDefinitionArn')}: no container named {name} (has: {names})"
     )
+
+
+def task_log(aws: Any, container: dict[str, Any], task_arn: str, max_pages: int = 50) -> tuple[str, list[str]]:
+    """The awslogs stream of one container of a stopped task: (group:stream, lines). OperationFailed naming the
+    reason when the container does not log to CloudWatch with a stream prefix, or the stream cannot be read."""
+    from botocore.exceptions import ClientError
+
+    from rampart.ops.aws import translate
+
+    log_config = container.get("logConfiguration") or {}
+    settings = log_config.get("options") or {}
+    group, prefix = settings.get("awslogs-group"), settings.get("awslogs-stream-prefix")
+    if log_config.get("logDriver") != "awslogs" or not group or not prefix:
+        raise OperationFailed("container does not log to CloudWatch with a stream prefix")
+    stream = f"{prefix}/{container['name']}/{task_arn.rsplit('/', 1)[-1]}"
+    logs = aws.client("logs")
+    lines: list[str] = []
+    token: str | None = None
+    try:
+        for _ in range(max_pages):
+            kwargs: dict[str, Any] = {"logGroupName": group, "logStreamName": stream, "startFromHead": True}
+            if token:
+                kwargs["nextToken"] = token
+            page = logs.get_log_events(**kwargs)
+            lines.extend(str(event.get("message", "")).rstrip("\n") for event in page.get("events", []))
+            if page.get("nextForwardToken") in (None, token):
+                break
+            token = page["nextForwardToken"]
+    except ClientError as exc:
+        raise OperationFailed(str(translate(exc, "logs:GetLogEvents", f"{group}:{stream}"))) from exc
+    return f"{group}:{stream}", lines

@@ -221,15 +221,24 @@ def test_ingress_rules_are_single_port_tcp_with_descriptions(rec):
 
 def test_default_ingress_opens_only_443_and_80_to_the_internet(rec):
     rules = ingress_by_port(rec)
-    assert sorted(rules) == [80, 443, 8443]
+    assert sorted(rules) == [80, 443]  # the test listener only from the sources given (tests below)
     assert [source(r) for r in rules[443]] == ["0.0.0.0/0"]
     assert [source(r) for r in rules[80]] == ["0.0.0.0/0"]
     open_rules = [r for rs in rules.values() for r in rs if source(r) in ("0.0.0.0/0", "::/0")]
     assert sorted(r["fromPort"] for r in open_rules) == [80, 443]
 
 
-def test_test_listener_is_reachable_only_from_the_vpc_by_default(rec):
-    assert [source(r) for r in ingress_by_port(rec)[8443]] == ["10.20.0.0/16"]
+def test_test_listener_admits_nobody_without_sources(rec):
+    # The VPC CIDR admitted nothing: the ALB is internet-facing, so VPC clients arrive from the NAT addresses.
+    assert 8443 not in ingress_by_port(rec)
+
+
+def test_test_listener_admits_each_nat_address_and_the_configured_ranges():
+    rec = record(args(test_source_ips=("198.51.100.7", "198.51.100.9"), test_ingress_cidrs=("192.0.2.0/24",)))
+    rules = ingress_by_port(rec)[8443]
+    assert sorted(source(r) for r in rules) == ["192.0.2.0/24", "198.51.100.7/32", "198.51.100.9/32"]
+    assert all(source(r) != "10.20.0.0/16" for rs in ingress_by_port(rec).values() for r in rs)
+    assert all(r.get("description") for r in rules)
 
 
 def test_ingress_follows_ingress_cidrs_and_test_ingress_cidrs():
@@ -274,6 +283,8 @@ def test_egress_looks_the_vpc_cidr_up_when_not_given():
         ({"ingress_cidrs": ("0.0.0.0/0", "10.0.0.1/8")}, "ingress_cidrs"),
         ({"test_ingress_cidrs": ()}, "test_ingress_cidrs"),
         ({"test_ingress_cidrs": ("nowhere",)}, "test_ingress_cidrs"),
+        ({"test_source_ips": ("198.51.100.0/24",)}, "test_source_ips"),
+        ({"test_source_ips": "198.51.100.7"}, "test_source_ips"),
     ],
 )
 def test_invalid_args_are_rejected(overrides, field):

@@ -75,7 +75,7 @@ def test_execution_role_may_only_write_its_log_group_and_the_task_role_nothing(r
     document = json.loads(policy.plain_inputs()["policy"])
     (statement,) = document["Statement"]
     assert sorted(statement["Action"]) == ["logs:CreateLogStream", "logs:PutLogEvents"]
-    assert statement["Resource"].endswith(":log-stream:*") and "*" != statement["Resource"]
+    assert statement["Resource"].endswith(":log-stream:*") and statement["Resource"] != "*"
     roles = {r.name: r for r in rec.by_type(ROLE)}
     assert set(roles) == {"smoke-execution-role", "smoke-task-role"}
     assert policy.plain_inputs()["role"] == roles["smoke-execution-role"].id
