@@ -6,6 +6,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from contextvars import ContextVar
 
 from rampart import console
 from rampart.errors import RampartError
@@ -24,6 +25,10 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+RUNNING_COMMAND: ContextVar[str] = ContextVar("rampart_command", default="ops")
+"""The subcommand this process runs: AWS role sessions are named after it, so CloudTrail shows which one called."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rampart",
@@ -38,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    RUNNING_COMMAND.set(args.command)
     try:
         return int(args.handler(args))
     except RampartError as exc:

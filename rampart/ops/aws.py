@@ -25,7 +25,9 @@ from botocore.exceptions import (
     WaiterError,
 )
 
+from rampart.cli import RUNNING_COMMAND
 from rampart.errors import OperationFailed, UsageError
+from rampart.ops import oidc
 
 # Standard mode retries throttling and transient errors with jittered exponential backoff; 8 retries ride out
 # the API rate limits CI hits when several pipelines deploy at once.
@@ -120,10 +122,12 @@ _LOADER = botocore.loaders.create_loader()
 class Aws:
     """boto3 clients for one region, built once each with the shared retry policy."""
 
-    def __init__(self, region: str) -> None:
+    def __init__(self, region: str, *, command: str | None = None) -> None:
         self.region = region
         core = botocore.session.get_session()
         core.register_component("data_loader", _LOADER)
+        if oidc.wanted():  # in GitHub Actions: credentials that outlive one role session (rampart/ops/oidc.py)
+            oidc.install(core, region, command or RUNNING_COMMAND.get(), _LOADER)
         self._session = boto3.session.Session(botocore_session=core, region_name=region)
         self._clients: dict[str, Any] = {}
 
