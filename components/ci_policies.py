@@ -234,7 +234,7 @@ def _state_statements(partition: str, bucket: str, secrets_key_arn: str, *, writ
 
 def preview_policy(
     *, partition: str, region: str, account_id: str, state_bucket: str, secrets_key_arn: str, stack_key_arn: str,
-    stack_secret_names: Sequence[str],
+    stack_secret_names: Sequence[str], github_reader_app_secret_arn: str | None = None,
 ) -> dict[str, Any]:
     """Refresh every declared resource type, read the state, decrypt the stack's secrets: nothing else.
 
@@ -256,6 +256,10 @@ def preview_policy(
              "Resource": stack_key_arn,
              "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}}},
         ]
+    if github_reader_app_secret_arn:
+        # The read-only GitHub App the github provider refreshes with: it can read settings, never change them.
+        statements.append({"Sid": "GithubReaderAppCredentials", "Effect": "Allow",
+                           "Action": "secretsmanager:GetSecretValue", "Resource": github_reader_app_secret_arn})
     return {"Version": "2012-10-17", "Statement": statements}
 
 

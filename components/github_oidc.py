@@ -68,6 +68,8 @@ class GithubOidcArgs:
     managed_policy_arns: Sequence[str] = ()
     """AWS-managed policies the stack attaches to its own roles: the only ones the infrastructure role may attach."""
     github_app_secret_arn: str | None = None
+    github_reader_app_secret_arn: str | None = None
+    """Secret with a read-only GitHub App the preview role reads for the github provider's refresh."""
     """Secret with the GitHub App credentials the infrastructure role reads for the github provider."""
     rollback_environment: str | None = None
     """GitHub environment of the emergency rollback job (one approval, no wait timer); None: no rollback role."""
@@ -211,7 +213,7 @@ def deploy_policy(
         {
             "Sid": "EcsServices",
             "Effect": "Allow",
-            "Action": ["ecs:UpdateService", "ecs:DescribeServices"],
+            "Action": "ecs:DescribeServices",
             "Resource": list(service_arns),
         },
         {
@@ -220,27 +222,17 @@ def deploy_policy(
             "Action": [
                 "codedeploy:CreateDeployment",
                 "codedeploy:GetDeployment",
-                "codedeploy:StopDeployment",
                 "codedeploy:GetDeploymentGroup",
             ],
             "Resource": [f"{codedeploy}:deploymentgroup:{app}/{group}" for app in applications for group in groups],
         },
         {
-            "Sid": "CodeDeployApplications",
+            "Sid": "CodeDeployReleaseOrStop",
             "Effect": "Allow",
-            "Action": [
-                "codedeploy:GetApplication",
-                "codedeploy:GetApplicationRevision",
-                "codedeploy:RegisterApplicationRevision",
-            ],
-            "Resource": [f"{codedeploy}:application:{app}" for app in applications],
-        },
-        {
-            "Sid": "CodeDeployConfigs",
-            "Effect": "Allow",
-            # Read-only; the configs a group uses include AWS's predefined CodeDeployDefault.* ones.
-            "Action": "codedeploy:GetDeploymentConfig",
-            "Resource": f"{codedeploy}:deploymentconfig:*",
+            # Release green after the smoke test, or stop with rollback. Neither action supports resource-level
+            # permissions (Service Authorization Reference): a deployment-group ARN here would never match.
+            "Action": ["codedeploy:ContinueDeployment", "codedeploy:StopDeployment"],
+            "Resource": "*",
         },
         {
             "Sid": "PassTaskRolesToEcsOnly",
@@ -311,14 +303,13 @@ def deploy_policy(
         ]
     if log_group_arns:
         bare = [group.removesuffix(":*") for group in log_group_arns]
-        # The group ARN covers DescribeLogStreams/FilterLogEvents; GetLogEvents is authorised on its streams.
-        groups_and_streams = [a for group in bare for a in (group, f"{group}:*")]
         statements.append(
             {
                 "Sid": "ReadDeployLogs",
                 "Effect": "Allow",
-                "Action": ["logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents"],
-                "Resource": groups_and_streams,
+                # `rampart migrate` prints its task's stream; GetLogEvents is authorised on the stream ARN.
+                "Action": "logs:GetLogEvents",
+                "Resource": [f"{group}:log-stream:*" for group in bare],
             }
         )
     return {"Version": "2012-10-17", "Statement": statements}
@@ -456,7 +447,8 @@ class GithubOidc(pulumi.ComponentResource):
                     partition=self._partition, region=args.region,
                     state_bucket=state_bucket_of(args.state_backend_url),
                     secrets_key_arn=args.secrets_provider_key_arn,
-                    stack_secret_names=list(args.stack_secret_names), **v,
+                    stack_secret_names=list(args.stack_secret_names),
+                    github_reader_app_secret_arn=args.github_reader_app_secret_arn, **v,
                 )
             )
         )

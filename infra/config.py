@@ -380,6 +380,10 @@ class GithubConfig(_Model):
     app_secret_arn: Annotated[str, StringConstraints(pattern=GITHUB_APP_SECRET_ARN)] | None = None
     """Secrets Manager secret holding the GitHub App (`{"appId": …, "installationId": …, "privateKey": …}`) the
     deploy job's github provider authenticates as: only the infrastructure role may read it."""
+    reader_app_secret_arn: Annotated[str, StringConstraints(pattern=GITHUB_APP_SECRET_ARN)] | None = None
+    """Secrets Manager secret of a read-only GitHub App (Administration, Environments, Variables: read) for the
+    github provider's refresh in previews and drift checks; the preview role may read it. GITHUB_TOKEN cannot read
+    Actions variables or repository administration settings."""
     rollback_environment: bool = True
     """A `<environment>-rollback` GitHub environment and role for emergency rollbacks (same reviewers, no wait)."""
 

@@ -107,6 +107,7 @@ GITHUB_ENVIRONMENT_VARIABLES = (
 # environment; each stack owns its own names so two stacks never manage the same variable).
 GITHUB_REPOSITORY_VARIABLE_FORMATS = (
     "RAMPART_PREVIEW_ROLE_ARN_{STACK}",
+    "RAMPART_GITHUB_READER_APP_SECRET_ARN_{STACK}",  # only when github.readerAppSecretArn is set
     "RAMPART_AWS_REGION_{STACK}",
     # deploy-stack.yml's timeout-minutes (infra/timing.deploy_job_minutes). A repository variable, not an
     # environment one: GitHub evaluates timeout-minutes before the job enters its environment, where environment

@@ -231,6 +231,7 @@ def build_stack(cfg: StackConfig) -> None:
             managed_policy_arns=[f"arn:{partition_of(cfg.region)}:iam::aws:{p}" for p in STACK_MANAGED_POLICIES],
             rollback_environment=rollback_environment(cfg),
             github_app_secret_arn=cfg.github.app_secret_arn,
+            github_reader_app_secret_arn=cfg.github.reader_app_secret_arn,
         ),
         opts=on_aws,
     )
@@ -267,6 +268,10 @@ def build_stack(cfg: StackConfig) -> None:
         outputs.repository_variable("RAMPART_DEPLOY_JOB_TIMEOUT_MINUTES_{STACK}", cfg.stack): str(
             deploy_job_minutes(cfg)),
     }
+    if cfg.github.reader_app_secret_arn:
+        repository_variables[outputs.repository_variable("RAMPART_GITHUB_READER_APP_SECRET_ARN_{STACK}", cfg.stack)] = (
+            cfg.github.reader_app_secret_arn
+        )
     if cfg.github.state_backend_url:
         environment_variables["PULUMI_BACKEND_URL"] = cfg.github.state_backend_url
         repository_variables[outputs.repository_variable("RAMPART_STATE_BACKEND_{STACK}", cfg.stack)] = (

@@ -209,3 +209,18 @@ def test_rollback_role_cannot_ship_new_code(stack):
     ]
     allowed = [d for d in evaluate(policies, new_code) if d.allowed]
     assert not allowed, "\n".join(map(str, allowed))
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_job_reads_only_its_own_github_app_key(stack):
+    github = stack_config(stack).github
+    writer = f"{github.app_secret_arn}"
+    reader = f"{github.reader_app_secret_arn}"
+    infra = role_policies(recording(stack), "-github-infra")
+    preview = role_policies(recording(stack), "-github-preview")
+    assert not denied(infra, [Request("secretsmanager:GetSecretValue", writer)])
+    assert not denied(preview, [Request("secretsmanager:GetSecretValue", reader)])
+    # Pull-request code runs under the preview role: it must never mint a token that can change the repository.
+    assert denied(preview, [Request("secretsmanager:GetSecretValue", writer)])
+    deploy = role_policies(recording(stack), "-github-deploy")
+    assert denied(deploy, [Request("secretsmanager:GetSecretValue", writer)])

@@ -31,8 +31,8 @@ def line_of(name: str, fragment: str, nth: int = 0) -> int:
 
 
 # Lines the messages must name, found by content so edits elsewhere in a workflow keep these tests valid.
-STAGING_USES = line_of("deploy.yml", "uses: $/")
-PRODUCTION_USES = line_of("deploy.yml", "uses: $/", 1)
+STAGING_USES = line_of("deploy.yml", "uses: ./")
+PRODUCTION_USES = line_of("deploy.yml", "uses: ./", 1)
 DEPLOY = line_of("deploy-stack.yml", "rampart deploy")
 SNAPSHOT = line_of("deploy-stack.yml", "rampart snapshot")
 ROLLBACK_RAMPART = line_of("rollback.yml", "rampart rollback")
@@ -98,11 +98,11 @@ def test_every_uses_resolves_to_an_existing_callable_workflow_or_a_pinned_action
 
 
 @pytest.mark.parametrize(("edit", "expected"), [
-    (("deploy.yml", "$/.github/workflows/deploy-stack.yml", "$//.github/workflows/deploy-stack.yml"),
+    (("deploy.yml", "./.github/workflows/deploy-stack.yml", "$//.github/workflows/deploy-stack.yml"),
      f"deploy.yml: job 'staging', line {STAGING_USES}: uses '$//.github/workflows/deploy-stack.yml': a reusable"),
-    (("deploy.yml", "$/.github/workflows/deploy-stack.yml", ".github/workflows/deploy-stack.yml"),
+    (("deploy.yml", "./.github/workflows/deploy-stack.yml", ".github/workflows/deploy-stack.yml"),
      f"line {PRODUCTION_USES}: uses '.github/workflows/deploy-stack.yml': a reusable workflow is"),
-    (("deploy.yml", "$/.github/workflows/deploy-stack.yml", "$/.github/workflows/deploy-stacks.yml"),
+    (("deploy.yml", "./.github/workflows/deploy-stack.yml", "./.github/workflows/deploy-stacks.yml"),
      "no such workflow"),
     (("deploy-stack.yml", "  workflow_call:", "  workflow_dispatch:"), "deploy-stack.yml has no `on: workflow_call`"),
     (("pull-request.yml", "@ea165f8d65b6e75b540449e92b4886f43607fa02 # v4.6.2", "@v4"),
@@ -114,9 +114,9 @@ def test_uses_contract_reports_a_broken_reference(edit, expected):
     assert expected in str(contracts.uses_problems(mutated(*edit)))
 
 
-def test_the_workspace_relative_form_of_a_local_call_resolves_too():
-    # `./` is what GitHub Enterprise Server and runners before 2.336.0 understand; both forms name one file.
-    assert not contracts.uses_problems(mutated("deploy.yml", "$/.github/workflows/", "./.github/workflows/"))
+def test_the_self_repository_form_of_a_local_call_resolves_too():
+    # `$/` is github.com's newer self-repository form; the workflows use `./`, which every GitHub resolves.
+    assert not contracts.uses_problems(mutated("deploy.yml", "./.github/workflows/", "$/.github/workflows/"))
 
 
 # ---- reusable workflow calls -------------------------------------------------------------------------------------
