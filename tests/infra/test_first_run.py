@@ -90,13 +90,19 @@ def first_run():
     return record_config(first_run_config("production"))
 
 
+def _needs_a_stack_image(registration) -> bool:
+    # The smoke task runs a public curl image pinned by digest (components/smoke_runner.py): it exists before any
+    # image of ours, so it is declared on the first run too.
+    return "SmokeRunner" not in registration.urn
+
+
 def test_nothing_that_needs_an_image_is_declared(first_run):
     for kind in (SERVICE, TASK, GROUP, SCALING):
-        assert first_run.by_type(kind) == [], kind
+        assert [r for r in first_run.by_type(kind) if _needs_a_stack_image(r)] == [], kind
     # The database keeps its own alarms; the services' rollback alarms wait for something to roll back.
     assert [a.name for a in first_run.by_type(ALARM) if "BlueGreenService" in a.urn] == []
     # No input anywhere names an image: none exists yet, in any repository.
-    for registration in first_run.registrations:
+    for registration in filter(_needs_a_stack_image, first_run.registrations):
         text = json.dumps(registration.plain_inputs(), default=str)
         assert "@sha256:" not in text and ".dkr.ecr." not in text, registration.urn
 
