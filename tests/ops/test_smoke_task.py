@@ -29,7 +29,8 @@ def _with_smoke_task(client, world: w.World) -> None:
         family=FAMILY, networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
         containerDefinitions=[{"name": "smoke", "image": "public.ecr.aws/curlimages/curl@sha256:" + "a" * 64,
                                # container cpu/memory only because moto's RunTask adds them up
-                               "cpu": 256, "memory": 512, "user": "100:101", "readonlyRootFilesystem": True, "command": ["curl", "--version"],
+                               "cpu": 256, "memory": 512, "user": "100:101", "readonlyRootFilesystem": True,
+                               "command": ["curl", "--version"],
                                "logConfiguration": {"logDriver": "awslogs", "options": {
                                    "awslogs-group": LOG_GROUP, "awslogs-region": REGION,
                                    "awslogs-stream-prefix": "smoke"}}}])
