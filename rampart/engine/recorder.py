@@ -158,7 +158,14 @@ class RecordingMocks(pulumi_mocks.Mocks):
         return self.cloud.new_resource(args.typ, args.name, dict(args.inputs))
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list | None]:
-        return self.cloud.call(args.token, dict(args.args)), []
+        # Shapes come from the SDK's result types (see invokes); what the engine cannot answer fails the
+        # invoke with a message naming it (the SDK raises it at the program's call), rather than `{}`.
+        from rampart.engine import invokes
+
+        try:
+            return invokes.answer(args.token, dict(args.args), self.cloud), []
+        except (invokes.UnanswerableInvoke, invokes.policy_document.PolicyDocumentError) as error:
+            return {}, [("", str(error))]
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
