@@ -149,6 +149,8 @@ _AWS_KEY_VALUE = re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b")
 _CREDENTIAL_VALUE = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----|\bgh[pousr]_[A-Za-z0-9]{36}\b|\bgithub_pat_\w{20,}")
 _CREDENTIAL_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|PRIVATE_KEY|ACCESS_KEY|API_KEY|CREDENTIAL", re.IGNORECASE)
 SECRET_VALUE_FIELDS = ("plaintextValue", "value")
+# An ARN names where a credential lives (Secrets Manager, SSM): a reference, not the credential itself.
+_REFERENCE_VALUE = re.compile(r"^arn:aws[a-z-]*:(secretsmanager|ssm|kms):[a-z0-9-]+:\d{12}:\S+$")
 
 
 def check_deploy_secrets_hygiene(resource: Resource, context: Context) -> Iterator[str]:
@@ -168,7 +170,8 @@ def check_deploy_secrets_hygiene(resource: Resource, context: Context) -> Iterat
         elif is_secret and looks_hand_written(value, context.threshold("minSecretLength")):
             yield f"{field} of {name} looks like a literal typed into the program; expected a value from " \
                 "`pulumi config set --secret`"
-        elif not is_secret and (_CREDENTIAL_VALUE.search(value) or _CREDENTIAL_NAME.search(name)):
+        elif not is_secret and (_CREDENTIAL_VALUE.search(value) or (_CREDENTIAL_NAME.search(name)
+                                                                    and not _REFERENCE_VALUE.match(value))):
             yield f"variable {name} looks like a credential stored in plain text; expected an " \
                 "ActionsEnvironmentSecret"
 

@@ -151,6 +151,17 @@ def test_environment_secret_and_plain_variables_pass():
         assert messages("gh-deploy-secrets-hygiene", type_token, variable) == []
 
 
+def test_a_variable_naming_where_a_secret_lives_is_not_a_credential():
+    # Judged by what the value is: an ARN points at a secret in Secrets Manager, whatever the variable is called.
+    variable = {"repository": "shop", "variableName": "RAMPART_GITHUB_APP_SECRET_ARN",
+                "value": "arn:aws:secretsmanager:us-east-1:111111111111:secret:rampart/github-app-Xy12Ab"}
+    for type_token in (github.REPO_VARIABLE, github.ENV_VARIABLE):
+        assert messages("gh-deploy-secrets-hygiene", type_token, variable) == []
+    # The same name holding anything that is not a reference is still a credential in plain text.
+    literal = {**variable, "value": STRONG}
+    assert messages("gh-deploy-secrets-hygiene", github.ENV_VARIABLE, literal)
+
+
 @pytest.mark.parametrize(
     ("type_token", "props", "expected"),
     [
