@@ -45,7 +45,9 @@ def test_first_run_stacks_run_and_declare_no_service_yet(report):
     for stack in report.stacks:
         types = {r.type for r in stack.resources}
         assert "aws:ecr/repository:Repository" in types
-        assert "aws:ecs/service:Service" not in types and "aws:ecs/taskDefinition:TaskDefinition" not in types
+        assert "aws:ecs/service:Service" not in types and "aws:codedeploy/deploymentGroup:DeploymentGroup" not in types
+        # The only task definition is the smoke runner's (a public curl image pinned by digest), none of a service.
+        assert all("SmokeRunner" in r.urn for r in stack.resources if r.type == "aws:ecs/taskDefinition:TaskDefinition")
         assert sorted(stack.outputs["awaitingImage"]) == ["api", "web"]
 
 
