@@ -281,6 +281,9 @@ DEFAULT_UNSCOPABLE_ACTIONS = (
     "iam:ListRoles",
     "tag:GetResources",
     "rds:DescribeDBEngineVersions",
+    # No resource-level permissions (Service Authorization Reference; awsdocs/aws-codedeploy-user-guide#18).
+    "codedeploy:ContinueDeployment",
+    "codedeploy:StopDeployment",
 )
 
 

@@ -241,6 +241,8 @@ TABLE: dict[tuple[str, str], Translator] = {
     ("codedeploy", "CreateDeployment"): _on_group("codedeploy:CreateDeployment"),
     ("codedeploy", "ListDeployments"): _on_group("codedeploy:ListDeployments"),
     ("codedeploy", "GetDeployment"): _get_deployment,
+    ("codedeploy", "GetDeploymentConfig"): lambda account, p: [Request(
+        "codedeploy:GetDeploymentConfig", account.arn("codedeploy", f"deploymentconfig:{p['deploymentConfigName']}"))],
     ("codedeploy", "ContinueDeployment"): _wildcard("codedeploy:ContinueDeployment"),
     ("codedeploy", "StopDeployment"): _wildcard("codedeploy:StopDeployment"),
     ("rds", "DescribeDBInstances"): _describe_db_instances,
