@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -9,7 +10,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,14 @@ from rampart.engine.analyzer import PolicyPackProcess
 from rampart.engine.recorder import Registration, redact_secrets
 from rampart.engine.stackfile import discover_stacks, load_project, load_stack
 from rampart.errors import UsageError
-from rampart.reports.model import CheckReport, ResourceSummary, StackResult, classify, recovery_from_outputs
+from rampart.reports.model import (
+    CheckReport,
+    ResourceSummary,
+    SourceLocation,
+    StackResult,
+    classify,
+    recovery_from_outputs,
+)
 
 Progress = Callable[[str], None]
 
@@ -148,6 +156,30 @@ class _StackRuns:
         self._tmp.cleanup()
 
 
+def source_root(program_dir: Path) -> Path:
+    """What report paths are relative to: the repository holding the program (GitHub code scanning resolves
+    SARIF locations against the repository root), else the program directory itself."""
+    program_dir = program_dir.resolve()
+    for directory in (program_dir, *program_dir.parents):
+        if (directory / ".git").exists():
+            return directory
+    return program_dir
+
+
+@functools.lru_cache(maxsize=256)
+def _relative_source_file(file: str, root: Path) -> str | None:
+    # Cached: a stack has thousands of resources declared in a handful of files, and resolve() hits the disk.
+    path = Path(file).resolve()
+    if not path.is_relative_to(root):
+        return None  # a file outside the repository is no location code scanning can show
+    return path.relative_to(root).as_posix()
+
+
+def _source(registration: Registration, root: Path) -> SourceLocation | None:
+    relative = _relative_source_file(registration.source_file, root) if registration.source_file else None
+    return SourceLocation(relative, registration.source_line) if relative else None
+
+
 def _registration(data: Mapping[str, Any]) -> Registration:
     fields = dict(data)
     for key in ("dependencies", "ignore_changes", "aliases", "additional_secret_outputs", "replace_on_changes"):
@@ -159,6 +191,7 @@ def _registration(data: Mapping[str, Any]) -> Registration:
 def run_check(options: CheckOptions, progress: Progress = lambda _: None) -> CheckReport:
     stacks = resolve_stacks(options)
     project = load_project(options.program_dir)
+    root = source_root(options.program_dir)
     configs = {stack: load_policy_config(options, stack) for stack in stacks}
     started = time.monotonic()
     runs = _StackRuns(options.program_dir, stacks, options.parallel)
@@ -186,11 +219,12 @@ def run_check(options: CheckOptions, progress: Progress = lambda _: None) -> Che
                 for registration in registrations:
                     diagnostics.extend(pack.analyze(registration))
                 diagnostics.extend(pack.analyze_stack(registrations))
-                result.findings = classify(diagnostics, info)
+                sources = {r.urn: _source(r, root) for r in registrations}
+                result.findings = [replace(f, source=sources.get(f.urn)) for f in classify(diagnostics, info)]
                 result.resources = [
                     ResourceSummary(
                         urn=r.urn, type=r.type, name=r.name, parent=r.parent, protect=r.protect,
-                        ignore_changes=r.ignore_changes, inputs=r.redacted_inputs(),
+                        ignore_changes=r.ignore_changes, inputs=r.redacted_inputs(), source=sources[r.urn],
                     )
                     for r in registrations
                 ]
@@ -201,4 +235,6 @@ def run_check(options: CheckOptions, progress: Progress = lambda _: None) -> Che
     finally:
         runs.close()
     progress(f"checked {len(stacks)} stack(s) in {time.monotonic() - started:.1f}s")
-    return CheckReport(pack=info, stacks=results)
+    program_path = options.program_dir.resolve().relative_to(root).as_posix()
+    return CheckReport(pack=info, stacks=results, source_root=str(root),
+                       program_path="" if program_path == "." else program_path)

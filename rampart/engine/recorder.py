@@ -14,6 +14,8 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import mocks as pulumi_mocks
@@ -55,6 +57,10 @@ class Registration:
     inputs: Mapping[str, Any]
     """Inputs as JSON-like values, camelCase keys; secrets stay wrapped in Pulumi's secret signature."""
     id: str = ""
+    source_file: str = ""
+    """The absolute path of the file that declared the resource (the SDK's `sourcePosition`): for a resource
+    declared inside a component, the component's line that declared it. Empty when the SDK gives none."""
+    source_line: int = 0
 
     def plain_inputs(self) -> dict[str, Any]:
         """Inputs with secrets unwrapped: for assertions in tests, never for output."""
@@ -168,6 +174,18 @@ class RecordingMocks(pulumi_mocks.Mocks):
             return {}, [("", str(error))]
 
 
+def _declaring_position(request: Any) -> dict[str, Any]:
+    """The SDK's `sourcePosition` (the frame that called the resource's constructor) as a path and line. When a
+    library declared the resource (the position is in site-packages), the first frame of the SDK's captured stack
+    outside it: the program's line that led there."""
+    positions = [request.sourcePosition, *(frame.pc for frame in request.stackTrace.frames)]
+    for position in positions:
+        parsed = urlparse(position.uri)
+        if parsed.scheme == "file" and position.line and "site-packages" not in parsed.path:
+            return {"source_file": url2pathname(parsed.path), "source_line": int(position.line)}
+    return {}
+
+
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: RecordingMocks, recording: Recording) -> None:
         super().__init__(mocks)
@@ -213,6 +231,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             replace_on_changes=tuple(request.replaceOnChanges),
             inputs=_struct_to_python(request.object, ids),
             id=response.id,
+            **_declaring_position(request),
         )
         with self._lock:
             self.recording.registrations.append(registration)

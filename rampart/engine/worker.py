@@ -19,41 +19,23 @@ import os
 import re
 import runpy
 import sys
-import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pulumi
 
+from rampart.engine import program_errors
 from rampart.engine.recorder import record
 from rampart.engine.stackfile import load_project, load_stack
 from rampart.errors import RampartError
-
-
-def _program_frames(exc: BaseException, program_dir: Path) -> list[str]:
-    """The traceback lines inside the user's program: their error, not the engine's."""
-    lines = []
-    for frame in traceback.extract_tb(exc.__traceback__):
-        path = Path(frame.filename)
-        if not path.is_absolute() or not path.is_file():
-            continue  # frozen or generated frames are the interpreter's, never the user's
-        path = path.resolve()
-        if program_dir in path.parents and ".venv" not in path.parts and "site-packages" not in path.parts:
-            lines.append(f"  {path.relative_to(program_dir)}:{frame.lineno} in {frame.name}: {frame.line or ''}")
-    return lines
 
 
 def describe_program_error(exc: BaseException, program_dir: Path, stack_file: str) -> dict[str, Any]:
     if isinstance(exc, pulumi.RunError):
         # The program's own deliberate, clean error (a config error): shown as is.
         return {"kind": "config", "message": str(exc)}
-    frames = _program_frames(exc, program_dir)
-    where = "\n".join(frames[-6:]) if frames else "  (raised outside the program's own files)"
-    return {
-        "kind": "program",
-        "message": f"the program failed for {stack_file}: {type(exc).__name__}: {exc}\n{where}",
-    }
+    return {"kind": "program", "message": program_errors.describe(exc, program_dir, stack_file)}
 
 
 def _shallow(value: Any) -> dict[str, Any]:
@@ -67,6 +49,7 @@ def run(program_dir: Path, stack: str) -> dict[str, Any]:
     settings = load_stack(project, stack)
     os.chdir(program_dir)
     sys.path.insert(0, str(program_dir))
+    program_errors.remember_apply_callers(program_dir.resolve())
     main = str(project.main)
     try:
         recording = record(

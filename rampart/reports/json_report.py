@@ -6,7 +6,7 @@ import dataclasses
 import json
 from typing import Any
 
-from rampart.reports.model import CheckReport, Finding, StackResult
+from rampart.reports.model import CheckReport, Finding, SourceLocation, StackResult
 
 SCHEMA_VERSION = 1
 
@@ -27,7 +27,13 @@ def _finding(finding: Finding) -> dict[str, Any]:
         "remediation": finding.remediation,
         "url": finding.url,
         "waiver": dataclasses.asdict(finding.waiver) if finding.waiver else None,
+        "source": _source(finding.source),
     }
+
+
+def _source(source: SourceLocation | None) -> dict[str, Any] | None:
+    """The declaring file (relative to the repository root, else the program directory) and line."""
+    return {"file": source.file, "line": source.line} if source else None
 
 
 def _stack(result: StackResult) -> dict[str, Any]:
@@ -54,6 +60,7 @@ def _stack(result: StackResult) -> dict[str, Any]:
                 "protect": r.protect,
                 "ignore_changes": list(r.ignore_changes),
                 "inputs": r.inputs,
+                "source": _source(r.source),
             }
             for r in result.resources
         ],

@@ -34,9 +34,11 @@ def _finding_row(finding: Finding) -> str:
     if finding.waiver:
         waiver = finding.waiver
         note += f" — waived: {waiver.reason} (approved by {waiver.approved_by}, expires {waiver.expires})"
+    declared = f" at `{_cell(finding.source.file)}:{finding.source.line}`" if finding.source else ""
     return (
         f"| {_ICON[finding.state]} {finding.state} | `{finding.policy}` | {finding.enforcement} | {finding.severity} "
-        f"| {_cell(control)} | `{_cell(finding.resource_name)}` ({_cell(finding.resource_type)}) | {_cell(note)} |"
+        f"| {_cell(control)} | `{_cell(finding.resource_name)}` ({_cell(finding.resource_type)}){declared} "
+        f"| {_cell(note)} |"
     )
 
 

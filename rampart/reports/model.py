@@ -35,6 +35,15 @@ class Waiver:
 
 
 @dataclass(frozen=True)
+class SourceLocation:
+    """Where a resource was declared: a path relative to the source root (the repository root, else the program
+    directory), with `/` separators as SARIF and GitHub code scanning expect."""
+
+    file: str
+    line: int
+
+
+@dataclass(frozen=True)
 class Finding:
     policy: str
     urn: str
@@ -47,6 +56,7 @@ class Finding:
     remediation: str = ""
     url: str = ""
     waiver: Waiver | None = None
+    source: SourceLocation | None = None
 
     @property
     def blocking(self) -> bool:
@@ -72,6 +82,7 @@ class ResourceSummary:
     ignore_changes: tuple[str, ...]
     inputs: Mapping[str, Any]
     """Redacted: every secret replaced by "[secret]"."""
+    source: SourceLocation | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +136,10 @@ class StackResult:
 class CheckReport:
     pack: PackInfo | None
     stacks: list[StackResult]
+    source_root: str = ""
+    """Absolute path that `SourceLocation.file` is relative to; empty when unknown."""
+    program_path: str = ""
+    """The program directory relative to `source_root` ("" when they are the same)."""
 
     @property
     def exit_code(self) -> int:

@@ -1,16 +1,20 @@
 """SARIF 2.1.0 for GitHub code scanning: rules carry their metadata, results their stack and resource.
 
-Code scanning needs a physical location for every result; a resource has none in the repository, so results
-point at the stack file (the config that produced the resource) and name the resource as a logical location.
+Code scanning needs a physical location for every result: the file and line that declared the resource (the SDK's
+source position; for a resource inside a component, the component's line that declared it), relative to the
+repository root (`%SRCROOT%`, else the program directory), as code scanning resolves it against its checkout. A
+finding with no declaring line (a stack-level one) points at the stack file. The resource is the logical location.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
+from pathlib import Path
 from typing import Any
 
-from rampart.reports.model import CheckReport, Finding
+from rampart.reports.model import CheckReport, Finding, StackResult
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL_BY_SEVERITY = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
@@ -63,6 +67,20 @@ def _fingerprint(stack: str, finding: Finding) -> str:
     return hashlib.sha256(f"{stack}|{finding.policy}|{finding.urn}".encode()).hexdigest()
 
 
+SOURCE_ROOT = "%SRCROOT%"
+
+
+def _physical_location(report: CheckReport, stack: StackResult, finding: Finding) -> dict[str, Any]:
+    if finding.source:
+        uri, line = finding.source.file, finding.source.line
+    else:
+        uri, line = posixpath.join(report.program_path, stack.stack_file), 1
+    location: dict[str, Any] = {"uri": uri}
+    if report.source_root:
+        location["uriBaseId"] = SOURCE_ROOT
+    return {"artifactLocation": location, "region": {"startLine": max(1, line)}}
+
+
 def render(report: CheckReport) -> str:
     rules = _rules(report)
     rule_index = {rule["id"]: index for index, rule in enumerate(rules)}
@@ -77,10 +95,7 @@ def render(report: CheckReport) -> str:
                 },
                 "locations": [
                     {
-                        "physicalLocation": {
-                            "artifactLocation": {"uri": stack.stack_file},
-                            "region": {"startLine": 1},
-                        },
+                        "physicalLocation": _physical_location(report, stack, finding),
                         "logicalLocations": [
                             {"fullyQualifiedName": finding.urn or f"stack:{stack.stack}", "kind": "resource"}
                         ],
@@ -122,6 +137,8 @@ def render(report: CheckReport) -> str:
                     }
                 },
                 "automationDetails": {"id": "rampart-check/" + ",".join(s.stack for s in report.stacks)},
+                **({"originalUriBaseIds": {SOURCE_ROOT: {"uri": Path(report.source_root).as_uri() + "/"}}}
+                   if report.source_root else {}),
                 "results": results,
             }
         ],

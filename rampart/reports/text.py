@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from rampart.reports.markdown import recovery_line
@@ -14,7 +15,8 @@ _STYLE = {"violation": "red", "waived": "yellow", "undeterminable": "cyan"}
 def _stack(console: Console, result: StackResult, verbose: bool) -> None:
     console.rule(f"[bold]{result.project} / {result.stack}[/]")
     if result.error:
-        console.print(f"[bold red]error:[/] {result.error}", markup=True, highlight=False)
+        # escape: an error quotes the program ("[secret]", subscripts) and must print as text, not markup.
+        console.print(f"[bold red]error:[/] {escape(result.error)}", markup=True, highlight=False)
         return
     blocking = len(result.blocking)
     verdict = "[bold red]BLOCKED[/]" if blocking else "[bold green]PASS[/]"
@@ -38,7 +40,8 @@ def _stack(console: Console, result: StackResult, verbose: bool) -> None:
             message += f"\nwaived: {f.waiver.reason} (by {f.waiver.approved_by}, until {f.waiver.expires})"
         table.add_row(
             f"[{_STYLE[f.state]}]{f.state}[/]", f.policy, f.enforcement, f.severity,
-            f"{f.framework} {f.control}".strip(), f.resource_name, message,
+            f"{f.framework} {f.control}".strip(),
+            f.resource_name + (f"\n{f.source.file}:{f.source.line}" if f.source else ""), message,
         )
     console.print(table)
     hidden = len(result.findings) - len(shown)

@@ -136,7 +136,9 @@ def test_sarif_is_valid_sarif_2_1_0(tmp_path):
     assert rule_ids == ["database-not-public", "relationships-visible"]
     result = next(r for r in run["results"] if r["ruleId"] == "database-not-public")
     assert result["level"] == "error"
-    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "Pulumi.production.yaml"
+    # The file that declared the database, relative to the repository root (tests/engine/test_user_lines.py).
+    artifact = result["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert artifact["uri"] == "tests/fixtures/programs/tiny/__main__.py"
     assert result["locations"][0]["logicalLocations"][0]["fullyQualifiedName"].endswith("::db")
     assert run["tool"]["driver"]["rules"][0]["properties"]["security-severity"] == "9.5"
 
