@@ -19,6 +19,7 @@ import base64
 import functools
 import hashlib
 import importlib
+import keyword
 import re
 import typing
 from collections.abc import Callable, Mapping
@@ -76,39 +77,40 @@ def result_type(token: str) -> type | None:
         return None
     class_name = function[0].upper() + function[1:] + "Result"
     base = "pulumi_" + package.replace("-", "_")
+    if keyword.iskeyword(module):
+        module += "_"  # the SDK's module for `aws:lambda/...` is pulumi_aws.lambda_
     parent = f"{base}.{module}" if module else base
-    for candidate in (f"{parent}.{_snake(function)}", parent):
-        found = _class_in(candidate, class_name)
-        if found is not None:
-            return found
-    return _search_package(parent, token, class_name)
-
-
-def _class_in(module_name: str, class_name: str) -> type | None:
     try:
-        module = importlib.import_module(module_name)
+        package_module = importlib.import_module(parent)
     except ImportError:
         return None
-    found = getattr(module, class_name, None)
-    return found if isinstance(found, type) else None
+    # Ask the package itself first, which also completes the SDK's lazy load of it. Importing one of its
+    # submodules while it is still lazy would leave the submodule shadowing the function of the same name
+    # (`aws.iam.get_policy_document` becoming a module) once the package loads.
+    found = getattr(package_module, class_name, None)
+    if isinstance(found, type):
+        return found
+    return _search_package(package_module, token, class_name)
 
 
-def _search_package(parent: str, token: str, class_name: str) -> type | None:
-    """Generated file names do not always follow the function name (acronyms): find the file that invokes
-    the token, within the module's own folder only."""
-    try:
-        package = importlib.import_module(parent)
-    except ImportError:
-        return None
-    folder = Path(getattr(package, "__file__", "") or ".").parent
+def _search_package(package_module: Any, token: str, class_name: str) -> type | None:
+    """A result class the package does not export: find the generated file that invokes the token, within
+    the module's own folder only."""
+    folder = Path(getattr(package_module, "__file__", "") or ".").parent
     needle = f"'{token}'"
     for path in sorted(folder.glob("*.py")):
         if needle in path.read_text(encoding="utf-8", errors="replace"):
-            return _class_in(f"{parent}.{path.stem}", class_name)
+            try:
+                module = importlib.import_module(f"{package_module.__name__}.{path.stem}")
+            except ImportError:
+                return None
+            found = getattr(module, class_name, None)
+            return found if isinstance(found, type) else None
     return None
 
 
-def properties(cls: type) -> list[tuple[str, str, Any]]:
+@functools.cache
+def properties(cls: type) -> tuple[tuple[str, str, Any], ...]:
     """(python name, wire name, annotation) of an SDK output type, from its `@pulumi.getter`s."""
     from pulumi import _types
 
@@ -120,7 +122,7 @@ def properties(cls: type) -> list[tuple[str, str, Any]]:
         except Exception:  # noqa: BLE001 (an annotation the SDK itself cannot resolve: answer a string)
             hints = {}
         found.append((python_name, wire_name, hints.get("return", str)))
-    return found
+    return tuple(found)
 
 
 # Values of the right shape ----------------------------------------------------------------------------------
