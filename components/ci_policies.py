@@ -225,6 +225,11 @@ def _state_statements(partition: str, bucket: str, secrets_key_arn: str, *, writ
         {"Sid": "StateObjects", "Effect": "Allow", "Action": object_actions, "Resource": objects},
         # `secretsprovider: awskms://…`: the stack's data key is decrypted with this key, and nothing else.
         {"Sid": "StackSecretsProvider", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": secrets_key_arn},
+        # `rampart bootstrap` encrypts the state bucket with the same key (SSE-KMS): every object written,
+        # checkpoints and lock files alike, needs a data key from it, through S3 only.
+        {"Sid": "StateEncryption", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+         "Resource": secrets_key_arn,
+         "Condition": {"StringEquals": {"kms:ViaService": f"s3.{secrets_key_arn.split(':')[3]}.amazonaws.com"}}},
     ]
     if not write:
         found.append({"Sid": "StateLocks", "Effect": "Allow", "Action": ["s3:PutObject", "s3:DeleteObject"],

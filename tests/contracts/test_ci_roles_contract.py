@@ -102,6 +102,11 @@ def state_requests(stack: str, *, write: bool) -> list[Request]:
         Request("s3:PutObject", lock),
         Request("s3:DeleteObject", lock),
         Request("kms:Decrypt", key_arn, origin="secretsprovider awskms", resource_policy=DEFAULT_KEY_POLICY),
+        # The bucket is SSE-KMS under the same key (rampart bootstrap): S3 asks KMS on the caller's behalf.
+        Request("kms:Decrypt", key_arn, {"kms:ViaService": "s3.us-east-1.amazonaws.com"}, origin="s3:GetObject",
+                resource_policy=DEFAULT_KEY_POLICY),
+        Request("kms:GenerateDataKey", key_arn, {"kms:ViaService": "s3.us-east-1.amazonaws.com"},
+                origin="s3:PutObject", resource_policy=DEFAULT_KEY_POLICY),
     ]
     if write:
         found.append(Request("s3:PutObject", checkpoint))
