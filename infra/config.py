@@ -349,7 +349,7 @@ class GithubReviewersConfig(_Model):
 
 
 GITHUB_OIDC_PROVIDER_ARN = r"^arn:aws:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$"
-GITHUB_APP_SECRET_ARN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$"
+GITHUB_APP_STORE_ARN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$"
 SECRETS_PROVIDER_KEY_ARN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$"
 
 
@@ -377,10 +377,10 @@ class GithubConfig(_Model):
     """Pulumi state backend the workflows log in to (published as a GitHub variable); None: Pulumi Cloud."""
     secrets_provider_key_arn: Annotated[str, StringConstraints(pattern=SECRETS_PROVIDER_KEY_ARN)] | None = None
     """The KMS key behind the stack file's `secretsprovider: awskms://…` (`rampart bootstrap` creates it)."""
-    app_secret_arn: Annotated[str, StringConstraints(pattern=GITHUB_APP_SECRET_ARN)] | None = None
+    app_secret_arn: Annotated[str, StringConstraints(pattern=GITHUB_APP_STORE_ARN)] | None = None
     """Secrets Manager secret holding the GitHub App (`{"appId": …, "installationId": …, "privateKey": …}`) the
     deploy job's github provider authenticates as: only the infrastructure role may read it."""
-    reader_app_secret_arn: Annotated[str, StringConstraints(pattern=GITHUB_APP_SECRET_ARN)] | None = None
+    reader_app_secret_arn: Annotated[str, StringConstraints(pattern=GITHUB_APP_STORE_ARN)] | None = None
     """Secrets Manager secret of a read-only GitHub App (Administration, Environments, Variables: read) for the
     github provider's refresh in previews and drift checks; the preview role may read it. GITHUB_TOKEN cannot read
     Actions variables or repository administration settings."""
