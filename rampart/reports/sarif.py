@@ -13,6 +13,7 @@ import json
 import posixpath
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from rampart.reports.model import CheckReport, Finding, StackResult
 
@@ -75,7 +76,7 @@ def _physical_location(report: CheckReport, stack: StackResult, finding: Finding
         uri, line = finding.source.file, finding.source.line
     else:
         uri, line = posixpath.join(report.program_path, stack.stack_file), 1
-    location: dict[str, Any] = {"uri": uri}
+    location: dict[str, Any] = {"uri": quote(uri)}  # a URI reference, not a path: spaces and `%` are escaped
     if report.source_root:
         location["uriBaseId"] = SOURCE_ROOT
     return {"artifactLocation": location, "region": {"startLine": max(1, line)}}

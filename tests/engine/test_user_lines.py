@@ -131,3 +131,22 @@ def test_text_report_prints_an_error_quoting_brackets_as_text():
     completed = check("--program", str(FAILING), "--policy-pack", str(TINY_PACK), "--stack", "secret")
     assert completed.returncode == 2
     assert "ValueError: [secret] (message withheld" in completed.stdout
+
+
+def test_sarif_escapes_paths_and_falls_back_to_the_stack_file_under_the_program_directory():
+    from rampart.reports import sarif
+    from rampart.reports.model import CheckReport, Finding, SourceLocation, StackResult
+
+    def finding(source: SourceLocation | None) -> Finding:
+        return Finding(policy="p", urn="urn:pulumi:dev::x::aws:s3/bucket:Bucket::b", message="m",
+                       enforcement="advisory", severity="low", state="violation", source=source)
+
+    stack = StackResult(stack="dev", stack_file="Pulumi.dev.yaml",
+                        findings=[finding(SourceLocation("my app/__main__.py", 7)), finding(None)])
+    document = json.loads(sarif.render(CheckReport(pack=None, stacks=[stack], source_root="/repo",
+                                                   program_path="my app")))
+    declared, fallback = (r["locations"][0]["physicalLocation"] for r in document["runs"][0]["results"])
+    assert declared == {"artifactLocation": {"uri": "my%20app/__main__.py", "uriBaseId": "%SRCROOT%"},
+                        "region": {"startLine": 7}}
+    assert fallback["artifactLocation"]["uri"] == "my%20app/Pulumi.dev.yaml"
+    assert fallback["region"] == {"startLine": 1}
