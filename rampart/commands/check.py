@@ -10,6 +10,7 @@ from rich.console import Console
 
 from rampart import console
 from rampart.engine.check import CheckOptions, run_check
+from rampart.engine.default_pack import PACK_FILE, default_pack
 from rampart.errors import UsageError
 from rampart.reports import json_report, markdown, sarif, text
 
@@ -37,14 +38,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--output", type=Path, default=None, metavar="FILE",
                         help="write the report here instead of stdout")
     parser.add_argument("--verbose", action="store_true", help="text format: list advisory violations too")
+    parser.add_argument("--assume-existing", action="store_true",
+                        help="preview as if every resource were already deployed (every output known), instead of "
+                        "the first preview of a new stack (values computed at create time unknown)")
     parser.set_defaults(handler=handle)
 
 
 def _default_pack(program: Path) -> Path:
-    own = program / "policies"
-    if (own / "PulumiPolicy.yaml").is_file():
-        return own
-    return Path(__file__).resolve().parents[2] / "policies"
+    pack = default_pack(program)
+    if pack is None:
+        raise UsageError(f"--policy-pack: {program} has no policies/{PACK_FILE} and this rampart installation "
+                         "ships no default pack; pass --policy-pack DIR")
+    return pack
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -53,7 +58,7 @@ def handle(args: argparse.Namespace) -> int:
         raise UsageError(f"--program {args.program}: not a directory")
     pack = (args.policy_pack or _default_pack(program)).resolve()
     options = CheckOptions(program_dir=program, pack_dir=pack, stacks=tuple(args.stack),
-                           policy_config_dir=args.policy_config_dir)
+                           policy_config_dir=args.policy_config_dir, assume_existing=args.assume_existing)
     if console.is_interactive():
         with console.stderr.status("rampart check") as status:
             report = run_check(options, progress=lambda message: status.update(message))

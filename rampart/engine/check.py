@@ -6,7 +6,6 @@ import functools
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -14,12 +13,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from rampart.engine.analyzer import PolicyPackProcess
+from rampart.engine import environment
+from rampart.engine.analyzer import PackInfo, PolicyPackProcess
+from rampart.engine.environment import ProgramEnvironment, activated
 from rampart.engine.recorder import Registration, redact_secrets
 from rampart.engine.stackfile import discover_stacks, load_project, load_stack
 from rampart.errors import UsageError
 from rampart.reports.model import (
     CheckReport,
+    OpaqueSummary,
     ResourceSummary,
     SourceLocation,
     StackResult,
@@ -38,16 +40,38 @@ class CheckOptions:
     policy_config_dir: Path | None = None
     """Where `<stack>.json` pack configs live; default `<pack>/config`."""
     parallel: int = 2
+    assume_existing: bool = False
+    """Preview an already-deployed stack (every output known) rather than the first preview of a new one."""
+
+
+DEFAULT_STACK = "dev"
 
 
 def resolve_stacks(options: CheckOptions) -> list[str]:
+    """The stacks to run. A project without any stack file runs (`--stack` or `dev`) with empty config, as a
+    newly initialised stack previews; where stack files exist, a `--stack` without one is a typo, refused."""
     project = load_project(options.program_dir)
-    stacks = list(options.stacks) or discover_stacks(options.program_dir)
-    if not stacks:
-        raise UsageError(f"{options.program_dir}: no Pulumi.<stack>.yaml found; pass --stack NAME")
+    discovered = discover_stacks(options.program_dir)
+    stacks = list(options.stacks) or discovered or [DEFAULT_STACK]
     for stack in stacks:
-        load_stack(project, stack)  # fails early, with the file named, before anything runs
+        load_stack(project, stack, missing_ok=not discovered)  # fails early, the file named, before anything runs
     return stacks
+
+
+def stack_config_note(stack: str, stack_file: str) -> str:
+    if stack_file:
+        return f"Stack config: {stack_file}"
+    return (f"Stack config: none (no Pulumi.{stack}.yaml in the project): ran with empty config, "
+            "only Pulumi.yaml's defaults")
+
+
+def policy_config_note(options: CheckOptions, stack: str, path: str, info: PackInfo) -> str:
+    if path:
+        return f"Pack config: {path}"
+    directory = options.policy_config_dir or options.pack_dir / "config"
+    levels = [meta.enforcement for meta in info.policies.values()]
+    return (f"Pack config: none (no {directory / (stack + '.json')}): every policy at the level the pack "
+            f"declares ({levels.count('mandatory')} mandatory, {levels.count('advisory')} advisory)")
 
 
 def load_policy_config(options: CheckOptions, stack: str) -> tuple[dict[str, Any], str]:
@@ -111,17 +135,22 @@ class _StackRuns:
     pack can start on one stack while another is still running.
     """
 
-    def __init__(self, program_dir: Path, stacks: Sequence[str], parallel: int) -> None:
+    def __init__(self, program_dir: Path, stacks: Sequence[str], parallel: int,
+                 environment: ProgramEnvironment | None = None, assume_existing: bool = False) -> None:
+        environment = environment or ProgramEnvironment(python=None, origin="rampart's own interpreter")
         self._tmp = tempfile.TemporaryDirectory(prefix="rampart-")
         self._dir = Path(self._tmp.name)
         self._stderr = (self._dir / "worker.stderr").open("wb")
         read_fd, write_fd = os.pipe()
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = activated({**os.environ, "PYTHONUNBUFFERED": "1"}, environment)
         env.pop("PULUMI_CONFIG", None)
-        command = [sys.executable, "-m", "rampart.engine.worker", "--program", str(program_dir),
+        # In the program's own interpreter when its Pulumi.yaml names one (rampart.engine.environment).
+        command = [*environment.worker_command(), "--program", str(program_dir),
                    "--result-dir", str(self._dir), "--status-fd", str(write_fd), "--parallel", str(max(1, parallel))]
         for stack in stacks:
             command += ["--stack", stack]
+        if assume_existing:
+            command.append("--assume-existing")
         try:
             self._process = subprocess.Popen(  # noqa: S603 (our own module, by path of this interpreter)
                 command, stdout=subprocess.DEVNULL, stderr=self._stderr, env=env, cwd=program_dir,
@@ -194,7 +223,8 @@ def run_check(options: CheckOptions, progress: Progress = lambda _: None) -> Che
     root = source_root(options.program_dir)
     configs = {stack: load_policy_config(options, stack) for stack in stacks}
     started = time.monotonic()
-    runs = _StackRuns(options.program_dir, stacks, options.parallel)
+    program_environment = environment.resolve(options.program_dir)  # a missing environment fails before any run
+    runs = _StackRuns(options.program_dir, stacks, options.parallel, program_environment, options.assume_existing)
     try:
         progress(f"running {len(stacks)} stack program(s) and starting the policy pack")
         with PolicyPackProcess(pack_dir=options.pack_dir, project=project.name, stack=stacks[0]) as pack:
@@ -206,21 +236,28 @@ def run_check(options: CheckOptions, progress: Progress = lambda _: None) -> Che
             for stack in stacks:
                 data = runs.result(stack)
                 stack_started = time.monotonic()
-                result = StackResult(stack=stack, project=project.name, stack_file=f"Pulumi.{stack}.yaml",
-                                     policy_config_file=configs[stack][1])
+                result = StackResult(
+                    stack=stack, project=project.name, stack_file=f"Pulumi.{stack}.yaml",
+                    policy_config_file=configs[stack][1],
+                    mode="assume-existing" if options.assume_existing else "first-preview",
+                    policy_config_note=policy_config_note(options, stack, configs[stack][1], info),
+                )
                 if data.get("error"):
                     result.error = data["error"]["message"]
                     results.append(result)
                     continue
+                result.stack_file = data.get("stackFile", result.stack_file)
+                result.stack_config_note = stack_config_note(stack, result.stack_file)
+                result.not_checked_inside = [OpaqueSummary(**o) for o in data.get("opaque") or ()]
                 registrations = [_registration(r) for r in data["registrations"]]
                 progress(f"{stack}: {len(registrations)} resources through {len(info.policies)} policies")
-                pack.configure(configs[stack][0])
+                levels = pack.configure(configs[stack][0])
                 diagnostics = []
                 for registration in registrations:
                     diagnostics.extend(pack.analyze(registration))
                 diagnostics.extend(pack.analyze_stack(registrations))
                 sources = {r.urn: _source(r, root) for r in registrations}
-                result.findings = [replace(f, source=sources.get(f.urn)) for f in classify(diagnostics, info)]
+                result.findings = [replace(f, source=sources.get(f.urn)) for f in classify(diagnostics, info, levels)]
                 result.resources = [
                     ResourceSummary(
                         urn=r.urn, type=r.type, name=r.name, parent=r.parent, protect=r.protect,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,12 +28,23 @@ class DeclaredDatabase:
     source: str
 
 
+def _program_database_config(program: Path) -> type:
+    """The config model of this project's program (`infra/config.py`), preferably the --program directory's own:
+    an installed rampart carries no `infra` package, and must not (it is the program, not the CLI)."""
+    if (program / "infra" / "config.py").is_file() and str(program.resolve()) not in sys.path:
+        sys.path.insert(0, str(program.resolve()))
+    try:
+        return importlib.import_module("infra.config").DatabaseConfig
+    except ImportError:
+        raise UsageError(f"--program {program}: no infra/config.py; rampart verify reads the declared database "
+                         "settings with this project's program") from None
+
+
 def declared_database(outputs: StackOutputs, program: Path, stack: str | None) -> DeclaredDatabase:
     """The promise: flags aside, the outputs if they carry it, else the stack file, else the config defaults."""
     from pydantic import ValidationError
 
-    from infra.config import DatabaseConfig
-
+    DatabaseConfig = _program_database_config(program)  # noqa: N806 (a class)
     exported = outputs.optional("database") or {}
     source = "config defaults"
     raw: dict[str, Any] = {}
