@@ -198,8 +198,9 @@ class PolicyPackProcess:
             )
         return PackInfo(name=response.name, version=response.version, policies=policies)
 
-    def configure(self, policy_config: Mapping[str, Any]) -> None:
-        """Send the stack's pack config (the `--policy-pack-config` file format).
+    def configure(self, policy_config: Mapping[str, Any]) -> dict[str, str]:
+        """Send the stack's pack config (the `--policy-pack-config` file format); returns every policy's
+        effective enforcement level.
 
         As the CLI does, an entry without `enforcementLevel` keeps the policy's own level (protobuf's zero
         value would otherwise silently mean ADVISORY); `all` sets the level of every policy."""
@@ -226,6 +227,8 @@ class PolicyPackProcess:
             for name in declared:
                 entries.setdefault(name, analyzer_pb2.PolicyConfig(enforcementLevel=_ENFORCEMENT_VALUES[every]))
         self.stub.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=entries))
+        return {name: _ENFORCEMENT_NAMES[entries[name].enforcementLevel] if name in entries else level
+                for name, level in declared.items()}
 
     def analyze(self, registration: Registration) -> list[Diagnostic]:
         request = analyzer_pb2.AnalyzeRequest(

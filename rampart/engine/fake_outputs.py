@@ -28,6 +28,10 @@ _ARN_SERVICES = {
 }
 
 
+# Resources whose autonamed property is not `name` (Pulumi's Check fills it in, so a preview knows it).
+_AUTONAMED = {("s3", "Bucket"): "bucket", ("s3", "BucketV2"): "bucket", ("rds", "Instance"): "identifier"}
+
+
 class FakeCloud:
     def __init__(self, region: str = "us-east-1", account_id: str = ACCOUNT_ID) -> None:
         self.region = region
@@ -47,6 +51,16 @@ class FakeCloud:
         elif package == "github":
             state.update(self._github_computed(kind, physical, inputs))
         return resource_id, state
+
+    def new_resource_preview(self, type_token: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """A create as `pulumi preview` of a new stack sees it: no id, and of the state only what the provider's
+        plan knows before anything exists: the inputs echoed back, the name Pulumi's autonaming chose during
+        Check, and the region and `tagsAll` the plan takes from provider config. Everything else (ARNs, DNS
+        names, endpoints, generated ids) is left out, which the SDK in preview resolves as unknown."""
+        _, state = self.new_resource(type_token, name, inputs)
+        _, module, kind = _split_type(type_token)
+        known = {*inputs, "region", "tagsAll", _AUTONAMED.get((module, kind), "name")}
+        return "", {key: value for key, value in state.items() if key in known}
 
     def _arn(self, module: str, kind: str, physical: str) -> str:
         service = _ARN_SERVICES.get(module, module)
@@ -132,6 +146,15 @@ class FakeCloud:
                 "mainRouteTableId": f"rtb-main-{suffix[:8]}",
                 "defaultNetworkAclId": f"acl-{suffix[:8]}",
             }
+        elif module == "ec2" and kind == "Eip":
+            # TEST-NET-3 (RFC 5737): an address that can never be anyone's real one.
+            computed |= {"publicIp": f"203.0.113.{int(suffix[:2], 16) % 254 + 1}",
+                         "allocationId": f"eipalloc-{suffix[:8]}"}
+        elif module == "apigateway" and kind == "RestApi":
+            api_id = suffix[:10]
+            computed |= {"executionArn": f"arn:aws:execute-api:{self.region}:{self.account_id}:{api_id}",
+                         "rootResourceId": suffix[:10][::-1],
+                         "arn": f"arn:aws:apigateway:{self.region}::/restapis/{api_id}"}
         elif module == "sns" and kind == "Topic":
             computed |= {"arn": f"arn:aws:sns:{self.region}:{self.account_id}:{physical}"}
         elif module == "cloudwatch" and kind == "LogGroup":

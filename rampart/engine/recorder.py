@@ -22,7 +22,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime import stack as pulumi_stack
 from pulumi.runtime.config import set_all_config
-from pulumi.runtime.proto import engine_pb2
+from pulumi.runtime.proto import engine_pb2, resource_pb2
 from pulumi.runtime.stack import run_in_stack
 
 from rampart.engine.fake_outputs import FakeCloud
@@ -32,6 +32,15 @@ SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 RESOURCE_REF_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 STACK_TYPE = "pulumi:pulumi:Stack"
+STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
+
+# How the program runs. Both are a preview (`is_dry_run()` is true, `apply` over an unknown does not run):
+FIRST_PREVIEW = "first-preview"
+"""`pulumi preview` of a new stack: what a provider computes at create time (ids, ARNs, DNS names, endpoints)
+is unknown; inputs, autonames, region and tags are known (fake_outputs.FakeCloud.new_resource_preview)."""
+ASSUME_EXISTING = "assume-existing"
+"""`pulumi preview` of a stack whose resources already exist: every output the fake cloud computes is known."""
+MODES = (FIRST_PREVIEW, ASSUME_EXISTING)
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,18 @@ class LogRecord:
     urn: str
 
 
+@dataclass(frozen=True)
+class OpaqueResource:
+    """A resource the engine cannot see into: a remote (multi-language) component, whose children its own
+    provider creates, or a stack reference, whose outputs another stack holds."""
+
+    urn: str
+    type: str
+    name: str
+    kind: str
+    """"remote component" or "stack reference"."""
+
+
 @dataclass
 class Recording:
     """Everything a program run produced."""
@@ -88,6 +109,8 @@ class Recording:
     outputs: dict[str, Any] = field(default_factory=dict)
     """Stack exports, secrets still wrapped."""
     logs: list[LogRecord] = field(default_factory=list)
+    opaque: list[OpaqueResource] = field(default_factory=list)
+    """Remote components and stack references: their outputs are unknown and what is inside is not checked."""
 
     def by_type(self, type_token: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_token]
@@ -117,12 +140,16 @@ def unwrap_secrets(value: Any) -> Any:
 
 
 def redact_secrets(value: Any) -> Any:
+    """Every secret replaced by "[secret]"; and, since reports are read by people, the unknown sentinel (a
+    value only known after apply) by "[unknown]"."""
     if isinstance(value, dict):
         if value.get(SECRET_SIG_KEY) == SECRET_SIG:
             return "[secret]"
         return {k: redact_secrets(v) for k, v in value.items()}
     if isinstance(value, list):
         return [redact_secrets(v) for v in value]
+    if value == UNKNOWN:
+        return "[unknown]"
     return value
 
 
@@ -157,10 +184,17 @@ class RecordingMocks(pulumi_mocks.Mocks):
     """Deterministic provider answers so the whole program runs: ids, ARNs and the computed outputs programs
     commonly read (see fake_outputs)."""
 
-    def __init__(self, cloud: FakeCloud) -> None:
+    def __init__(self, cloud: FakeCloud, mode: str = FIRST_PREVIEW) -> None:
         self.cloud = cloud
+        self.mode = mode
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict]:
+        if args.typ == STACK_REFERENCE_TYPE:
+            # Another stack's outputs: never known offline. Left out of the state, they resolve as unknown.
+            return args.resource_id or args.name, {"name": args.inputs.get("name")}
+        # A read (`.get`) or an import names a resource that exists, whose state a real preview knows.
+        if self.mode == FIRST_PREVIEW and not args.resource_id:
+            return self.cloud.new_resource_preview(args.typ, args.name, dict(args.inputs))
         return self.cloud.new_resource(args.typ, args.name, dict(args.inputs))
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list | None]:
@@ -201,8 +235,28 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             qualified = parent.split("::")[2] + "$" + type_
         return f"urn:pulumi:{self.recording.stack}::{self.recording.project}::{qualified}::{name}"
 
+    def _register_remote(self, request: Any) -> Any:
+        """A remote component is constructed by its own provider, which the engine cannot run: no children, and
+        no outputs (the SDK resolves outputs left out of the response as unknown), never its inputs echoed."""
+        urn = self.make_urn(request.parent, request.type, request.name)
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, "", {})
+        with self._lock:
+            self.recording.opaque.append(OpaqueResource(urn, request.type, request.name, "remote component"))
+        return resource_pb2.RegisterResourceResponse(urn=urn)
+
+    def ReadResource(self, request):  # noqa: N802
+        response = super().ReadResource(request)
+        # The SDK's mock leaves the id out, which a preview takes for unknown; a read names an existing resource.
+        if not getattr(response, "id", "x"):  # (older SDKs' responses have no id field)
+            response.id = request.id
+        if request.type == STACK_REFERENCE_TYPE:
+            with self._lock:
+                self.recording.opaque.append(
+                    OpaqueResource(response.urn, request.type, request.name, "stack reference"))
+        return response
+
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
-        response = super().RegisterResource(request)
+        response = self._register_remote(request) if request.remote else super().RegisterResource(request)
         if request.type == STACK_TYPE:
             return response
         with self._lock:
@@ -301,14 +355,18 @@ def record(
     secret_keys: tuple[str, ...] = (),
     organization: str = "organization",
     cloud: FakeCloud | None = None,
+    mode: str = FIRST_PREVIEW,
 ) -> Recording:
-    """Run `program` as a Pulumi program of `project`/`stack` and return everything it registered.
+    """Run `program` as `pulumi preview` of `project`/`stack` runs it and return everything it registered.
 
+    `mode` is FIRST_PREVIEW (a new stack: computed outputs unknown) or ASSUME_EXISTING (every fake output known).
     Exceptions raised by the program propagate unchanged, after the runtime has been shut down cleanly.
     """
+    if mode not in MODES:
+        raise ValueError(f"mode: expected one of {', '.join(MODES)}, got {mode!r}")
     recording = Recording(project=project, stack=stack)
     cloud = cloud or FakeCloud(region=(config or {}).get("aws:region", "us-east-1"))
-    mocks = RecordingMocks(cloud)
+    mocks = RecordingMocks(cloud, mode)
     monitor = RecordingMonitor(mocks, recording)
     set_all_config(dict(config or {}), list(secret_keys))
     pulumi_settings.ROOT.set(None)
@@ -320,7 +378,7 @@ def record(
             engine=RecordingEngine(recording),
             project=project,
             stack=stack,
-            dry_run=False,
+            dry_run=True,
             organization=organization,
             callbacks=None,
         )
@@ -378,6 +436,9 @@ __all__ = [
     "Recording",
     "Registration",
     "LogRecord",
+    "OpaqueResource",
+    "FIRST_PREVIEW",
+    "ASSUME_EXISTING",
     "record",
     "redact_secrets",
     "unwrap_secrets",

@@ -35,6 +35,9 @@ class StackSettings:
     file: Path
     config: dict[str, str]
     secret_keys: tuple[str, ...]
+    file_exists: bool = True
+    """False when the stack has no stack file: it runs with empty config (Pulumi.yaml defaults only), as
+    `pulumi preview` runs a newly initialised stack."""
 
 
 def load_project(directory: Path) -> Project:
@@ -67,9 +70,14 @@ def discover_stacks(directory: Path) -> list[str]:
     return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in directory.glob("Pulumi.*.yaml"))
 
 
-def load_stack(project: Project, stack: str) -> StackSettings:
+def load_stack(project: Project, stack: str, *, missing_ok: bool = False) -> StackSettings:
+    """`missing_ok`: a stack without a stack file gets empty config (the project's defaults) instead of an error."""
     stack_file = project.directory / f"Pulumi.{stack}.yaml"
     if not stack_file.is_file():
+        if missing_ok:
+            config, secret_keys = _config(project, {})
+            return StackSettings(name=stack, file=stack_file, config=config, secret_keys=secret_keys,
+                                 file_exists=False)
         known = ", ".join(discover_stacks(project.directory)) or "none"
         raise UsageError(f"--stack {stack}: {stack_file} not found; stacks in this project: {known}")
     document = _read_yaml(stack_file) or {}
@@ -78,6 +86,11 @@ def load_stack(project: Project, stack: str) -> StackSettings:
     raw_config = document.get("config") or {}
     if not isinstance(raw_config, dict):
         raise UsageError(f"{stack_file}: `config` must be a mapping of keys to values")
+    config, secret_keys = _config(project, raw_config)
+    return StackSettings(name=stack, file=stack_file, config=config, secret_keys=secret_keys)
+
+
+def _config(project: Project, raw_config: dict[str, Any]) -> tuple[dict[str, str], tuple[str, ...]]:
     config: dict[str, str] = {}
     secret_keys: list[str] = []
     merged = {**project.config_defaults, **raw_config}
@@ -92,7 +105,7 @@ def load_stack(project: Project, stack: str) -> StackSettings:
             secret_keys.append(full_key)
             continue
         config[full_key] = value if isinstance(value, str) else json.dumps(value)
-    return StackSettings(name=stack, file=stack_file, config=config, secret_keys=tuple(secret_keys))
+    return config, tuple(secret_keys)
 
 
 def _is_secure(value: Any) -> bool:

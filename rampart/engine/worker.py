@@ -26,7 +26,7 @@ from typing import Any
 import pulumi
 
 from rampart.engine import program_errors
-from rampart.engine.recorder import record
+from rampart.engine.recorder import ASSUME_EXISTING, FIRST_PREVIEW, record
 from rampart.engine.stackfile import load_project, load_stack
 from rampart.errors import RampartError
 
@@ -44,9 +44,10 @@ def _shallow(value: Any) -> dict[str, Any]:
     return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
 
 
-def run(program_dir: Path, stack: str) -> dict[str, Any]:
+def run(program_dir: Path, stack: str, mode: str = FIRST_PREVIEW) -> dict[str, Any]:
     project = load_project(program_dir)
-    settings = load_stack(project, stack)
+    # `rampart check` has already refused a missing stack file it should not run without (check.resolve_stacks).
+    settings = load_stack(project, stack, missing_ok=True)
     os.chdir(program_dir)
     sys.path.insert(0, str(program_dir))
     program_errors.remember_apply_callers(program_dir.resolve())
@@ -58,14 +59,16 @@ def run(program_dir: Path, stack: str) -> dict[str, Any]:
             stack=stack,
             config=settings.config,
             secret_keys=settings.secret_keys,
+            mode=mode,
         )
     except Exception as exc:  # the program's failure is data for the report, never a crash of rampart
         return {"error": describe_program_error(exc, program_dir.resolve(), settings.file.name)}
     return {
         "project": recording.project,
         "stack": recording.stack,
-        "stackFile": settings.file.name,
+        "stackFile": settings.file.name if settings.file_exists else "",
         "registrations": [_shallow(r) for r in recording.registrations],
+        "opaque": [_shallow(o) for o in recording.opaque],
         "outputs": recording.outputs,
         "logs": [_shallow(log) for log in recording.logs],
         "error": None,
@@ -111,9 +114,9 @@ def preload_sdk_modules(program_dir: Path) -> list[str]:
     return loaded
 
 
-def _run_to_file(program_dir: Path, stack: str, result_dir: Path) -> None:
+def _run_to_file(program_dir: Path, stack: str, result_dir: Path, mode: str = FIRST_PREVIEW) -> None:
     try:
-        result = run(program_dir, stack)
+        result = run(program_dir, stack, mode)
     except RampartError as exc:
         result = {"error": {"kind": "usage", "message": str(exc)}}
     except Exception as exc:  # the engine's own failure, still reported per stack
@@ -130,7 +133,9 @@ def main() -> int:
     parser.add_argument("--result-dir", type=Path, required=True)
     parser.add_argument("--status-fd", type=int, required=True)
     parser.add_argument("--parallel", type=int, default=2)
+    parser.add_argument("--assume-existing", action="store_true")
     args = parser.parse_args()
+    mode = ASSUME_EXISTING if args.assume_existing else FIRST_PREVIEW
     program_dir = args.program.resolve()
     status = os.fdopen(args.status_fd, "w", buffering=1)
 
@@ -140,7 +145,7 @@ def main() -> int:
     preload_sdk_modules(program_dir)
     if not hasattr(os, "fork"):
         for stack in args.stack:
-            _run_to_file(program_dir, stack, args.result_dir)
+            _run_to_file(program_dir, stack, args.result_dir, mode)
             done(stack)
         return 0
     running: dict[int, str] = {}
@@ -153,7 +158,7 @@ def main() -> int:
                 status.close()
                 code = 0
                 try:
-                    _run_to_file(program_dir, stack, args.result_dir)
+                    _run_to_file(program_dir, stack, args.result_dir, mode)
                 except BaseException:  # noqa: BLE001 (the parent reports a missing result)
                     code = 1
                 finally:

@@ -42,6 +42,10 @@ def _stack(result: StackResult) -> dict[str, Any]:
         "project": result.project,
         "stackFile": result.stack_file,
         "policyConfig": result.policy_config_file or None,
+        "mode": result.mode,
+        "stackConfigNote": result.stack_config_note,
+        "policyConfigNote": result.policy_config_note,
+        "notCheckedInside": [dataclasses.asdict(o) for o in result.not_checked_inside],
         "error": result.error,
         "summary": {
             "resources": len(result.resources),
@@ -49,6 +53,7 @@ def _stack(result: StackResult) -> dict[str, Any]:
             "advisoryViolations": result.count("violation", "advisory"),
             "waived": result.count("waived"),
             "undeterminable": result.count("undeterminable"),
+            "notCheckedInside": len(result.not_checked_inside),
         },
         "recovery": dataclasses.asdict(result.recovery),
         "resources": [

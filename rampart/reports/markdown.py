@@ -25,6 +25,9 @@ def recovery_line(recovery: Recovery) -> str:
     if recovery.worst_case_deploy_seconds is not None and recovery.worst_case_deploy_with_bake_seconds is not None:
         parts.append(f"deploy worst case {recovery.worst_case_deploy_seconds / 60:g} min until shifted, "
                      f"{recovery.worst_case_deploy_with_bake_seconds / 60:g} min with the bake")
+    if recovery.worst_case_manual_rollback_seconds is not None:
+        parts.append(f"manual rollback {recovery.worst_case_manual_rollback_seconds / 60:g} min after its one "
+                     "approval (no wait timer)")
     return "; ".join(parts)
 
 
@@ -53,6 +56,7 @@ def _stack(result: StackResult) -> list[str]:
         f"violations, {result.count('waived')} waived, {result.count('undeterminable')} undeterminable.",
         "",
     ]
+    lines += [*(f"- {_cell(line)}" for line in result.context_lines()), ""]
     recovery = recovery_line(result.recovery)
     if recovery:
         lines += [f"Recovery: {recovery}.", ""]

@@ -95,6 +95,8 @@ class Recovery:
     worst_case_deploy_seconds: float | None = None
     """One healthy deployment until traffic has fully shifted (infra/timing.py), and to Succeeded with the bake."""
     worst_case_deploy_with_bake_seconds: float | None = None
+    worst_case_manual_rollback_seconds: float | None = None
+    """The emergency rollback workflow, from its one approval until the service is verified on blue."""
 
     @property
     def rto_met(self) -> bool | None:
@@ -109,6 +111,23 @@ class Recovery:
         return self.worst_case_rpo_minutes <= self.rpo_minutes
 
 
+@dataclass(frozen=True)
+class OpaqueSummary:
+    """A resource whose inside the engine cannot see (a remote component, a stack reference): its outputs are
+    unknown and what it creates is not checked."""
+
+    urn: str
+    type: str
+    name: str
+    kind: str
+
+
+MODE_DESCRIPTIONS = {
+    "first-preview": "first preview of a new stack: values a provider computes at create time are unknown",
+    "assume-existing": "preview of an already-deployed stack (--assume-existing): every output known",
+}
+
+
 @dataclass
 class StackResult:
     stack: str
@@ -121,6 +140,21 @@ class StackResult:
     error: str | None = None
     policy_config_file: str = ""
     seconds: float = 0.0
+    mode: str = "first-preview"
+    stack_config_note: str = ""
+    """Which stack config the program ran with (the stack file, or none and why)."""
+    policy_config_note: str = ""
+    """Which pack config applied (the file, or which default and why)."""
+    not_checked_inside: list[OpaqueSummary] = field(default_factory=list)
+
+    def context_lines(self) -> list[str]:
+        """What this result rests on, in the words every report uses."""
+        lines = [f"Preview: {MODE_DESCRIPTIONS.get(self.mode, self.mode)}"]
+        lines += [note for note in (self.stack_config_note, self.policy_config_note) if note]
+        if self.not_checked_inside:
+            inside = "; ".join(f"{o.kind} {o.type} '{o.name}'" for o in self.not_checked_inside)
+            lines.append(f"Not checked inside: {len(self.not_checked_inside)} ({inside}): outputs unknown")
+        return lines
 
     @property
     def blocking(self) -> list[Finding]:
@@ -152,8 +186,13 @@ def _metadata(pack: PackInfo, policy: str) -> PolicyMetadata | None:
     return pack.policies.get(policy)
 
 
-def classify(diagnostics: Sequence[Diagnostic], pack: PackInfo) -> list[Finding]:
-    """Diagnostics -> findings with state, rule metadata and waiver details."""
+def classify(diagnostics: Sequence[Diagnostic], pack: PackInfo,
+             levels: Mapping[str, str] | None = None) -> list[Finding]:
+    """Diagnostics -> findings with state, rule metadata and waiver details.
+
+    `levels`: each policy's effective enforcement for the stack. pulumi_policy reports a rule it could not run
+    as advisory; the finding carries the rule's own level instead, so a reader sees that a mandatory rule went
+    unjudged. It still never blocks (`Finding.blocking`), as the CLI's preview does not fail on it."""
     found = []
     for d in diagnostics:
         policy, message, state, waiver, enforcement = d.policy, d.message, "violation", None, d.enforcement
@@ -174,6 +213,7 @@ def classify(diagnostics: Sequence[Diagnostic], pack: PackInfo) -> list[Finding]
             if undeterminable:
                 state = "undeterminable"
                 message = f"undeterminable until apply: {undeterminable['reason']}"
+                enforcement = (levels or {}).get(policy) or (meta.enforcement if meta else enforcement)
         found.append(
             Finding(
                 policy=policy,
@@ -216,4 +256,5 @@ def recovery_from_outputs(outputs: Mapping[str, Any]) -> Recovery:
         worst_case_rpo_minutes=number("worstCaseRpoMinutes"),
         worst_case_deploy_seconds=number("worstCaseDeploySeconds"),
         worst_case_deploy_with_bake_seconds=number("worstCaseDeployWithBakeSeconds"),
+        worst_case_manual_rollback_seconds=number("worstCaseManualRollbackSeconds"),
     )

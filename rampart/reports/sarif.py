@@ -82,6 +82,17 @@ def _physical_location(report: CheckReport, stack: StackResult, finding: Finding
     return {"artifactLocation": location, "region": {"startLine": max(1, line)}}
 
 
+def _stack_properties(stack: StackResult) -> dict[str, Any]:
+    return {
+        "mode": stack.mode,
+        "stackConfig": stack.stack_config_note,
+        "packConfig": stack.policy_config_note,
+        "notCheckedInside": [{"urn": o.urn, "type": o.type, "name": o.name, "kind": o.kind}
+                             for o in stack.not_checked_inside],
+        "undeterminable": stack.count("undeterminable"),
+    }
+
+
 def render(report: CheckReport) -> str:
     rules = _rules(report)
     rule_index = {rule["id"]: index for index, rule in enumerate(rules)}
@@ -141,6 +152,8 @@ def render(report: CheckReport) -> str:
                 **({"originalUriBaseIds": {SOURCE_ROOT: {"uri": Path(report.source_root).as_uri() + "/"}}}
                    if report.source_root else {}),
                 "results": results,
+                # What each stack's findings rest on: preview mode, configs, what could not be seen into.
+                "properties": {"stacks": {s.stack: _stack_properties(s) for s in report.stacks}},
             }
         ],
     }

@@ -25,6 +25,8 @@ def _stack(console: Console, result: StackResult, verbose: bool) -> None:
         f"{result.count('violation', 'advisory')} advisory · {result.count('waived')} waived · "
         f"{result.count('undeterminable')} undeterminable  ({result.seconds:.2f}s)"
     )
+    for line in result.context_lines():
+        console.print(escape(line), highlight=False)
     recovery = recovery_line(result.recovery)
     if recovery:
         console.print(f"Recovery: {recovery}")

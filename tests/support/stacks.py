@@ -9,7 +9,7 @@ from typing import Any
 import pulumi
 
 from infra.config import StackConfig, load_stack_config, parse_stack_config
-from rampart.engine.recorder import Recording, record
+from rampart.engine.recorder import ASSUME_EXISTING, Recording, record
 from rampart.engine.stackfile import load_project, load_stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,7 +46,8 @@ def stack_config(stack: str, **overrides: Any) -> StackConfig:
 
 
 def record_stack(stack: str, secret_values: Mapping[str, str] | None = None) -> Recording:
-    """The whole program exactly as `pulumi up` runs it, with its stack file's config."""
+    """The whole program as a preview of the deployed stack sees it (every fake output known: the recorder's
+    ASSUME_EXISTING mode), with its stack file's config."""
     from infra.stack import build_stack
 
     settings = stack_settings(stack)
@@ -59,6 +60,7 @@ def record_stack(stack: str, secret_values: Mapping[str, str] | None = None) -> 
         stack=stack,
         config=config,
         secret_keys=settings.secret_keys,
+        mode=ASSUME_EXISTING,
     )
 
 
@@ -72,9 +74,9 @@ def record_config(cfg: StackConfig, secret_values: Mapping[str, str] | None = No
         secrets = {key: pulumi.Output.secret(value) for key, value in values.items()}
         build_stack(cfg.model_copy(update={"secret_values": secrets}))
 
-    return record(program, project=PROJECT, stack=cfg.stack)
+    return record(program, project=PROJECT, stack=cfg.stack, mode=ASSUME_EXISTING)
 
 
 def record_program(program: Callable[[], Any], stack: str = "test") -> Recording:
     """Any program (typically one component) under the recording engine."""
-    return record(program, project=PROJECT, stack=stack)
+    return record(program, project=PROJECT, stack=stack, mode=ASSUME_EXISTING)
