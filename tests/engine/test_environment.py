@@ -140,3 +140,17 @@ def test_an_unsupported_pulumi_in_the_programs_environment_is_a_clear_error(tmp_
     code, result = check(write_program(tmp_path / "p", "    virtualenv: venv\n"))
     assert code == 2
     assert "pulumi 3.200.0 (rampart check supports pulumi >= 3.256, < 4)" in result["error"]
+
+
+@pytest.mark.parametrize("version", ["3.256.0", "3.272.0"])  # the ends of the supported range that exist today
+def test_the_ends_of_the_supported_pulumi_range_run_a_program(tmp_path, version):
+    uv = Path(__file__).resolve().parents[2] / ".bootstrap" / "bin" / "uv"
+    venv = tmp_path / "p" / "venv"
+    subprocess.run([str(uv), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
+    installed = subprocess.run([str(uv), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"),
+                                f"pulumi=={version}"], capture_output=True, text=True, check=False, timeout=60)
+    if installed.returncode != 0:
+        pytest.skip(f"pulumi=={version} not installable here (no PyPI?): {installed.stderr.strip()[-300:]}")
+    code, result = check(write_program(tmp_path / "p", "    virtualenv: venv\n"))
+    assert (code, result["error"]) == (0, None)
+    assert Path(result["outputs"]["prefix"]).resolve() == venv.resolve()
