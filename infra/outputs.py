@@ -30,7 +30,8 @@ Stack outputs (JSON, camelCase):
       "smokeTask": {"family": "...", "containerName": "smoke", "subnetIds": ["..."], "securityGroupIds": ["..."],
                     "logGroupName": "..."},
       "recovery": {"rtoMinutes": 5, "rpoMinutes": 15, "worstCaseDetectionSeconds": 240, "worstCaseRpoMinutes": 5,
-                   "worstCaseDeploySeconds": 3000, "worstCaseDeployWithBakeSeconds": 6420},
+                   "worstCaseDeploySeconds": 3000, "worstCaseDeployWithBakeSeconds": 6420,
+                   "worstCaseManualRollbackSeconds": 780},
       "github": {"deployRoleArn": "...", "infrastructureRoleArn": "...", "previewRoleArn": "...",
                  "rollbackRoleArn": "..."}
     }

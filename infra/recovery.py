@@ -18,7 +18,7 @@ from typing import Any
 from components.backup_plan import schedule_interval_minutes
 from components.database import PITR_RPO_MINUTES
 from infra.config import AlarmsConfig, BackupConfig, DatabaseConfig, StackConfig
-from infra.timing import deployment_timing
+from infra.timing import deployment_timing, manual_rollback_seconds
 
 RECOVERY_KEYS = (
     "rtoMinutes",
@@ -27,6 +27,7 @@ RECOVERY_KEYS = (
     "worstCaseRpoMinutes",
     "worstCaseDeploySeconds",
     "worstCaseDeployWithBakeSeconds",
+    "worstCaseManualRollbackSeconds",
 )
 
 
@@ -52,4 +53,5 @@ def recovery_summary(cfg: StackConfig) -> dict[str, Any]:
         "worstCaseRpoMinutes": worst_case_rpo_minutes(cfg.database, cfg.backup),
         "worstCaseDeploySeconds": timing.until_shifted_seconds,
         "worstCaseDeployWithBakeSeconds": timing.with_bake_seconds,
+        "worstCaseManualRollbackSeconds": manual_rollback_seconds(),
     }

@@ -150,6 +150,18 @@ def deploy_job_minutes(cfg: StackConfig) -> int:
     return minutes
 
 
+MANUAL_STOP_AND_REROUTE_SECONDS = 60
+"""StopDeployment with rollback while blue still runs: CodeDeploy moves the listeners back within a minute."""
+MANUAL_ROLLBACK_VERIFY_SECONDS = 120
+"""`rampart rollback` confirming revision, task count and quiet alarms after the reroute."""
+
+
+def manual_rollback_seconds() -> int:
+    """The emergency path (rollback.yml in `<stack>-rollback`), from its one approval (no wait timer) until the
+    service is verified back on blue: job setup, stop with rollback, reroute, verification."""
+    return JOB_SETUP_SECONDS + MANUAL_STOP_AND_REROUTE_SECONDS + MANUAL_ROLLBACK_VERIFY_SECONDS
+
+
 def rollback_job_seconds(cfg: StackConfig) -> int:
     """rollback.yml's job: setup, then one service redeployed to a revision that already ran, until shifted."""
     return JOB_SETUP_SECONDS + deployment_timing(cfg.deployment, cfg.alarms).until_shifted_seconds

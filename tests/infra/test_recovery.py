@@ -51,8 +51,18 @@ def test_production_summary():
         "worstCaseDeploySeconds": 3000,
         # the same without the watch, which runs inside the 3600 s bake, + 60 s to stop blue
         "worstCaseDeployWithBakeSeconds": 6420,
+        # after the one approval: 600 job setup + 60 stop and reroute to blue + 120 verification
+        "worstCaseManualRollbackSeconds": 780,
     }
     assert tuple(summary) == RECOVERY_KEYS
+
+
+def test_the_recovery_line_states_the_manual_rollback_path():
+    from rampart.reports.markdown import recovery_line
+    from rampart.reports.model import recovery_from_outputs
+
+    line = recovery_line(recovery_from_outputs({"recovery": recovery_summary(stack_config("production"))}))
+    assert "manual rollback 13 min after its one approval (no wait timer)" in line
 
 
 @pytest.mark.parametrize("stack", ["production", "staging"])
