@@ -331,10 +331,13 @@ def rollback_policy(
         "Version": "2012-10-17",
         "Statement": [
             {"Sid": "FollowAndStopDeployments", "Effect": "Allow",
-             "Action": ["codedeploy:ListDeployments", "codedeploy:GetDeployment", "codedeploy:StopDeployment",
-                        "codedeploy:GetDeploymentGroup", "codedeploy:CreateDeployment",
-                        "codedeploy:ContinueDeployment"],
+             "Action": ["codedeploy:ListDeployments", "codedeploy:GetDeployment", "codedeploy:GetDeploymentGroup",
+                        "codedeploy:CreateDeployment"],
              "Resource": [f"{codedeploy}:deploymentgroup:{a}/{g}" for a in applications for g in groups]},
+            {"Sid": "StopOrReleaseDeployments", "Effect": "Allow",
+             # The Service Authorization Reference lists no resource type for these two: scoped to a group ARN
+             # they would never be allowed. Neither can start new code.
+             "Action": ["codedeploy:StopDeployment", "codedeploy:ContinueDeployment"], "Resource": "*"},
             {"Sid": "DeploymentConfigs", "Effect": "Allow", "Action": "codedeploy:GetDeploymentConfig",
              "Resource": f"{codedeploy}:deploymentconfig:*"},
             {"Sid": "ReadServices", "Effect": "Allow", "Action": ["ecs:DescribeServices"],
