@@ -16,7 +16,7 @@ REGION = "eu-west-1"
 def test_calls_become_requests_with_resource_tags_from_moto(aws_env):
     rds = boto3.client("rds", region_name=REGION)
     rds.create_db_instance(DBInstanceIdentifier="db1", DBInstanceClass="db.t4g.micro", Engine="postgres",
-                           MasterUsername="u", MasterUserPassword="not-a-real-pass-1", AllocatedStorage=20)
+                           MasterUsername="u", ManageMasterUserPassword=True, AllocatedStorage=20)
     tags = [{"Key": "rampart:managed-by", "Value": "rampart-snapshot"}]
     rds.create_db_snapshot(DBInstanceIdentifier="db1", DBSnapshotIdentifier="s1", Tags=tags)
     snapshot = f"arn:aws:rds:{REGION}:{ACCOUNT}:snapshot:s1"
