@@ -51,7 +51,7 @@ class WorldSpec:
     services: tuple[ServiceSpec, ...] = (ServiceSpec(),)
     long_arns: bool = False
     """ECS's long service and task ARNs (with the cluster name), which every account has had by default since 2021;
-    moto still defaults to the short ones."""
+    set explicitly so a moto default cannot change the shapes under the test."""
 
 
 DEFAULT_SPEC = WorldSpec()
@@ -126,7 +126,7 @@ def build(client: Callable[[str], Any], tmp_path: Path, *, with_group: bool = Tr
     ecs = client("ecs")
     if spec.long_arns:
         for setting in ("serviceLongArnFormat", "taskLongArnFormat"):
-            ecs.put_account_setting_default(name=setting, value="enabled")
+            ecs.put_account_setting(name=setting, value="enabled")
     ecs.create_cluster(clusterName=spec.cluster)
     revisions: dict[str, str] = {}
     services: dict[str, Any] = {}
