@@ -42,11 +42,7 @@ UNUSED_REASONS: dict[str, dict[str, str]] = {
 }
 """Per role: actions it grants that no replayed job uses, each with the reason it stays."""
 
-KNOWN_DEFECTS: dict[str, str] = {
-    "-github-rollback": "components/ci_policies.py rollback_policy() scopes codedeploy:StopDeployment and "
-                        "ContinueDeployment to deployment-group ARNs; neither supports resource-level permissions "
-                        "(Service Authorization Reference; awsdocs/aws-codedeploy-user-guide#18), so both are denied",
-}
+KNOWN_DEFECTS: dict[str, str] = {}
 """Roles whose contract is known broken, with the owner's fix to make: strict, so the fix turns these green."""
 
 
