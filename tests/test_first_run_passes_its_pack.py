@@ -4,25 +4,20 @@ per-stack policy config."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
 from rampart.engine.check import CheckOptions, run_check
+from tests.support.project_copy import copy_project  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def first_run_project(tmp_path: Path) -> Path:
     """This project, with every service in both stack files awaiting its first image."""
-    target = tmp_path / "project"
-    target.mkdir()
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copy(ROOT / name, target / name)
-    for package in ("infra", "components"):
-        shutil.copytree(ROOT / package, target / package, ignore=shutil.ignore_patterns("__pycache__"))
+    target = copy_project(tmp_path)
     for stack in ("production", "staging"):
         document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
         for service in document["config"]["rampart:services"]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,14 +11,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def copy_project(tmp_path: Path) -> Path:
-    target = tmp_path / "project"
-    target.mkdir()
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copy(ROOT / name, target / name)
-    for package in ("infra", "components"):
-        shutil.copytree(ROOT / package, target / package, ignore=shutil.ignore_patterns("__pycache__"))
-    return target
+from tests.support.project_copy import copy_project  # noqa: E402
 
 
 def test_bad_stack_value_exits_2_naming_file_key_and_expectation(tmp_path):

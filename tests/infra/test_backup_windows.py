@@ -8,7 +8,6 @@ maintenance window. Config validation catches it before any resource is declared
 from __future__ import annotations
 
 import copy
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -85,12 +84,9 @@ def test_hourly_job_always_meets_the_rds_backup_window():
 
 
 def test_bad_window_exits_2_through_rampart_check(tmp_path):
-    project = tmp_path / "project"
-    project.mkdir()
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copy(ROOT / name, project / name)
-    for package in ("infra", "components"):
-        shutil.copytree(ROOT / package, project / package, ignore=shutil.ignore_patterns("__pycache__"))
+    from tests.support.project_copy import copy_project
+
+    project = copy_project(tmp_path)
     document = yaml.safe_load((ROOT / "Pulumi.staging.yaml").read_text())
     document["config"]["rampart:backup"]["schedule"] = "cron(30 2 * * ? *)"
     (project / "Pulumi.staging.yaml").write_text(yaml.safe_dump(document))
