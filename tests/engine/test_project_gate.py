@@ -20,6 +20,15 @@ def test_make_check_previews_the_deployed_stacks():
     assert recipe and "rampart check --assume-existing" in recipe.group(1)
 
 
+def test_every_workflow_gate_previews_the_deployed_stacks_too():
+    # The PR gate and the deploy job's gate judge what `make check` judges: a gate that leaves the IAM and
+    # network rules undeterminable would let a mandatory violation through.
+    calls = [line for path in sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+             for line in path.read_text().splitlines() if re.search(r"rampart check\b", line) and "name:" not in line]
+    assert len(calls) >= 3
+    assert [line.strip() for line in calls if "--assume-existing" not in line] == []
+
+
 @pytest.fixture(scope="module")
 def gate():
     return run_check(CheckOptions(program_dir=ROOT, pack_dir=ROOT / "policies", assume_existing=True))
