@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 from pathlib import Path
 
 from rich.console import Console
@@ -52,10 +53,32 @@ def _default_pack(program: Path) -> Path:
     return pack
 
 
+def _check_output(output: Path) -> None:
+    """Fail before the run, not after minutes of it, when the report could not be written."""
+    if output.is_dir():
+        raise UsageError(f"--output {output}: is a directory; expected a file path")
+    ancestor = output.absolute().parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir() or not os.access(ancestor if not output.exists() else output, os.W_OK):
+        raise UsageError(f"--output {output}: cannot be written ({ancestor} is not a writable directory); "
+                         "expected a writable file path")
+
+
+def _write_output(output: Path, rendered: str) -> None:
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(rendered, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--output {output}: cannot write ({exc.strerror}); expected a writable file path") from None
+
+
 def handle(args: argparse.Namespace) -> int:
     program = args.program.resolve()
     if not program.is_dir():
         raise UsageError(f"--program {args.program}: not a directory")
+    if args.output:
+        _check_output(args.output)
     pack = (args.policy_pack or _default_pack(program)).resolve()
     options = CheckOptions(program_dir=program, pack_dir=pack, stacks=tuple(args.stack),
                            policy_config_dir=args.policy_config_dir, assume_existing=args.assume_existing)
@@ -78,8 +101,7 @@ def handle(args: argparse.Namespace) -> int:
 
     if rendered is not None:
         if args.output:
-            args.output.parent.mkdir(parents=True, exist_ok=True)
-            args.output.write_text(rendered, encoding="utf-8")
+            _write_output(args.output, rendered)
         else:
             console.stdout.file.write(rendered)
     for result in report.stacks:
