@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,8 +29,12 @@ class SnapshotOptions:
 
 
 def snapshot_identifier(instance: str, now: dt.datetime) -> str:
-    # RDS ids: letters, digits, single hyphens, starting with a letter, at most 255 characters.
-    return f"rampart-{instance}-{now.strftime('%Y%m%d-%H%M%S')}"[:255].rstrip("-")
+    """Unique even for two runs in the same millisecond: the second run must not collide and fail.
+
+    RDS snapshot ids: letters, digits, single hyphens, a letter first, at most 255 characters; an instance id is
+    at most 63, so the name (under 100) needs no truncation that could cut off the unique suffix."""
+    unique = f"{now.microsecond // 1000:03d}{secrets.token_hex(3)}"
+    return f"rampart-{instance}-{now.strftime('%Y%m%d-%H%M%S')}-{unique}"
 
 
 def is_ours(snapshot: dict[str, Any], instance: str) -> bool:

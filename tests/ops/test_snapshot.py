@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
 
@@ -172,11 +173,37 @@ def test_keep_must_spare_the_new_snapshot(aws_env, capsys, keep):
     assert main(["snapshot", "--db-instance", DB, "--keep", keep]) == 2
 
 
-def test_snapshot_identifier_is_valid_for_rds():
+# CreateDBSnapshot: 1-255 letters, digits or hyphens, a letter first, no trailing or doubled hyphen.
+RDS_SNAPSHOT_ID = re.compile(r"^[A-Za-z](?!.*--)[A-Za-z0-9-]{0,254}(?<!-)$")
+
+
+@pytest.mark.parametrize("instance", ["app-db", "a" * 63])
+def test_snapshot_identifier_is_valid_for_rds_and_unique_within_a_second(instance):
     from rampart.ops.snapshot import snapshot_identifier
 
-    name = snapshot_identifier("app-db", dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC))
-    assert name == "rampart-app-db-20260102-030405"
+    now = dt.datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=dt.UTC)
+    names = {snapshot_identifier(instance, now) for _ in range(50)}
+    assert len(names) == 50
+    for name in names:
+        assert RDS_SNAPSHOT_ID.match(name), name
+        assert name.startswith(f"rampart-{instance}-20260102-030405-123")
+
+
+def test_two_runs_in_the_same_second_both_take_a_snapshot(client, capsys, monkeypatch):
+    import rampart.ops.snapshot as snapshot
+
+    rds = client("rds")
+    _make_instance(rds)
+    same_second = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    real = snapshot.snapshot_identifier
+    monkeypatch.setattr(snapshot, "snapshot_identifier", lambda instance, now: real(instance, same_second))
+
+    first_code, first = run_json(capsys, ["snapshot", "--db-instance", DB, *FAST])
+    second_code, second = run_json(capsys, ["snapshot", "--db-instance", DB, *FAST])
+
+    assert (first_code, second_code) == (0, 0), second
+    assert first["result"]["snapshot"] != second["result"]["snapshot"]
+    assert {first["result"]["snapshot"], second["result"]["snapshot"]} <= set(_snapshots(rds))
 
 
 def _snap(name: str, minute: int, *, kind: str = "manual", instance: str = DB, tags=None) -> dict:
