@@ -24,7 +24,8 @@ def test_every_workflow_gate_previews_the_deployed_stacks_too():
     # The PR gate and the deploy job's gate judge what `make check` judges: a gate that leaves the IAM and
     # network rules undeterminable would let a mandatory violation through.
     calls = [line for path in sorted((ROOT / ".github" / "workflows").glob("*.yml"))
-             for line in path.read_text().splitlines() if re.search(r"rampart check\b", line) and not line.strip().startswith(("name:", "#"))]
+             for line in path.read_text().splitlines()
+             if re.search(r"rampart check\b", line) and not line.strip().startswith(("name:", "#"))]
     assert len(calls) >= 3
     assert [line.strip() for line in calls if "--assume-existing" not in line] == []
 
