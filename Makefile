@@ -30,7 +30,7 @@ check: setup
 
 ## test: the whole test suite
 test: setup
-	$(RUN) pytest -q -n 2 -p no:cacheprovider
+	$(RUN) pytest -q -n 2 -p no:cacheprovider --durations=15
 
 ## lint: ruff, the workflow linters (actionlint, zizmor) and the secret scanner, as the pre-commit hooks run them
 lint: setup
