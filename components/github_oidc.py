@@ -13,6 +13,7 @@ import pulumi_aws as aws
 
 from components.aws_partition import partition_of
 from components.ci_policies import infrastructure_policy, preview_policy, rollback_policy, state_bucket_of
+from components.deploy_policy import deploy_policy
 from infra.config import GithubConfig
 
 ISSUER_HOST = "token.actions.githubusercontent.com"
@@ -22,9 +23,6 @@ AUDIENCE = "sts.amazonaws.com"
 # older tooling fetch one at create time; these are the two GitHub has published.
 GITHUB_THUMBPRINTS = ("6938fd4d98bab03faadb97b34396831e3780aea1", "1c58a3a8518e8759bf075b76b750d4f2df264fcd")
 MAX_SESSION_SECONDS = 3600
-SNAPSHOT_TAG_KEY = "rampart:managed-by"
-SNAPSHOT_TAG_VALUE = "rampart-snapshot"
-"""The tag `rampart snapshot` puts on the manual snapshots it takes; the role may delete only those."""
 _ROLE_SUFFIXES = ("-github-deploy", "-github-preview", "-github-infra", "-github-rollback")
 _NAME_PREFIX = re.compile(r"^[A-Za-z0-9+=,.@_-]+$")
 _ENVIRONMENT_NAME = re.compile(r"^[A-Za-z0-9._-]{1,255}$")
@@ -157,162 +155,6 @@ def trust_policy(provider_arn: str, subs: Sequence[str]) -> dict[str, Any]:
             }
         ],
     }
-
-
-def deploy_policy(
-    *,
-    partition: str,
-    region: str,
-    account_id: str,
-    cluster_arn: str,
-    service_arns: Sequence[str],
-    families: Sequence[str],
-    pass_role_arns: Sequence[str],
-    applications: Sequence[str],
-    groups: Sequence[str],
-    repository_arns: Sequence[str],
-    db_instance_arns: Sequence[str],
-    log_group_arns: Sequence[str],
-) -> dict[str, Any]:
-    """What one deploy needs: register and roll a task definition through CodeDeploy, run the migration task,
-    push images, snapshot the database first, read logs and alarms. Nothing else."""
-    arn = f"arn:{partition}"
-    cluster_name = cluster_arn.rsplit("/", 1)[-1]
-    task_definitions = [f"{arn}:ecs:{region}:{account_id}:task-definition/{family}:*" for family in families]
-    tasks = f"{arn}:ecs:{region}:{account_id}:task/{cluster_name}/*"
-    codedeploy = f"{arn}:codedeploy:{region}:{account_id}"
-    snapshots = f"{arn}:rds:{region}:{account_id}:snapshot:*"
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "EcsTaskDefinitions",
-            "Effect": "Allow",
-            # These two actions support no resource-level permissions: "*" is the only valid resource.
-            "Action": ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"],
-            "Resource": "*",
-        },
-        {
-            "Sid": "EcsTagOnCreate",
-            "Effect": "Allow",
-            "Action": "ecs:TagResource",
-            "Resource": [*task_definitions, tasks],
-            "Condition": {"StringEquals": {"ecs:CreateAction": ["RegisterTaskDefinition", "RunTask"]}},
-        },
-        {
-            "Sid": "EcsRunMigrationTask",
-            "Effect": "Allow",
-            "Action": "ecs:RunTask",
-            "Resource": task_definitions,
-            "Condition": {"ArnEquals": {"ecs:cluster": cluster_arn}},
-        },
-        {
-            "Sid": "EcsWatchTasks",
-            "Effect": "Allow",
-            "Action": ["ecs:DescribeTasks"],
-            "Resource": tasks,
-        },
-        {
-            "Sid": "EcsServices",
-            "Effect": "Allow",
-            "Action": "ecs:DescribeServices",
-            "Resource": list(service_arns),
-        },
-        {
-            "Sid": "CodeDeployDeployments",
-            "Effect": "Allow",
-            "Action": [
-                "codedeploy:CreateDeployment",
-                "codedeploy:GetDeployment",
-                "codedeploy:GetDeploymentGroup",
-            ],
-            "Resource": [f"{codedeploy}:deploymentgroup:{app}/{group}" for app in applications for group in groups],
-        },
-        {
-            "Sid": "CodeDeployReleaseOrStop",
-            "Effect": "Allow",
-            # Release green after the smoke test, or stop with rollback. Neither action supports resource-level
-            # permissions (Service Authorization Reference): a deployment-group ARN here would never match.
-            "Action": ["codedeploy:ContinueDeployment", "codedeploy:StopDeployment"],
-            "Resource": "*",
-        },
-        {
-            "Sid": "PassTaskRolesToEcsOnly",
-            "Effect": "Allow",
-            "Action": "iam:PassRole",
-            "Resource": list(pass_role_arns),
-            "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
-        },
-        {
-            "Sid": "EcrLogin",
-            "Effect": "Allow",
-            # The registry token is account-wide and the action has no resource-level permissions.
-            "Action": "ecr:GetAuthorizationToken",
-            "Resource": "*",
-        },
-        {
-            "Sid": "EcrPush",
-            "Effect": "Allow",
-            "Action": [
-                "ecr:BatchCheckLayerAvailability",
-                "ecr:BatchGetImage",
-                "ecr:CompleteLayerUpload",
-                "ecr:DescribeImages",
-                "ecr:GetDownloadUrlForLayer",
-                "ecr:InitiateLayerUpload",
-                "ecr:PutImage",
-                "ecr:UploadLayerPart",
-            ],
-            "Resource": list(repository_arns),
-        },
-        {
-            "Sid": "CloudWatchAlarms",
-            "Effect": "Allow",
-            "Action": "cloudwatch:DescribeAlarms",
-            "Resource": f"{arn}:cloudwatch:{region}:{account_id}:alarm:*",
-        },
-    ]
-    if db_instance_arns:
-        statements += [
-            {
-                "Sid": "RdsSnapshotSource",
-                "Effect": "Allow",
-                "Action": ["rds:DescribeDBInstances", "rds:CreateDBSnapshot"],
-                "Resource": list(db_instance_arns),
-            },
-            {
-                "Sid": "RdsCreateOurSnapshots",
-                "Effect": "Allow",
-                "Action": ["rds:CreateDBSnapshot", "rds:AddTagsToResource"],
-                "Resource": snapshots,
-                "Condition": {"StringEquals": {f"aws:RequestTag/{SNAPSHOT_TAG_KEY}": SNAPSHOT_TAG_VALUE}},
-            },
-            {
-                "Sid": "RdsListSnapshots",
-                "Effect": "Allow",
-                # Listing cannot be conditioned on a tag (no single resource yet); it only reads metadata.
-                "Action": "rds:DescribeDBSnapshots",
-                "Resource": [*db_instance_arns, snapshots],
-            },
-            {
-                "Sid": "RdsPruneOurSnapshots",
-                "Effect": "Allow",
-                # Automated and foreign snapshots lack the tag, so they can never be deleted by a deploy.
-                "Action": "rds:DeleteDBSnapshot",
-                "Resource": snapshots,
-                "Condition": {"StringEquals": {f"aws:ResourceTag/{SNAPSHOT_TAG_KEY}": SNAPSHOT_TAG_VALUE}},
-            },
-        ]
-    if log_group_arns:
-        bare = [group.removesuffix(":*") for group in log_group_arns]
-        statements.append(
-            {
-                "Sid": "ReadDeployLogs",
-                "Effect": "Allow",
-                # `rampart migrate` prints its task's stream; GetLogEvents is authorised on the stream ARN.
-                "Action": "logs:GetLogEvents",
-                "Resource": [f"{group}:log-stream:*" for group in bare],
-            }
-        )
-    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def _all(values: Sequence[pulumi.Input[str]]) -> pulumi.Output[list[str]]:
