@@ -29,140 +29,176 @@ def deploy_policy(
 ) -> dict[str, Any]:
     """What one deploy needs: register and roll a task definition through CodeDeploy, run the migration task,
     push images, snapshot the database first, read logs and alarms. Nothing else."""
-    arn = f"arn:{partition}"
+    scope = _Scope(partition, region, account_id)
+    statements = [
+        *_ecs_statements(scope, cluster_arn, families, service_arns),
+        *_codedeploy_statements(scope, applications, groups),
+        *_image_and_alarm_statements(scope, pass_role_arns, repository_arns),
+        *(_rds_statements(scope, db_instance_arns) if db_instance_arns else []),
+        *([_logs_statement(log_group_arns)] if log_group_arns else []),
+    ]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+class _Scope:
+    """The ARN prefix of this stack's partition, region and account."""
+
+    def __init__(self, partition: str, region: str, account_id: str) -> None:
+        self.arn, self.region, self.account_id = f"arn:{partition}", region, account_id
+
+    def of(self, service: str) -> str:
+        return f"{self.arn}:{service}:{self.region}:{self.account_id}"
+
+
+def _ecs_statements(scope: _Scope, cluster_arn: str, families: Sequence[str],
+                    service_arns: Sequence[str]) -> list[dict[str, Any]]:
     cluster_name = cluster_arn.rsplit("/", 1)[-1]
-    task_definitions = [f"{arn}:ecs:{region}:{account_id}:task-definition/{family}:*" for family in families]
-    tasks = f"{arn}:ecs:{region}:{account_id}:task/{cluster_name}/*"
-    codedeploy = f"{arn}:codedeploy:{region}:{account_id}"
-    snapshots = f"{arn}:rds:{region}:{account_id}:snapshot:*"
-    statements: list[dict[str, Any]] = [
+    task_definitions = [f"{scope.of('ecs')}:task-definition/{family}:*" for family in families]
+    tasks = f"{scope.of('ecs')}:task/{cluster_name}/*"
+    return [
+    {
+        "Sid": "EcsTaskDefinitions",
+        "Effect": "Allow",
+        # These two actions support no resource-level permissions: "*" is the only valid resource.
+        "Action": ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"],
+        "Resource": "*",
+    },
+    {
+        "Sid": "EcsTagOnCreate",
+        "Effect": "Allow",
+        "Action": "ecs:TagResource",
+        "Resource": [*task_definitions, tasks],
+        "Condition": {"StringEquals": {"ecs:CreateAction": ["RegisterTaskDefinition", "RunTask"]}},
+    },
+    {
+        "Sid": "EcsRunMigrationTask",
+        "Effect": "Allow",
+        "Action": "ecs:RunTask",
+        "Resource": task_definitions,
+        "Condition": {"ArnEquals": {"ecs:cluster": cluster_arn}},
+    },
+    {
+        "Sid": "EcsWatchTasks",
+        "Effect": "Allow",
+        "Action": ["ecs:DescribeTasks"],
+        "Resource": tasks,
+    },
+    {
+        "Sid": "EcsServices",
+        "Effect": "Allow",
+        "Action": "ecs:DescribeServices",
+        "Resource": list(service_arns),
+    },
+    ]
+
+
+def _codedeploy_statements(scope: _Scope, applications: Sequence[str],
+                           groups: Sequence[str]) -> list[dict[str, Any]]:
+    codedeploy = scope.of("codedeploy")
+    return [
+    {
+        "Sid": "CodeDeployDeployments",
+        "Effect": "Allow",
+        "Action": [
+            "codedeploy:CreateDeployment",
+            "codedeploy:GetDeployment",
+            "codedeploy:GetDeploymentGroup",
+        ],
+        "Resource": [f"{codedeploy}:deploymentgroup:{app}/{group}" for app in applications for group in groups],
+    },
+    {
+        "Sid": "CodeDeployReleaseOrStop",
+        "Effect": "Allow",
+        # Release green after the smoke test, or stop with rollback. Neither action supports resource-level
+        # permissions (Service Authorization Reference): a deployment-group ARN here would never match.
+        "Action": ["codedeploy:ContinueDeployment", "codedeploy:StopDeployment"],
+        "Resource": "*",
+    },
+    ]
+
+
+def _image_and_alarm_statements(scope: _Scope, pass_role_arns: Sequence[str],
+                                repository_arns: Sequence[str]) -> list[dict[str, Any]]:
+    arn, region, account_id = scope.arn, scope.region, scope.account_id
+    return [
+    {
+        "Sid": "PassTaskRolesToEcsOnly",
+        "Effect": "Allow",
+        "Action": "iam:PassRole",
+        "Resource": list(pass_role_arns),
+        "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+    },
+    {
+        "Sid": "EcrLogin",
+        "Effect": "Allow",
+        # The registry token is account-wide and the action has no resource-level permissions.
+        "Action": "ecr:GetAuthorizationToken",
+        "Resource": "*",
+    },
+    {
+        "Sid": "EcrPush",
+        "Effect": "Allow",
+        "Action": [
+            "ecr:BatchCheckLayerAvailability",
+            "ecr:BatchGetImage",
+            "ecr:CompleteLayerUpload",
+            "ecr:DescribeImages",
+            "ecr:GetDownloadUrlForLayer",
+            "ecr:InitiateLayerUpload",
+            "ecr:PutImage",
+            "ecr:UploadLayerPart",
+        ],
+        "Resource": list(repository_arns),
+    },
+    {
+        "Sid": "CloudWatchAlarms",
+        "Effect": "Allow",
+        "Action": "cloudwatch:DescribeAlarms",
+        "Resource": f"{arn}:cloudwatch:{region}:{account_id}:alarm:*",
+    },
+    ]
+
+
+def _rds_statements(scope: _Scope, db_instance_arns: Sequence[str]) -> list[dict[str, Any]]:
+    snapshots = f"{scope.of('rds')}:snapshot:*"
+    return [
         {
-            "Sid": "EcsTaskDefinitions",
+            "Sid": "RdsSnapshotSource",
             "Effect": "Allow",
-            # These two actions support no resource-level permissions: "*" is the only valid resource.
-            "Action": ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"],
-            "Resource": "*",
+            "Action": ["rds:DescribeDBInstances", "rds:CreateDBSnapshot"],
+            "Resource": list(db_instance_arns),
         },
         {
-            "Sid": "EcsTagOnCreate",
+            "Sid": "RdsCreateOurSnapshots",
             "Effect": "Allow",
-            "Action": "ecs:TagResource",
-            "Resource": [*task_definitions, tasks],
-            "Condition": {"StringEquals": {"ecs:CreateAction": ["RegisterTaskDefinition", "RunTask"]}},
+            "Action": ["rds:CreateDBSnapshot", "rds:AddTagsToResource"],
+            "Resource": snapshots,
+            "Condition": {"StringEquals": {f"aws:RequestTag/{SNAPSHOT_TAG_KEY}": SNAPSHOT_TAG_VALUE}},
         },
         {
-            "Sid": "EcsRunMigrationTask",
+            "Sid": "RdsListSnapshots",
             "Effect": "Allow",
-            "Action": "ecs:RunTask",
-            "Resource": task_definitions,
-            "Condition": {"ArnEquals": {"ecs:cluster": cluster_arn}},
+            # Listing cannot be conditioned on a tag (no single resource yet); it only reads metadata.
+            "Action": "rds:DescribeDBSnapshots",
+            "Resource": [*db_instance_arns, snapshots],
         },
         {
-            "Sid": "EcsWatchTasks",
+            "Sid": "RdsPruneOurSnapshots",
             "Effect": "Allow",
-            "Action": ["ecs:DescribeTasks"],
-            "Resource": tasks,
-        },
-        {
-            "Sid": "EcsServices",
-            "Effect": "Allow",
-            "Action": "ecs:DescribeServices",
-            "Resource": list(service_arns),
-        },
-        {
-            "Sid": "CodeDeployDeployments",
-            "Effect": "Allow",
-            "Action": [
-                "codedeploy:CreateDeployment",
-                "codedeploy:GetDeployment",
-                "codedeploy:GetDeploymentGroup",
-            ],
-            "Resource": [f"{codedeploy}:deploymentgroup:{app}/{group}" for app in applications for group in groups],
-        },
-        {
-            "Sid": "CodeDeployReleaseOrStop",
-            "Effect": "Allow",
-            # Release green after the smoke test, or stop with rollback. Neither action supports resource-level
-            # permissions (Service Authorization Reference): a deployment-group ARN here would never match.
-            "Action": ["codedeploy:ContinueDeployment", "codedeploy:StopDeployment"],
-            "Resource": "*",
-        },
-        {
-            "Sid": "PassTaskRolesToEcsOnly",
-            "Effect": "Allow",
-            "Action": "iam:PassRole",
-            "Resource": list(pass_role_arns),
-            "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
-        },
-        {
-            "Sid": "EcrLogin",
-            "Effect": "Allow",
-            # The registry token is account-wide and the action has no resource-level permissions.
-            "Action": "ecr:GetAuthorizationToken",
-            "Resource": "*",
-        },
-        {
-            "Sid": "EcrPush",
-            "Effect": "Allow",
-            "Action": [
-                "ecr:BatchCheckLayerAvailability",
-                "ecr:BatchGetImage",
-                "ecr:CompleteLayerUpload",
-                "ecr:DescribeImages",
-                "ecr:GetDownloadUrlForLayer",
-                "ecr:InitiateLayerUpload",
-                "ecr:PutImage",
-                "ecr:UploadLayerPart",
-            ],
-            "Resource": list(repository_arns),
-        },
-        {
-            "Sid": "CloudWatchAlarms",
-            "Effect": "Allow",
-            "Action": "cloudwatch:DescribeAlarms",
-            "Resource": f"{arn}:cloudwatch:{region}:{account_id}:alarm:*",
+            # Automated and foreign snapshots lack the tag, so they can never be deleted by a deploy.
+            "Action": "rds:DeleteDBSnapshot",
+            "Resource": snapshots,
+            "Condition": {"StringEquals": {f"aws:ResourceTag/{SNAPSHOT_TAG_KEY}": SNAPSHOT_TAG_VALUE}},
         },
     ]
-    if db_instance_arns:
-        statements += [
-            {
-                "Sid": "RdsSnapshotSource",
-                "Effect": "Allow",
-                "Action": ["rds:DescribeDBInstances", "rds:CreateDBSnapshot"],
-                "Resource": list(db_instance_arns),
-            },
-            {
-                "Sid": "RdsCreateOurSnapshots",
-                "Effect": "Allow",
-                "Action": ["rds:CreateDBSnapshot", "rds:AddTagsToResource"],
-                "Resource": snapshots,
-                "Condition": {"StringEquals": {f"aws:RequestTag/{SNAPSHOT_TAG_KEY}": SNAPSHOT_TAG_VALUE}},
-            },
-            {
-                "Sid": "RdsListSnapshots",
-                "Effect": "Allow",
-                # Listing cannot be conditioned on a tag (no single resource yet); it only reads metadata.
-                "Action": "rds:DescribeDBSnapshots",
-                "Resource": [*db_instance_arns, snapshots],
-            },
-            {
-                "Sid": "RdsPruneOurSnapshots",
-                "Effect": "Allow",
-                # Automated and foreign snapshots lack the tag, so they can never be deleted by a deploy.
-                "Action": "rds:DeleteDBSnapshot",
-                "Resource": snapshots,
-                "Condition": {"StringEquals": {f"aws:ResourceTag/{SNAPSHOT_TAG_KEY}": SNAPSHOT_TAG_VALUE}},
-            },
-        ]
-    if log_group_arns:
-        bare = [group.removesuffix(":*") for group in log_group_arns]
-        statements.append(
-            {
-                "Sid": "ReadDeployLogs",
-                "Effect": "Allow",
-                # `rampart migrate` prints its task's stream; GetLogEvents is authorised on the stream ARN.
-                "Action": "logs:GetLogEvents",
-                "Resource": [f"{group}:log-stream:*" for group in bare],
-            }
-        )
-    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _logs_statement(log_group_arns: Sequence[str]) -> dict[str, Any]:
+    bare = [group.removesuffix(":*") for group in log_group_arns]
+    return {
+        "Sid": "ReadDeployLogs",
+        "Effect": "Allow",
+        # `rampart migrate` prints its task's stream; GetLogEvents is authorised on the stream ARN.
+        "Action": "logs:GetLogEvents",
+        "Resource": [f"{group}:log-stream:*" for group in bare],
+    }
