@@ -29,12 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--image", metavar="URI", help="container image for the new revision")
     what.add_argument("--task-definition", metavar="ARN", help="an already registered revision to deploy")
-    parser.add_argument("--cluster", help="ECS cluster (default: clusterName)")
-    parser.add_argument("--ecs-service", help="ECS service name (default: services.<service>.serviceName)")
-    parser.add_argument("--application", help="CodeDeploy application (default: codedeployApplication)")
-    parser.add_argument("--deployment-group", help="CodeDeploy deployment group (default: deploymentGroup)")
-    parser.add_argument("--container", help="container receiving traffic (default: containerName)")
-    parser.add_argument("--container-port", type=int, help="its port (default: containerPort)")
+    stack_outputs.add_service_names(parser)
     parser.add_argument("--timeout", type=float, default=None, metavar="S",
                         help="stop the deployment with rollback if its traffic has not fully shifted after this "
                         "many seconds; after the shift only report (default: services.<service>.deployment."

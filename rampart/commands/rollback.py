@@ -39,12 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--services-json", metavar="JSON",
                         help="the RAMPART_SERVICES variable: {service: {service, application, deploymentGroup, "
                         "containerName, containerPort}}; needs --cluster, not with --outputs")
-    parser.add_argument("--cluster", help="ECS cluster (default: clusterName)")
-    parser.add_argument("--ecs-service", help="ECS service name (default: services.<service>.serviceName)")
-    parser.add_argument("--application", help="CodeDeploy application (default: codedeployApplication)")
-    parser.add_argument("--deployment-group", help="CodeDeploy deployment group (default: deploymentGroup)")
-    parser.add_argument("--container", help="container receiving traffic (default: containerName)")
-    parser.add_argument("--container-port", type=int, help="its port (default: containerPort)")
+    stack_outputs.add_service_names(parser)
     parser.add_argument("--timeout", type=float, default=None, metavar="S",
                         help="give up after this many seconds (default: deployTimeoutSeconds from --services-json, "
                         "else 600 start-up + the group's traffic-shift time + its slowest alarm's detection window, "

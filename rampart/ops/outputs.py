@@ -79,6 +79,16 @@ def add_arguments(parser: Any, *, stack_required: bool = False) -> None:
                         help="stack outputs JSON (`pulumi stack output --json`)")
 
 
+def add_service_names(parser: Any) -> None:
+    """The names a blue/green service is deployed by, each defaulting to its stack output (deploy, rollback)."""
+    parser.add_argument("--cluster", help="ECS cluster (default: clusterName)")
+    parser.add_argument("--ecs-service", help="ECS service name (default: services.<service>.serviceName)")
+    parser.add_argument("--application", help="CodeDeploy application (default: codedeployApplication)")
+    parser.add_argument("--deployment-group", help="CodeDeploy deployment group (default: deploymentGroup)")
+    parser.add_argument("--container", help="container receiving traffic (default: containerName)")
+    parser.add_argument("--container-port", type=int, help="its port (default: containerPort)")
+
+
 def add_common(parser: Any) -> None:
     from rampart.ops.report import FORMATS
 
