@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -91,3 +92,16 @@ def run_json(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, 
     code = main([*argv, "--format", "json"])
     out = capsys.readouterr().out
     return code, (json.loads(out) if out.strip() else {})
+
+
+@pytest.fixture
+def program(tmp_path: Path) -> Path:
+    """A project whose stack file declares 14 days of retention and deletion protection."""
+    directory = tmp_path / "project"
+    directory.mkdir()
+    (directory / "Pulumi.yaml").write_text("name: rampart\nruntime: python\n")
+    (directory / "__main__.py").write_text("")
+    (directory / "Pulumi.production.yaml").write_text(
+        "config:\n  aws:region: eu-west-1\n  rampart:database:\n    backupRetentionDays: 14\n"
+        "    deletionProtection: true\n")
+    return directory

@@ -19,19 +19,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def program(tmp_path: Path) -> Path:
-    """A project whose stack file declares 14 days of retention and deletion protection."""
-    directory = tmp_path / "project"
-    directory.mkdir()
-    (directory / "Pulumi.yaml").write_text("name: rampart\nruntime: python\n")
-    (directory / "__main__.py").write_text("")
-    (directory / "Pulumi.production.yaml").write_text(
-        "config:\n  aws:region: eu-west-1\n  rampart:database:\n    backupRetentionDays: 14\n"
-        "    deletionProtection: true\n")
-    return directory
-
-
-@pytest.fixture
 def running(monkeypatch):
     # moto reports services with 0 running tasks unless told otherwise; its server reads this per service.
     monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "2")

@@ -6,24 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from tests.ops import world as w
 from tests.ops.conftest import run_json
 
 REPOSITORY_URL = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/rampart-production-api"
-
-
-@pytest.fixture
-def program(tmp_path: Path) -> Path:
-    directory = tmp_path / "project"
-    directory.mkdir()
-    (directory / "Pulumi.yaml").write_text("name: rampart\nruntime: python\n")
-    (directory / "__main__.py").write_text("")
-    (directory / "Pulumi.production.yaml").write_text(
-        "config:\n  aws:region: eu-west-1\n  rampart:database:\n    backupRetentionDays: 14\n"
-        "    deletionProtection: true\n")
-    return directory
 
 
 def awaiting_outputs(world: w.World) -> Path:
