@@ -9,17 +9,11 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_github as github
 
-from components.aws_partition import partition_of
 from components.backup_plan import BackupCopyVault, BackupCopyVaultArgs, BackupPlan, BackupPlanArgs
 from components.blue_green_service import BlueGreenService, BlueGreenServiceArgs
 from components.cluster import Cluster, ClusterArgs
 from components.database import Database, DatabaseArgs
-from components.github_environment import GithubEnvironment, GithubEnvironmentArgs
-from components.github_oidc import GithubOidc, GithubOidcArgs
-from components.github_repository import GithubRepositoryRules, GithubRepositoryRulesArgs
-from components.github_variables import GithubRepositoryVariables, GithubRepositoryVariablesArgs
 from components.keys import StackKey, StackKeyArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.network import Network, NetworkArgs
@@ -28,22 +22,10 @@ from components.secrets import ApplicationSecrets, ApplicationSecretsArgs
 from components.smoke_runner import SmokeRunner, SmokeRunnerArgs
 from components.web_acl import WebAcl, WebAclArgs
 from infra import naming, outputs
+from infra.ci_access import build_ci_access
 from infra.config import StackConfig
 from infra.recovery import recovery_summary
-from infra.timing import deploy_job_minutes, deployment_timing
-
-STACK_MANAGED_POLICIES = (
-    "policy/AWSCodeDeployRoleForECS",
-    "policy/service-role/AmazonRDSEnhancedMonitoringRole",
-    "policy/service-role/AWSBackupServiceRolePolicyForBackup",
-    "policy/service-role/AWSBackupServiceRolePolicyForRestores",
-)
-"""AWS-managed policies the components attach to the stack's own roles: the only ones the infrastructure role may
-attach (a test compares this with every attachment the stack registers)."""
-
-
-def rollback_environment(cfg: StackConfig) -> str | None:
-    return f"{cfg.environment}-rollback" if cfg.github.rollback_environment else None
+from infra.timing import deployment_timing
 
 
 def build_stack(cfg: StackConfig) -> None:
@@ -201,98 +183,10 @@ def build_stack(cfg: StackConfig) -> None:
         opts=on_aws,
     )
 
-    oidc = GithubOidc(
-        f"{prefix}-github-oidc",
-        GithubOidcArgs(
-            github=cfg.github,
-            environment=cfg.environment,
-            name_prefix=prefix,
-            account_id=account_id,
-            region=cfg.region,
-            # The account's provider, created once by `rampart bootstrap`: a second stack creating it would fail.
-            create_provider=False,
-            provider_arn=cfg.github.oidc_provider_arn,
-            cluster_arn=cluster.arn,
-            # Services awaiting their first image are included by the names they will have: the role is exact
-            # and non-empty from the first `up`, and unchanged by the second.
-            service_arns=[s.service_arn for s in services.values()],
-            task_definition_families=[*(f"{prefix}-{name}" for name in services), smoke.family],
-            pass_role_arns=[*(arn for s in services.values() for arn in (s.task_role_arn, s.execution_role_arn)),
-                            smoke.task_role_arn, smoke.execution_role_arn],
-            codedeploy_application_names=[s.codedeploy_application_name for s in services.values()],
-            deployment_group_names=[s.deployment_group_name for s in services.values()],
-            repository_arns=[s.repository_arn for s in services.values()],
-            db_instance_arns=[database.arn],
-            log_group_arns=[*(s.log_group_arn for s in services.values()), smoke.log_group_arn],
-            state_backend_url=str(cfg.github.state_backend_url),
-            secrets_provider_key_arn=str(cfg.github.secrets_provider_key_arn),
-            stack_key_arn=key.key_arn,
-            stack_secret_names=[f"{prefix}/{secret.name}" for secret in cfg.application_secrets],
-            managed_policy_arns=[f"arn:{partition_of(cfg.region)}:iam::aws:{p}" for p in STACK_MANAGED_POLICIES],
-            rollback_environment=rollback_environment(cfg),
-            github_app_secret_arn=cfg.github.app_secret_arn,
-            github_reader_app_secret_arn=cfg.github.reader_app_secret_arn,
-        ),
-        opts=on_aws,
+    oidc = build_ci_access(
+        cfg, on_aws=on_aws, account_id=account_id, key=key, cluster=cluster, services=services, smoke=smoke,
+        database=database,
     )
-
-    github_provider = github.Provider("github", owner=cfg.github.owner)
-    on_github = pulumi.ResourceOptions(provider=github_provider)
-    services_variable = pulumi.Output.json_dumps(
-        {
-            name: {
-                "service": s.service_name,
-                "deploymentGroup": s.deployment_group_name,
-                "application": s.codedeploy_application_name,
-                "containerName": s.container_name,
-                "containerPort": s.container_port,
-                # rollback.yml has no outputs file: its `rampart deploy --timeout` comes from here.
-                "deployTimeoutSeconds": deployment_timing(cfg.deployment, cfg.alarms).until_shifted_seconds,
-            }
-            for name, s in services.items()
-            if not s.awaiting_image  # nothing to roll back before the first image
-        }
-    )
-    environment_variables: dict[str, pulumi.Input[str]] = {
-        "AWS_REGION": cfg.region,
-        "RAMPART_STACK": cfg.stack,
-        "RAMPART_DEPLOY_ROLE_ARN": oidc.deploy_role_arn,
-        "RAMPART_INFRA_ROLE_ARN": oidc.infrastructure_role_arn,
-        **({"RAMPART_GITHUB_APP_SECRET_ARN": cfg.github.app_secret_arn} if cfg.github.app_secret_arn else {}),
-        "RAMPART_CLUSTER": cluster.cluster_name,
-        "RAMPART_SERVICES": services_variable,
-    }
-    repository_variables: dict[str, pulumi.Input[str]] = {
-        outputs.repository_variable("RAMPART_PREVIEW_ROLE_ARN_{STACK}", cfg.stack): oidc.preview_role_arn,
-        outputs.repository_variable("RAMPART_AWS_REGION_{STACK}", cfg.stack): cfg.region,
-        outputs.repository_variable("RAMPART_DEPLOY_JOB_TIMEOUT_MINUTES_{STACK}", cfg.stack): str(
-            deploy_job_minutes(cfg)),
-    }
-    if cfg.github.reader_app_secret_arn:
-        repository_variables[outputs.repository_variable("RAMPART_GITHUB_READER_APP_SECRET_ARN_{STACK}", cfg.stack)] = (
-            cfg.github.reader_app_secret_arn
-        )
-    if cfg.github.state_backend_url:
-        environment_variables["PULUMI_BACKEND_URL"] = cfg.github.state_backend_url
-        repository_variables[outputs.repository_variable("RAMPART_STATE_BACKEND_{STACK}", cfg.stack)] = (
-            cfg.github.state_backend_url
-        )
-    GithubEnvironment(
-        f"{prefix}-github-environment",
-        GithubEnvironmentArgs(github=cfg.github, environment=cfg.environment, variables=environment_variables),
-        opts=on_github,
-    )
-    if oidc.rollback_role_arn is not None:
-        _rollback_environment(cfg, oidc.rollback_role_arn, environment_variables, on_github)
-    GithubRepositoryVariables(
-        f"{prefix}-github-variables",
-        GithubRepositoryVariablesArgs(github=cfg.github, variables=repository_variables),
-        opts=on_github,
-    )
-    if cfg.github.manage_repository_settings:
-        GithubRepositoryRules(
-            f"{prefix}-github-repository", GithubRepositoryRulesArgs(github=cfg.github), opts=on_github
-        )
 
     pulumi.export(outputs.ENVIRONMENT, cfg.environment)
     pulumi.export(outputs.REGION, cfg.region)
@@ -343,26 +237,6 @@ def build_stack(cfg: StackConfig) -> None:
             "previewRoleArn": oidc.preview_role_arn,
             "rollbackRoleArn": oidc.rollback_role_arn,
         },
-    )
-
-
-def _rollback_environment(
-    cfg: StackConfig, role_arn: pulumi.Output[str], deploy_variables: dict[str, pulumi.Input[str]],
-    on_github: pulumi.ResourceOptions,
-) -> None:
-    """The emergency rollback gate: the deploy environment's reviewers and branch policy, one approval and no wait
-    timer, so a manual rollback fits inside the RTO; its role cannot ship new code (components/ci_policies.py)."""
-    shared = ("AWS_REGION", "RAMPART_STACK", "RAMPART_CLUSTER", "RAMPART_SERVICES")
-    variables = {name: deploy_variables[name] for name in shared}
-    variables["RAMPART_ROLLBACK_ROLE_ARN"] = role_arn
-    GithubEnvironment(
-        f"{naming.prefix(cfg)}-github-rollback-environment",
-        GithubEnvironmentArgs(
-            github=cfg.github.model_copy(update={"wait_timer_minutes": 0}),
-            environment=str(rollback_environment(cfg)),
-            variables=variables,
-        ),
-        opts=on_github,
     )
 
 

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from components.ci_policies import REFRESH_READS
-from infra.stack import STACK_MANAGED_POLICIES
+from infra.ci_access import STACK_MANAGED_POLICIES
 from tests.support.iam import Request, denied, evaluate, role_policies, without_action
 from tests.support.stacks import ROOT, STACKS, record_stack, stack_config
 
@@ -180,7 +180,7 @@ def test_infrastructure_role_cannot_touch_users_keys_or_the_account_pieces(stack
 def test_infrastructure_role_may_attach_exactly_the_managed_policies_the_stack_attaches(stack):
     attached = {str(r.plain_inputs()["policyArn"]) for r in recording(stack).by_type(ATTACHMENT)}
     declared = {f"arn:aws:iam::aws:{p}" for p in STACK_MANAGED_POLICIES}
-    assert attached <= declared, f"add {sorted(attached - declared)} to infra.stack.STACK_MANAGED_POLICIES"
+    assert attached <= declared, f"add {sorted(attached - declared)} to infra.ci_access.STACK_MANAGED_POLICIES"
     policies = role_policies(recording(stack), "-github-infra")
     role = f"arn:aws:iam::{ACCOUNT}:role/rampart-{stack}-monitoring"
     requests = [Request("iam:AttachRolePolicy", role, {"iam:PolicyARN": arn}) for arn in sorted(attached)]
