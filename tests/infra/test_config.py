@@ -269,3 +269,25 @@ def test_the_slow_unhealthy_hosts_alarm_counts_in_the_detection_window():
     # 60 s x 10 unhealthy-host periods + 60 s of metric delay = 660 s > 10 minutes of termination wait
     _expect_error("staging", "rampart:deployment.terminationWaitMinutes: blue must outlive the alarm detection "
                   "window (660 s)", alarms={"unhealthyHostsPeriods": 10}, deployment={"terminationWaitMinutes": 10})
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("oidcProviderArn", None, "github.oidcProviderArn: expected the account's bootstrap values"),
+        ("stateBackendUrl", None, "github.stateBackendUrl: expected the account's bootstrap values"),
+        ("secretsProviderKeyArn", None, "github.secretsProviderKeyArn: expected the account's bootstrap values"),
+        ("stateBackendUrl", "https://api.pulumi.com", "github.stateBackendUrl: expected the s3:// backend"),
+        ("secretsProviderKeyArn", "arn:aws:kms:us-east-1:123456789012:alias/pulumi", "secretsProviderKeyArn"),
+        ("appSecretArn", "rampart/github-app", "appSecretArn"),
+    ],
+)
+def test_the_account_pieces_bootstrap_owns_are_required_and_well_formed(key, value, expected):
+    raw = copy.deepcopy(raw_config("production"))
+    if value is None:
+        del raw["github"][key]
+    else:
+        raw["github"][key] = value
+    message = error_of(raw)
+    assert expected in message
+    assert "Pulumi.production.yaml" in message
