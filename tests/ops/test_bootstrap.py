@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 from rampart.cli import main
 from rampart.ops import aws as ops_aws
 from rampart.ops import bootstrap as ops
+from rampart.ops import state_bucket
 from tests.ops.conftest import REGION, run_json
 
 BUCKET = "example-org-pulumi-state"
@@ -41,7 +42,7 @@ def _assert_bucket_hardened(s3, key_arn: str, bucket: str = BUCKET) -> None:
     assert deny["Resource"] == [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     [rule] = [r for r in s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
-              if r["ID"] == ops.LIFECYCLE_RULE_ID]
+              if r["ID"] == state_bucket.LIFECYCLE_RULE_ID]
     assert rule["Status"] == "Enabled"
     assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": 90}
     assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}
@@ -127,7 +128,7 @@ def test_drifted_settings_are_converged(client, capsys):
     other_rule = {"ID": "logs-cleanup", "Filter": {"Prefix": "logs/"}, "Status": "Enabled",
                   "Expiration": {"Days": 30}}
     s3.put_bucket_lifecycle_configuration(Bucket=BUCKET, LifecycleConfiguration={"Rules": [
-        other_rule, {**ops._lifecycle_rule(), "NoncurrentVersionExpiration": {"NoncurrentDays": 3650}}]})
+        other_rule, {**state_bucket._lifecycle_rule(), "NoncurrentVersionExpiration": {"NoncurrentDays": 3650}}]})
     kms.disable_key_rotation(KeyId=_key_arn(kms))
 
     code, report = run_json(capsys, ARGV)
