@@ -28,6 +28,7 @@ from guardrails.alarms import (
     physical_name,
     strings,
 )
+from guardrails.credentials import is_credential_name, is_credential_value
 from guardrails.rule import Context, Finding, Framework, Resource, Rule
 from guardrails.shapes import of_type
 
@@ -120,18 +121,14 @@ def check_nonroot_user(resource: Resource, context: Context) -> Iterator[str]:
 
 
 # 4 -----------------------------------------------------------------------------------------------------------
-CREDENTIAL_NAME = re.compile(
-    r"(PASS(WORD|WD)?|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIAL|AUTH|DSN|CONN(ECTION)?_?STRING)",
-    re.IGNORECASE,
-)
-REFERENCE_SUFFIX = re.compile(r"_(ARN|NAME|ID|PATH|FILE|URL|ENDPOINT|REGION|TTL|EXPIRY|HEADER)$", re.IGNORECASE)
-CREDENTIAL_VALUE = re.compile(
-    r"(AKIA|ASIA)[0-9A-Z]{16}"  # AWS access key id
-    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----"
-    r"|\b(gh[pousr]_[A-Za-z0-9]{30,}|xox[abpr]-[A-Za-z0-9-]{10,}|sk_live_[A-Za-z0-9]{16,})"
-    r"|[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@",  # URL with user:password
-)
 SECRET_REFERENCE = re.compile(r"^arn:aws[a-z-]*:(secretsmanager|ssm):[a-z0-9-]+:\d{12}:(secret:|parameter/)\S+$")
+# A parameter in the task's own Region may be named instead of given by ARN (ECS API, Secret.valueFrom).
+SSM_PARAMETER_NAME = re.compile(r"^/?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+
+
+def is_secret_reference(value_from: object) -> bool:
+    return isinstance(value_from, str) and bool(
+        SECRET_REFERENCE.match(value_from) or SSM_PARAMETER_NAME.match(value_from))
 
 
 def check_no_secrets_in_environment(resource: Resource, context: Context) -> Iterator[str]:
@@ -145,17 +142,18 @@ def check_no_secrets_in_environment(resource: Resource, context: Context) -> Ite
             name, value = str(variable.get("name") or ""), variable.get("value")
             if any(fnmatch.fnmatchcase(name, pattern) for pattern in allowed):
                 continue
-            if CREDENTIAL_NAME.search(name) and not REFERENCE_SUFFIX.search(name):
+            if is_credential_name(name):
                 yield (f"{label} environment {name} looks like a credential: expected it in secrets[] with "
                        "valueFrom a Secrets Manager or SSM parameter ARN")
-            elif isinstance(value, str) and CREDENTIAL_VALUE.search(value):
+            elif is_credential_value(value):
                 yield (f"{label} environment {name} holds a credential-shaped value: expected it in secrets[] with "
                        "valueFrom a Secrets Manager or SSM parameter ARN")
         for secret in blocks(container.get("secrets")):
             value_from = secret.get("valueFrom")
-            if not isinstance(value_from, str) or not SECRET_REFERENCE.match(value_from):
+            if not is_secret_reference(value_from):
                 yield (f"{label} secrets {secret.get('name')!r} valueFrom is not a Secrets Manager or SSM parameter "
-                       "ARN: expected arn:aws:secretsmanager:... or arn:aws:ssm:...:parameter/...")
+                       "ARN (nor an SSM parameter name): expected arn:aws:secretsmanager:..., "
+                       "arn:aws:ssm:...:parameter/... or a parameter name in the task's Region")
 
 
 # 5 -----------------------------------------------------------------------------------------------------------

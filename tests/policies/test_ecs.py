@@ -175,11 +175,37 @@ def test_secrets_in_environment_fail(environment, expected):
     assert expected in message and "expected it in secrets[] with valueFrom" in message
 
 
-@pytest.mark.parametrize("value_from", ["rampart/db", "arn:aws:s3:::bucket/secret", "", None])
-def test_secret_value_from_must_be_an_arn(value_from):
+@pytest.mark.parametrize("value_from", ["arn:aws:s3:::bucket/secret", "postgres://app:pw@db/app", "", None])
+def test_secret_value_from_must_be_an_arn_or_a_parameter_name(value_from):
     secret = {"name": "DB_PASSWORD", "valueFrom": value_from}
     [message] = run("ecs-taskdef-no-secrets-in-environment", taskdef(container(secrets=[secret])))
     assert "secrets 'DB_PASSWORD' valueFrom is not a Secrets Manager or SSM parameter ARN" in message
+
+
+@pytest.mark.parametrize("value_from", ["/rampart/production/db-password", "rampart-db-password"])
+def test_an_ssm_parameter_named_in_secrets_is_a_reference_not_a_secret(value_from):
+    # ECS accepts a parameter's name (same Region) as well as its ARN: the false positive of issue 16.
+    secret = {"name": "DB_PASSWORD", "valueFrom": value_from}
+    assert run("ecs-taskdef-no-secrets-in-environment", taskdef(container(secrets=[secret]))) == []
+
+
+@pytest.mark.parametrize("name", [
+    "MYSQL_PWD", "APP_KEY", "JWT_SIGNING_KEY", "jwtSigningKey", "RSA_PRIVATE", "SERVICE_TOKEN", "SECRET",
+    "GOOGLE_CREDENTIALS", "DB_PASS", "ENCRYPTION_KEY", "DBPASSWORD", "mysql-pwd", "KEY",
+])
+def test_secret_looking_names_are_credentials(name):
+    subject = taskdef(container(environment=[{"name": name, "value": "x"}]))
+    [message] = run("ecs-taskdef-no-secrets-in-environment", subject)
+    assert f"environment {name} looks like a credential" in message
+
+
+@pytest.mark.parametrize("name", [
+    "PUBLIC_KEY_URL", "PUBLIC_KEY", "SIGNING_KEY_ARN", "DB_PASSWORD_FILE", "PARTITION_KEY", "KMS_KEY_ID",
+    "LOG_LEVEL", "KEYCLOAK_REALM", "PASSENGER_COUNT",
+])
+def test_references_and_non_secret_keys_are_not_credentials(name):
+    subject = taskdef(container(environment=[{"name": name, "value": "x"}]))
+    assert run("ecs-taskdef-no-secrets-in-environment", subject) == []
 
 
 def test_secret_names_can_be_allowed_by_threshold():
