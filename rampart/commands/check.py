@@ -10,13 +10,43 @@ from pathlib import Path
 from rich.console import Console
 
 from rampart import console
+from rampart.engine.analyzer import DEFAULT_POLICY_TIMEOUT_SECONDS
 from rampart.engine.check import CheckOptions, run_check
 from rampart.engine.default_pack import PACK_FILE, default_pack
 from rampart.errors import UsageError
-from rampart.reports import json_report, markdown, sarif, text
+from rampart.reports import html_report, json_report, markdown, sarif, text
 
 DEFAULT_PROGRAM = Path(".")
-FORMATS = ("text", "json", "sarif", "markdown")
+FORMATS = ("text", "json", "sarif", "markdown", "html")
+DEFAULT_PROGRAM_TIMEOUT_SECONDS = 600.0
+# flag -> (environment variable, default): the flag wins, then the variable, then the default.
+TIMEOUTS = {
+    "--program-timeout": ("RAMPART_PROGRAM_TIMEOUT", DEFAULT_PROGRAM_TIMEOUT_SECONDS),
+    "--policy-timeout": ("RAMPART_POLICY_TIMEOUT", DEFAULT_POLICY_TIMEOUT_SECONDS),
+}
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 86400:
+        raise argparse.ArgumentTypeError("expected a number of seconds between 0 and 86400")
+    return value
+
+
+def _timeout(args: argparse.Namespace, flag: str) -> float:
+    value = getattr(args, flag.lstrip("-").replace("-", "_"))
+    if value is not None:
+        return value
+    variable, default = TIMEOUTS[flag]
+    if not os.environ.get(variable):
+        return default
+    try:
+        return _seconds(os.environ[variable])
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(f"{variable} (the default of {flag}): {exc}") from None
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,10 +68,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--format", choices=FORMATS, default="text")
     parser.add_argument("--output", type=Path, default=None, metavar="FILE",
                         help="write the report here instead of stdout")
-    parser.add_argument("--verbose", action="store_true", help="text format: list advisory violations too")
+    parser.add_argument("--verbose", action="store_true",
+                        help="text format: list advisory findings of medium and low severity too")
     parser.add_argument("--assume-existing", action="store_true",
                         help="preview as if every resource were already deployed (every output known), instead of "
                         "the first preview of a new stack (values computed at create time unknown)")
+    for flag, (variable, default) in TIMEOUTS.items():
+        what = "each stack's program run" if flag == "--program-timeout" else "each call into the policy pack"
+        parser.add_argument(flag, type=_seconds, default=None, metavar="SECONDS",
+                            help=f"bound on {what}; exit 2 naming what was running (default: ${variable}, "
+                            f"else {default:g})")
     parser.set_defaults(handler=handle)
 
 
@@ -81,7 +117,9 @@ def handle(args: argparse.Namespace) -> int:
         _check_output(args.output)
     pack = (args.policy_pack or _default_pack(program)).resolve()
     options = CheckOptions(program_dir=program, pack_dir=pack, stacks=tuple(args.stack),
-                           policy_config_dir=args.policy_config_dir, assume_existing=args.assume_existing)
+                           policy_config_dir=args.policy_config_dir, assume_existing=args.assume_existing,
+                           program_timeout=_timeout(args, "--program-timeout"),
+                           policy_timeout=_timeout(args, "--policy-timeout"))
     if console.is_interactive():
         with console.stderr.status("rampart check") as status:
             report = run_check(options, progress=lambda message: status.update(message))
@@ -97,7 +135,8 @@ def handle(args: argparse.Namespace) -> int:
             text.render(report, console.stdout, verbose=args.verbose)
             rendered = None
     else:
-        rendered = {"json": json_report, "sarif": sarif, "markdown": markdown}[args.format].render(report)
+        rendered = {"json": json_report, "sarif": sarif, "markdown": markdown,
+                    "html": html_report}[args.format].render(report)
 
     if rendered is not None:
         if args.output:

@@ -18,6 +18,7 @@ def _finding(finding: Finding) -> dict[str, Any]:
         "resourceType": finding.resource_type,
         "resourceName": finding.resource_name,
         "message": finding.message,
+        "details": list(finding.failures),
         "enforcement": finding.enforcement,
         "severity": finding.severity,
         "state": finding.state,

@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+import html
+
 from rampart.reports.model import CheckReport, Finding, Recovery, StackResult
 
-_ICON = {"violation": "❌", "waived": "⏸️", "undeterminable": "❔"}
+# A reader scanning a PR comment tells a blocking row from an advisory one, and both from rows that do not count
+# against the gate, by the icon alone.
+STATE_ICONS = {
+    ("violation", "mandatory"): "🛑",
+    ("violation", "advisory"): "⚠️",
+    ("undeterminable", None): "❔",
+    ("waived", None): "⏸️",
+}
+ENFORCEMENT_ICONS = {"mandatory": "🔒", "advisory": "💬"}
+LEGEND = ("🛑 mandatory violation (blocks) · ⚠️ advisory violation · ❔ undeterminable until apply · ⏸️ waived · "
+          "🔒 mandatory rule · 💬 advisory rule")
+
+
+def state_icon(finding: Finding) -> str:
+    if finding.state == "violation":
+        return STATE_ICONS[("violation", "mandatory" if finding.enforcement == "mandatory" else "advisory")]
+    return STATE_ICONS[(finding.state, None)]
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Table-cell text: the program's names and values are escaped so they render as text, not as HTML."""
+    return html.escape(text, quote=False).replace("|", "\\|").replace("\n", " ")
 
 
 def recovery_line(recovery: Recovery) -> str:
@@ -33,15 +52,17 @@ def recovery_line(recovery: Recovery) -> str:
 
 def _finding_row(finding: Finding) -> str:
     control = f"{finding.framework} {finding.control}".strip()
-    note = finding.message
+    failures = [_cell(failure) for failure in finding.failures]
+    note = failures[0] if len(failures) == 1 else "<br>".join(f"• {failure}" for failure in failures)
     if finding.waiver:
         waiver = finding.waiver
-        note += f" — waived: {waiver.reason} (approved by {waiver.approved_by}, expires {waiver.expires})"
-    declared = f" at `{_cell(finding.source.file)}:{finding.source.line}`" if finding.source else ""
+        note += _cell(f" — waived: {waiver.reason} (approved by {waiver.approved_by}, expires {waiver.expires})")
+    declared = f" at {_cell(finding.source.file)}:{finding.source.line}" if finding.source else ""
+    enforcement = f"{ENFORCEMENT_ICONS.get(finding.enforcement, '')} {finding.enforcement}".strip()
     return (
-        f"| {_ICON[finding.state]} {finding.state} | `{finding.policy}` | {finding.enforcement} | {finding.severity} "
-        f"| {_cell(control)} | `{_cell(finding.resource_name)}` ({_cell(finding.resource_type)}){declared} "
-        f"| {_cell(note)} |"
+        f"| {state_icon(finding)} {finding.state} | `{finding.policy}` | {enforcement} | {finding.severity} "
+        f"| {_cell(control)} | {_cell(finding.resource_name)} ({_cell(finding.resource_type)}){declared} "
+        f"| {note} |"
     )
 
 
@@ -62,7 +83,9 @@ def _stack(result: StackResult) -> list[str]:
         lines += [f"Recovery: {recovery}.", ""]
     if result.findings:
         lines += [
-            "| state | rule | enforcement | severity | control | resource | message |",
+            LEGEND,
+            "",
+            "| state | rule | enforcement | severity | control | resource | failing properties |",
             "|---|---|---|---|---|---|---|",
             *(_finding_row(f) for f in result.findings),
             "",

@@ -3,13 +3,17 @@
 Diagnostics from the pack become findings with one of three states: `violation` (a rule failed), `waived` (a
 rule failed but an unexpired waiver covers it: reported by the pack's ledger policy in a fixed format) and
 `undeterminable` (a value the rule needs is unknown until apply: never a pass, never a violation).
+
+A rule reports one diagnostic per failing property, so one misconfigured database yields a dozen diagnostics of
+the same rule. A finding is one rule on one resource in one state: its `details` keep every failing property, in
+the order the rule reported them.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from rampart.engine.analyzer import Diagnostic, PackInfo, PolicyMetadata
@@ -57,6 +61,12 @@ class Finding:
     url: str = ""
     waiver: Waiver | None = None
     source: SourceLocation | None = None
+    details: tuple[str, ...] = ()
+    """Every failing property the rule reported on this resource; `message` joins them."""
+
+    @property
+    def failures(self) -> tuple[str, ...]:
+        return self.details or (self.message,)
 
     @property
     def blocking(self) -> bool:
@@ -186,49 +196,66 @@ def _metadata(pack: PackInfo, policy: str) -> PolicyMetadata | None:
     return pack.policies.get(policy)
 
 
+def _one(d: Diagnostic, pack: PackInfo, levels: Mapping[str, str] | None) -> Finding | None:
+    policy, message, state, waiver, enforcement = d.policy, d.message, "violation", None, d.enforcement
+    meta = _metadata(pack, policy)
+    if meta and message.startswith(meta.description + "\n"):
+        message = message[len(meta.description) + 1:]
+    if policy in WAIVED_LEDGER_POLICIES:
+        match = WAIVED_MESSAGE_PATTERN.match(message)
+        if match is None:
+            return None
+        policy, message = match["rule"], match["message"]
+        waiver = Waiver(match["reason"], match["approved_by"], match["expires"])
+        state = "waived"
+        meta = _metadata(pack, policy)
+        enforcement = meta.enforcement if meta else "advisory"
+    else:
+        undeterminable = UNDETERMINABLE_PATTERN.match(message)
+        if undeterminable:
+            state = "undeterminable"
+            message = f"undeterminable until apply: {undeterminable['reason']}"
+            enforcement = (levels or {}).get(policy) or (meta.enforcement if meta else enforcement)
+    return Finding(
+        policy=policy,
+        urn=d.urn,
+        message=message.strip(),
+        enforcement=enforcement,
+        severity=meta.severity if meta else d.severity,
+        state=state,  # type: ignore[arg-type]
+        framework=meta.framework_name if meta else "",
+        control=meta.framework_reference if meta else "",
+        remediation=meta.remediation if meta else "",
+        url=meta.url if meta else "",
+        waiver=waiver,
+    )
+
+
+DETAIL_SEPARATOR = "; "
+
+
+def group(findings: Sequence[Finding]) -> list[Finding]:
+    """One finding per rule, resource, state and waiver, its details every distinct failing property in the order
+    the rule reported them (a property reported twice, by Analyze and AnalyzeStack, counts once)."""
+    grouped: dict[tuple[Any, ...], list[Finding]] = {}
+    for finding in findings:
+        key = (finding.policy, finding.urn, finding.state, finding.enforcement, finding.waiver)
+        grouped.setdefault(key, []).append(finding)
+    result = []
+    for members in grouped.values():
+        details = tuple(dict.fromkeys(detail for member in members for detail in member.failures))
+        result.append(replace(members[0], message=DETAIL_SEPARATOR.join(details), details=details))
+    return result
+
+
 def classify(diagnostics: Sequence[Diagnostic], pack: PackInfo,
              levels: Mapping[str, str] | None = None) -> list[Finding]:
-    """Diagnostics -> findings with state, rule metadata and waiver details.
+    """Diagnostics -> findings (one per rule per resource and state) with rule metadata and waiver details.
 
     `levels`: each policy's effective enforcement for the stack. pulumi_policy reports a rule it could not run
     as advisory; the finding carries the rule's own level instead, so a reader sees that a mandatory rule went
     unjudged. It still never blocks (`Finding.blocking`), as the CLI's preview does not fail on it."""
-    found = []
-    for d in diagnostics:
-        policy, message, state, waiver, enforcement = d.policy, d.message, "violation", None, d.enforcement
-        meta = _metadata(pack, policy)
-        if meta and message.startswith(meta.description + "\n"):
-            message = message[len(meta.description) + 1:]
-        if policy in WAIVED_LEDGER_POLICIES:
-            match = WAIVED_MESSAGE_PATTERN.match(message)
-            if match is None:
-                continue
-            policy, message = match["rule"], match["message"]
-            waiver = Waiver(match["reason"], match["approved_by"], match["expires"])
-            state = "waived"
-            meta = _metadata(pack, policy)
-            enforcement = meta.enforcement if meta else "advisory"
-        else:
-            undeterminable = UNDETERMINABLE_PATTERN.match(message)
-            if undeterminable:
-                state = "undeterminable"
-                message = f"undeterminable until apply: {undeterminable['reason']}"
-                enforcement = (levels or {}).get(policy) or (meta.enforcement if meta else enforcement)
-        found.append(
-            Finding(
-                policy=policy,
-                urn=d.urn,
-                message=message.strip(),
-                enforcement=enforcement,
-                severity=meta.severity if meta else d.severity,
-                state=state,  # type: ignore[arg-type]
-                framework=meta.framework_name if meta else "",
-                control=meta.framework_reference if meta else "",
-                remediation=meta.remediation if meta else "",
-                url=meta.url if meta else "",
-                waiver=waiver,
-            )
-        )
+    found = group([f for f in (_one(d, pack, levels) for d in diagnostics) if f is not None])
     severity_rank = {"critical": 0, "high": 1, "medium": 2, "low": 3}
     state_rank = {"violation": 0, "undeterminable": 1, "waived": 2}
     found.sort(key=lambda f: (state_rank[f.state], f.enforcement != "mandatory",

@@ -18,18 +18,29 @@ from urllib.parse import quote
 from rampart.reports.model import CheckReport, Finding, StackResult
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-_LEVEL_BY_SEVERITY = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
-# GitHub code scanning reads `security-severity` (0.0-10.0) to rank alerts.
-_SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "unspecified": "1.0"}
+# GitHub code scanning reads `security-severity` (0.0-10.0) to rank alerts: over 9.0 critical, 7.0-8.9 high,
+# 4.0-6.9 medium, 0.1-3.9 low.
+SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}
+UNRANKED_SECURITY_SEVERITY = "1.0"
+_LEVEL_BY_ENFORCEMENT = {"mandatory": "error", "advisory": "warning"}
+
+
+def security_severity(severity: str) -> str:
+    return SECURITY_SEVERITY.get(severity, UNRANKED_SECURITY_SEVERITY)
+
+
+def kind(finding: Finding) -> str:
+    """SARIF 2.1.0 §3.27.9: `open` is a result the tool could not judge pass or fail, an undeterminable finding;
+    a violation, waived or not, is `fail` (a waiver is a suppression, not a different outcome)."""
+    return "open" if finding.state == "undeterminable" else "fail"
 
 
 def level(finding: Finding) -> str:
-    if finding.state != "violation":
-        return "note"
-    severity_level = _LEVEL_BY_SEVERITY.get(finding.severity, "warning")
-    if finding.enforcement == "advisory" and severity_level == "error":
-        return "warning"
-    return severity_level
+    """From enforcement, not severity: a finding that blocks the gate is an `error`, whatever its severity.
+    SARIF 2.1.0 §3.27.10: a result whose kind is not `fail` SHALL have level `none`."""
+    if kind(finding) != "fail":
+        return "none"
+    return _LEVEL_BY_ENFORCEMENT.get(finding.enforcement, "warning")
 
 
 def _rules(report: CheckReport) -> list[dict[str, Any]]:
@@ -52,7 +63,7 @@ def _rules(report: CheckReport) -> list[dict[str, Any]]:
                 },
                 "properties": {
                     "tags": ["security", "infrastructure", *meta.tags],
-                    "security-severity": _SECURITY_SEVERITY.get(meta.severity, "1.0"),
+                    "security-severity": security_severity(meta.severity),
                     "precision": "high",
                     "severity": meta.severity,
                     "enforcement": meta.enforcement,
@@ -82,6 +93,13 @@ def _physical_location(report: CheckReport, stack: StackResult, finding: Finding
     return {"artifactLocation": location, "region": {"startLine": max(1, line)}}
 
 
+def _message(stack: StackResult, finding: Finding) -> str:
+    subject = f"[{stack.stack}] {finding.resource_type} '{finding.resource_name}'"
+    if len(finding.failures) == 1:
+        return f"{subject}: {finding.message}"
+    return f"{subject}: {len(finding.failures)} failing properties: {finding.message}"
+
+
 def _stack_properties(stack: StackResult) -> dict[str, Any]:
     return {
         "mode": stack.mode,
@@ -101,10 +119,9 @@ def render(report: CheckReport) -> str:
         for finding in stack.findings:
             result: dict[str, Any] = {
                 "ruleId": finding.policy,
+                "kind": kind(finding),
                 "level": level(finding),
-                "message": {
-                    "text": f"[{stack.stack}] {finding.resource_type} '{finding.resource_name}': {finding.message}"
-                },
+                "message": {"text": _message(stack, finding)},
                 "locations": [
                     {
                         "physicalLocation": _physical_location(report, stack, finding),
@@ -119,8 +136,10 @@ def render(report: CheckReport) -> str:
                     "state": finding.state,
                     "enforcement": finding.enforcement,
                     "severity": finding.severity,
+                    "security-severity": security_severity(finding.severity),
                     "framework": finding.framework,
                     "control": finding.control,
+                    "failures": list(finding.failures),
                 },
             }
             if finding.policy in rule_index:

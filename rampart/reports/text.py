@@ -7,9 +7,26 @@ from rich.markup import escape
 from rich.table import Table
 
 from rampart.reports.markdown import recovery_line
-from rampart.reports.model import CheckReport, StackResult
+from rampart.reports.model import CheckReport, Finding, StackResult
 
 _STYLE = {"violation": "red", "waived": "yellow", "undeterminable": "cyan"}
+ALWAYS_SHOWN_SEVERITIES = frozenset({"high", "critical"})
+
+
+def always_shown(finding: Finding) -> bool:
+    """Mandatory findings and high or critical advisory ones (a hard-coded secret is advisory in some stacks):
+    the rest, advisory and of medium or low severity, are counted and listed with --verbose."""
+    return finding.enforcement == "mandatory" or finding.severity in ALWAYS_SHOWN_SEVERITIES
+
+
+def hidden_summary(hidden: list[Finding]) -> str:
+    states: dict[str, int] = {}
+    for finding in hidden:
+        states[finding.state] = states.get(finding.state, 0) + 1
+    by_state = ", ".join(f"{count} {'violations' if state == 'violation' and count > 1 else state}"
+                         for state, count in states.items())
+    return (f"({len(hidden)} more advisory finding{'s' if len(hidden) != 1 else ''} of medium or low severity "
+            f"not shown: {by_state}; --verbose lists them)")
 
 
 def _stack(console: Console, result: StackResult, verbose: bool) -> None:
@@ -30,25 +47,25 @@ def _stack(console: Console, result: StackResult, verbose: bool) -> None:
     recovery = recovery_line(result.recovery)
     if recovery:
         console.print(f"Recovery: {recovery}")
-    shown = [f for f in result.findings if verbose or f.state != "violation" or f.enforcement == "mandatory"]
-    if not shown:
-        return
+    shown = [f for f in result.findings if verbose or always_shown(f)]
+    hidden = [f for f in result.findings if not (verbose or always_shown(f))]
     table = Table(show_lines=False, expand=True)
     for column in ("state", "rule", "enf.", "sev.", "control", "resource", "message"):
         table.add_column(column, overflow="fold")
     for f in shown:
-        message = f.message
+        message = "\n".join(f"• {failure}" for failure in f.failures) if len(f.failures) > 1 else f.message
         if f.waiver:
             message += f"\nwaived: {f.waiver.reason} (by {f.waiver.approved_by}, until {f.waiver.expires})"
+        # escape: names and messages quote the program ("[secret]", subscripts): text, never markup.
         table.add_row(
-            f"[{_STYLE[f.state]}]{f.state}[/]", f.policy, f.enforcement, f.severity,
-            f"{f.framework} {f.control}".strip(),
-            f.resource_name + (f"\n{f.source.file}:{f.source.line}" if f.source else ""), message,
+            f"[{_STYLE[f.state]}]{f.state}[/]", escape(f.policy), f.enforcement, f.severity,
+            escape(f"{f.framework} {f.control}".strip()),
+            escape(f.resource_name + (f"\n{f.source.file}:{f.source.line}" if f.source else "")), escape(message),
         )
-    console.print(table)
-    hidden = len(result.findings) - len(shown)
+    if shown:
+        console.print(table)
     if hidden:
-        console.print(f"({hidden} advisory violations not shown; --verbose lists them)")
+        console.print(hidden_summary(hidden), highlight=False)
 
 
 def render(report: CheckReport, console: Console, verbose: bool = False) -> None:
