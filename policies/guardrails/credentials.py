@@ -47,9 +47,10 @@ def words(name: str) -> list[str]:
     return [w.upper() for w in _SEPARATORS.split(_WORD_BOUNDARY.sub("_", name)) if w]
 
 
-def is_credential_name(name: str) -> bool:
+def is_credential_name(name: str, *, reference_exempts: bool = True) -> bool:
+    """`reference_exempts=False` where the value is checked for being a reference instead (GitHub variables)."""
     parts = words(name)
-    if not parts or parts[-1] in REFERENCE_WORDS:
+    if not parts or (reference_exempts and parts[-1] in REFERENCE_WORDS):
         return False
     if any(w in CREDENTIAL_WORDS or any(f in w for f in CREDENTIAL_FRAGMENTS) for w in parts):
         return True

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from guardrails.credentials import is_credential_name, is_credential_value
 from guardrails.iam import strings
 from guardrails.rule import Context, Finding, Framework, Resource, Rule
 from guardrails.secrets import looks_hand_written
@@ -45,6 +46,7 @@ ORG_CLAIM_TEMPLATE = (
     "ActionsOrganizationOidcSubjectClaimCustomizationTemplate"
 )
 BRANCH_PROTECTION = "github:index/branchProtection:BranchProtection"
+BRANCH_PROTECTION_V3 = "github:index/branchProtectionV3:BranchProtectionV3"
 REPO_RULESET = "github:index/repositoryRuleset:RepositoryRuleset"
 ORG_RULESET = "github:index/organizationRuleset:OrganizationRuleset"
 ACTIONS_REPO_PERMISSIONS = "github:index/actionsRepositoryPermissions:ActionsRepositoryPermissions"
@@ -58,8 +60,9 @@ PRODUCTION_ENVIRONMENTS = ["production"]
 
 
 def is_production(environment: Resource, context: Context) -> bool:
-    name = str(environment.get("environment", ""))
-    return any(fnmatch.fnmatchcase(name, p) for p in strings(context.threshold("productionEnvironments")))
+    # GitHub treats environment names case-insensitively: `Production` is the `production` environment.
+    name = str(environment.get("environment", "")).lower()
+    return any(fnmatch.fnmatchcase(name, p.lower()) for p in strings(context.threshold("productionEnvironments")))
 
 
 # --- deployment environments --------------------------------------------------------------------------------------
@@ -125,7 +128,7 @@ def check_env_deployment_branch_policy(resources: Sequence[Resource], context: C
             )
         for policy in mine:
             pattern = policy.get("branchPattern") or policy.get("tagPattern")
-            if pattern in _ANY_BRANCH:
+            if pattern in _ANY_BRANCH or (isinstance(pattern, str) and not pattern.strip("*?/")):
                 yield Finding(
                     f"RepositoryEnvironmentDeploymentPolicy {policy.name}: pattern {pattern!r} lets any branch "
                     "deploy; expected named branches such as main",
@@ -146,8 +149,6 @@ def check_env_wait_timer(resource: Resource, context: Context) -> Iterator[str]:
 
 _AWS_KEY_NAME = re.compile(r"AWS_(SECRET_)?ACCESS_KEY(_ID)?|AWS_SESSION_TOKEN", re.IGNORECASE)
 _AWS_KEY_VALUE = re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b")
-_CREDENTIAL_VALUE = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----|\bgh[pousr]_[A-Za-z0-9]{36}\b|\bgithub_pat_\w{20,}")
-_CREDENTIAL_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|PRIVATE_KEY|ACCESS_KEY|API_KEY|CREDENTIAL", re.IGNORECASE)
 SECRET_VALUE_FIELDS = ("plaintextValue", "value")
 # An ARN names where a credential lives (Secrets Manager, SSM): a reference, not the credential itself.
 _REFERENCE_VALUE = re.compile(r"^arn:aws[a-z-]*:(secretsmanager|ssm|kms):[a-z0-9-]+:\d{12}:\S+$")
@@ -170,8 +171,8 @@ def check_deploy_secrets_hygiene(resource: Resource, context: Context) -> Iterat
         elif is_secret and looks_hand_written(value, context.threshold("minSecretLength")):
             yield f"{field} of {name} looks like a literal typed into the program; expected a value from " \
                 "`pulumi config set --secret`"
-        elif not is_secret and (_CREDENTIAL_VALUE.search(value) or (_CREDENTIAL_NAME.search(name)
-                                                                    and not _REFERENCE_VALUE.match(value))):
+        elif not is_secret and (is_credential_value(value) or (is_credential_name(name, reference_exempts=False)
+                                                               and not _REFERENCE_VALUE.match(value))):
             yield f"variable {name} looks like a credential stored in plain text; expected an " \
                 "ActionsEnvironmentSecret"
 
@@ -187,6 +188,14 @@ def check_oidc_subject_claim(resource: Resource, context: Context) -> Iterator[s
 
 
 # --- branches -----------------------------------------------------------------------------------------------------
+
+
+CLASSIC_PROTECTION = (BRANCH_PROTECTION, BRANCH_PROTECTION_V3)
+
+
+def _check_context(check: str) -> str:
+    context, _, app = check.rpartition(":")
+    return context if context and app.lstrip("-").isdigit() else check
 
 
 def _ruleset_rules(resource: Resource) -> Mapping[str, Any] | None:
@@ -205,7 +214,7 @@ def _ruleset_enforcement(resource: Resource) -> Iterator[str]:
 def check_branch_merge_gate(resource: Resource, context: Context) -> Iterator[str]:
     minimum = context.threshold("minApprovals")
     required = strings(context.threshold("requiredStatusChecks"))
-    if resource.type == BRANCH_PROTECTION:
+    if resource.type in CLASSIC_PROTECTION:
         reviews = first_block(resource.get("requiredPullRequestReviews"))
         checks = first_block(resource.get("requiredStatusChecks"))
         count_field, owners_field, stale_field = (
@@ -213,7 +222,8 @@ def check_branch_merge_gate(resource: Resource, context: Context) -> Iterator[st
         )
         reviews_name, checks_name = "requiredPullRequestReviews", "requiredStatusChecks"
         strict = checks.get("strict")
-        contexts = strings(checks.get("contexts"))
+        # V3 names checks "context:app_id"; the context is what a workflow job reports.
+        contexts = strings(checks.get("contexts")) + [_check_context(c) for c in strings(checks.get("checks"))]
     else:
         rules = _ruleset_rules(resource)
         if rules is None:
@@ -230,7 +240,7 @@ def check_branch_merge_gate(resource: Resource, context: Context) -> Iterator[st
     if not reviews:
         yield f"{reviews_name} is not set; expected pull requests with at least {minimum} approval(s)"
     else:
-        count = float(reviews.get(count_field, 0 if resource.type != BRANCH_PROTECTION else 1))
+        count = float(reviews.get(count_field, 0 if resource.type not in CLASSIC_PROTECTION else 1))
         if count < minimum:
             yield f"{reviews_name}.{count_field} is {count:g}, expected at least {minimum}"
         if reviews.get(owners_field) is not True:
@@ -248,6 +258,11 @@ def check_branch_merge_gate(resource: Resource, context: Context) -> Iterator[st
 
 
 def check_branch_integrity(resource: Resource, context: Context) -> Iterator[str]:
+    if resource.type == BRANCH_PROTECTION_V3:
+        # The REST protection always blocks force pushes and deletion; only the admin exemption is a choice.
+        if resource.get("enforceAdmins") is not True:
+            yield "enforceAdmins is not true; expected the rules to bind administrators too"
+        return
     if resource.type == BRANCH_PROTECTION:
         if resource.get("allowsForcePushes") is True:
             yield "allowsForcePushes is true; expected false"
@@ -273,7 +288,13 @@ def check_branch_integrity(resource: Resource, context: Context) -> Iterator[str
 
 
 def check_branch_hygiene(resource: Resource, context: Context) -> Iterator[str]:
-    if resource.type == BRANCH_PROTECTION:
+    if resource.type == BRANCH_PROTECTION_V3:
+        # The REST resource has no linear-history setting: only what it can express is asked of it.
+        fields = {
+            "requireSignedCommits": resource.get("requireSignedCommits"),
+            "requireConversationResolution": resource.get("requireConversationResolution"),
+        }
+    elif resource.type == BRANCH_PROTECTION:
         fields = {
             "requireSignedCommits": resource.get("requireSignedCommits"),
             "requiredLinearHistory": resource.get("requiredLinearHistory"),
@@ -422,7 +443,7 @@ def _gh_rule(number: int) -> Framework:
 
 
 PRODUCTION_THRESHOLD = {"productionEnvironments": PRODUCTION_ENVIRONMENTS}
-BRANCH_TYPES = (BRANCH_PROTECTION, REPO_RULESET, ORG_RULESET)
+BRANCH_TYPES = (BRANCH_PROTECTION, BRANCH_PROTECTION_V3, REPO_RULESET, ORG_RULESET)
 
 POLICIES: list[Rule] = [
     Rule(

@@ -2,8 +2,10 @@
 availability, authentication and the master password, logging, TLS, network isolation and identifiers.
 
 They judge `aws:rds/instance:Instance` (with its parameter group, subnet group and security groups for the
-stack rules). Aurora members take TLS and logging settings from their cluster's parameter group, so the
-parameter checks skip `aurora-*` engines.
+stack rules). Encryption, its key, backups, snapshots, deletion protection, IAM auth and the master password
+are judged on `aws:rds/cluster:Cluster` too (Aurora and Multi-AZ DB clusters keep them there), exposure on the
+cluster and on each `aws:rds/clusterInstance:ClusterInstance`. Aurora members take TLS and logging settings from
+their cluster's parameter group, so the parameter checks skip `aurora-*` engines.
 
 Never waivable: `rds-not-public` (a database reachable from the internet is a direct exposure) and
 `rds-managed-master-password` (a literal master password lives in state and program source; managed
@@ -28,6 +30,10 @@ from guardrails.rule import Context, Finding, Framework, Resource, Rule
 from guardrails.shapes import of_type
 
 INSTANCE = "aws:rds/instance:Instance"
+CLUSTER = "aws:rds/cluster:Cluster"
+CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
+DATABASES = (INSTANCE, CLUSTER)
+"""What holds the data, the backups and the master user: an instance, or an Aurora / Multi-AZ DB cluster."""
 PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
 SUBNET_GROUP = "aws:rds/subnetGroup:SubnetGroup"
 KMS_KEYS = ("aws:kms/key:Key", "aws:kms/replicaKey:ReplicaKey", "aws:kms/externalKey:ExternalKey")
@@ -70,7 +76,7 @@ def _number(value: Any) -> float:
 
 
 def _is_replica(resource: Resource) -> bool:
-    return bool(resource.get("replicateSourceDb"))
+    return bool(resource.get("replicateSourceDb") or resource.get("replicationSourceIdentifier"))
 
 
 def db_port(resource: Resource) -> int:
@@ -109,6 +115,10 @@ def check_not_public(resource: Resource, context: Context) -> Iterator[str]:
         yield "publiclyAccessible is true; expected false (reach the database from inside the VPC only)"
 
 
+def _backup_window_key(resource: Resource) -> str:
+    return "preferredBackupWindow" if resource.type == CLUSTER else "backupWindow"
+
+
 def check_backup_retention(resource: Resource, context: Context) -> Iterator[str]:
     if _is_replica(resource):
         return
@@ -116,9 +126,11 @@ def check_backup_retention(resource: Resource, context: Context) -> Iterator[str
     required = max(1, int(context.threshold("minRetentionDays")))
     retention = resource.get("backupRetentionPeriod")
     if retention is None or _number(retention) < required:
-        yield f"backupRetentionPeriod is {retention!r}; expected at least {required} days"
-    if not resource.get("backupWindow"):
-        yield "backupWindow is not set; expected an explicit daily window (hh24:mi-hh24:mi, UTC) off peak"
+        unset = " (unset: the provider default is 1 day)" if retention is None and resource.type == CLUSTER else ""
+        yield f"backupRetentionPeriod is {retention!r}{unset}; expected at least {required} days"
+    window = _backup_window_key(resource)
+    if not resource.get(window):
+        yield f"{window} is not set; expected an explicit daily window (hh24:mi-hh24:mi, UTC) off peak"
 
 
 def check_snapshot_hygiene(resource: Resource, context: Context) -> Iterator[str]:
@@ -151,11 +163,13 @@ def check_iam_auth(resource: Resource, context: Context) -> Iterator[str]:
 
 def check_managed_master_password(resource: Resource, context: Context) -> Iterator[str]:
     # Never echo the password: only say that one is present.
-    for key in ("password", "passwordWo"):
+    for key in ("masterPassword", "masterPasswordWo") if resource.type == CLUSTER else ("password", "passwordWo"):
         if resource.get(key) is not None:
             yield f"{key} is set (a literal master password in program and state); expected it unset"
     if _is_replica(resource) or resource.get("snapshotIdentifier"):
         return  # replicas and restores inherit the source's master user
+    if resource.type == CLUSTER and resource.get("globalClusterIdentifier") and not resource.get("masterUsername"):
+        return  # a secondary cluster of a global database takes the primary's master user
     if resource.get("manageMasterUserPassword") is not True:
         yield (f"manageMasterUserPassword is {resource.get('manageMasterUserPassword')!r}; expected true "
                "(RDS keeps and rotates the password in Secrets Manager)")
@@ -194,7 +208,7 @@ def check_non_default_identifiers(resource: Resource, context: Context) -> Itera
 def check_cmk(resources: Sequence[Resource], context: Context) -> Iterator[Finding]:
     keys = of_type(resources, *KMS_KEYS)
     external = set(context.threshold("externalKeyArns"))
-    for instance in of_type(resources, INSTANCE):
+    for instance in of_type(resources, *DATABASES):
         key = instance.get("kmsKeyId")
         if not key or "alias/aws/" in str(key):
             yield Finding(f"kmsKeyId is {key!r}: storage uses the AWS managed aws/rds key; expected a customer "
@@ -283,9 +297,9 @@ def _rule(number: int, **kwargs: Any) -> Rule:
 
 POLICIES: list[Rule] = [
     _rule(
-        26, name="rds-storage-encrypted",
-        description="RDS instances encrypt their storage at rest.",
-        enforcement="M", severity="high", framework=Framework(FSBP, "RDS.3"),
+        26, name="rds-storage-encrypted", resource_types=DATABASES,
+        description="RDS instances and clusters encrypt their storage at rest.",
+        enforcement="M", severity="high", framework=Framework(FSBP, "RDS.3, RDS.27"),
         remediation="Set `storage_encrypted=True` (with `kms_key_id` the stack key); an existing unencrypted "
                     "instance needs a snapshot, an encrypted copy and a restore.",
         url=f"{SH_RDS_URL}#rds-3", check=check_storage_encrypted,
@@ -301,22 +315,23 @@ POLICIES: list[Rule] = [
         stack_check=check_cmk, thresholds={"externalKeyArns": []},
     ),
     _rule(
-        28, name="rds-not-public",
-        description="RDS instances are not publicly accessible.",
+        28, name="rds-not-public", resource_types=(INSTANCE, CLUSTER, CLUSTER_INSTANCE),
+        description="RDS instances, clusters and cluster instances are not publicly accessible.",
         enforcement="M", severity="critical", framework=Framework(FSBP, "RDS.2"),
         remediation="Set `publicly_accessible=False` and place the instance in private subnets.",
         url=f"{SH_RDS_URL}#rds-2", check=check_not_public, waivable=False,
     ),
     _rule(
-        29, name="rds-backup-retention",
+        29, name="rds-backup-retention", resource_types=DATABASES,
         description="RDS automated backups are kept for the configured days (at least one) in a set window.",
         enforcement="M", severity="high", framework=Framework(FSBP, "RDS.11"),
         remediation="Set `backup_retention_period` to at least `minRetentionDays` (7 by default; at least 1 on "
-                    "any stack) and `backup_window`, e.g. \"03:00-04:00\", outside the maintenance window.",
+                    "any stack) and `backup_window` (clusters: `preferred_backup_window`), e.g. \"03:00-04:00\", "
+                    "outside the maintenance window.",
         url=f"{SH_RDS_URL}#rds-11", check=check_backup_retention, thresholds={"minRetentionDays": 7},
     ),
     _rule(
-        30, name="rds-snapshot-hygiene",
+        30, name="rds-snapshot-hygiene", resource_types=DATABASES,
         description="Deleting an RDS instance keeps a uniquely named final snapshot, its automated backups and "
                     "its tags.",
         enforcement="MP", severity="high", framework=Framework(FSBP, "RDS.17"),
@@ -325,9 +340,9 @@ POLICIES: list[Rule] = [
         url=f"{SH_RDS_URL}#rds-17", check=check_snapshot_hygiene,
     ),
     _rule(
-        31, name="rds-deletion-protection",
-        description="RDS instances have deletion protection enabled.",
-        enforcement="MP", severity="high", framework=Framework(FSBP, "RDS.8"),
+        31, name="rds-deletion-protection", resource_types=DATABASES,
+        description="RDS instances and clusters have deletion protection enabled.",
+        enforcement="MP", severity="high", framework=Framework(FSBP, "RDS.8, RDS.7"),
         remediation="Set `deletion_protection=True` (and `protect=True` on the resource).",
         url=f"{SH_RDS_URL}#rds-8", check=check_deletion_protection,
     ),
@@ -339,18 +354,19 @@ POLICIES: list[Rule] = [
         url=f"{SH_RDS_URL}#rds-5", check=check_multi_az,
     ),
     _rule(
-        33, name="rds-iam-auth",
+        33, name="rds-iam-auth", resource_types=DATABASES,
         description="RDS instances accept IAM database authentication.",
         enforcement="A", severity="low", framework=Framework(FSBP, "RDS.10"),
         remediation="Set `iam_database_authentication_enabled=True` and grant `rds-db:connect` to the task role.",
         url=f"{SH_RDS_URL}#rds-10", check=check_iam_auth,
     ),
     _rule(
-        34, name="rds-managed-master-password",
+        34, name="rds-managed-master-password", resource_types=DATABASES,
         description="The RDS master password is managed by RDS in Secrets Manager with a customer managed key, "
                     "never a literal.",
         enforcement="M", severity="critical", framework=Framework("Rampart deployment safety", "RDS-34"),
-        remediation="Remove `password`/`password_wo`; set `manage_master_user_password=True` and "
+        remediation="Remove `password`/`password_wo` (clusters: `master_password`/`master_password_wo`); set "
+                    "`manage_master_user_password=True` and "
                     "`master_user_secret_kms_key_id` to the stack key. Applications use their own database user "
                     "or IAM auth, not the master password (it rotates every 7 days).",
         url="https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html",
