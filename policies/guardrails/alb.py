@@ -19,6 +19,7 @@ from guardrails.shapes import of_type
 
 LOAD_BALANCERS = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
 LISTENERS = ("aws:lb/listener:Listener", "aws:alb/listener:Listener")
+LISTENER_RULES = ("aws:lb/listenerRule:ListenerRule", "aws:alb/listenerRule:ListenerRule")
 TARGET_GROUPS = ("aws:lb/targetGroup:TargetGroup", "aws:alb/targetGroup:TargetGroup")
 WAF_ASSOCIATIONS = ("aws:wafv2/webAclAssociation:WebAclAssociation",
                     "aws:wafregional/webAclAssociation:WebAclAssociation")
@@ -128,6 +129,25 @@ def check_http_redirect_only(resource: Resource, context: Context) -> Iterator[s
         kinds = ", ".join(str(a.get("type")) for a in actions if isinstance(a, Mapping)) or "none"
         yield (f"protocol is HTTP with defaultActions [{kinds}]; expected HTTPS, or an HTTP listener whose only "
                "action redirects to HTTPS with statusCode HTTP_301")
+
+
+def check_listener_rules_on_http(resources: Sequence[Resource], context: Context) -> Iterator[Finding]:
+    """A rule on an HTTP listener serves plain HTTP for whatever it matches, however the listener's own default
+    action redirects: each of its actions must redirect to HTTPS too."""
+    listeners = of_type(resources, *LISTENERS)
+    for rule in of_type(resources, *LISTENER_RULES):
+        # By dependency only: a listener's ARN is unknown until it exists, and reading it would make the rule
+        # undeterminable for the whole stack.
+        linked = set(rule.property_dependencies.get("listenerArn", ()))
+        for listener in (candidate for candidate in listeners if candidate.urn in linked):
+            if _protocol(listener) != "HTTP" or (listener.get("protocol") is None and listener.get("port") is None):
+                continue
+            actions = [a for a in rule.get("actions", []) or [] if isinstance(a, Mapping)]
+            if not actions or not all(_is_https_redirect(a) for a in actions):
+                kinds = ", ".join(str(a.get("type")) for a in actions) or "none"
+                yield Finding(f"listener rule on HTTP listener {listener.name or listener.urn} has actions [{kinds}] "
+                              "and so serves plain HTTP; expected only a redirect to HTTPS with statusCode HTTP_301 "
+                              "(put forwarding rules on the HTTPS listener)", rule.urn)
 
 
 def check_tls_policy(resource: Resource, context: Context) -> Iterator[str]:
@@ -266,6 +286,15 @@ POLICIES: list[Rule] = [
         remediation="Use `protocol=\"HTTPS\"`; for port 80 set `default_actions=[{\"type\": \"redirect\", "
                     "\"redirect\": {\"protocol\": \"HTTPS\", \"port\": \"443\", \"status_code\": \"HTTP_301\"}}]`.",
         url=f"{SH_ELB_URL}#elb-1", resource_types=LISTENERS, check=check_http_redirect_only,
+    ),
+    _rule(
+        45, name="alb-listener-rules-https-only",
+        description="Listener rules on an HTTP listener only redirect to HTTPS; forwarding rules live on HTTPS "
+                    "listeners.",
+        enforcement="M", severity="high", framework=Framework(FSBP, "ELB.1"),
+        remediation="Attach forwarding `aws.lb.ListenerRule`s to the HTTPS listener (`listener_arn`); on the HTTP "
+                    "listener keep only redirects to HTTPS with `status_code=\"HTTP_301\"`.",
+        url=f"{SH_ELB_URL}#elb-1", stack_check=check_listener_rules_on_http,
     ),
     _rule(
         46, name="alb-listener-tls-policy",

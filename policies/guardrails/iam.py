@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from guardrails.managed_policies import managed_document
 from guardrails.rule import Context, Finding, Framework, Resource, Rule
 from guardrails.shapes import as_list
 
@@ -34,6 +35,9 @@ POLICY_ATTACHMENT = "aws:iam/policyAttachment:PolicyAttachment"
 USER_POLICY_ATTACHMENT = "aws:iam/userPolicyAttachment:UserPolicyAttachment"
 GROUP_POLICY_ATTACHMENT = "aws:iam/groupPolicyAttachment:GroupPolicyAttachment"
 ROLE_ATTACHMENTS_EXCLUSIVE = "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive"
+USER_ATTACHMENTS_EXCLUSIVE = "aws:iam/userPolicyAttachmentsExclusive:UserPolicyAttachmentsExclusive"
+GROUP_ATTACHMENTS_EXCLUSIVE = "aws:iam/groupPolicyAttachmentsExclusive:GroupPolicyAttachmentsExclusive"
+SSO_MANAGED_ATTACHMENT = "aws:ssoadmin/managedPolicyAttachment:ManagedPolicyAttachment"
 OIDC_PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
 
 POLICY_DOCUMENT_TYPES = (ROLE, ROLE_POLICY, POLICY, USER_POLICY, GROUP_POLICY)
@@ -43,7 +47,12 @@ ATTACHMENT_TYPES = (
     USER_POLICY_ATTACHMENT,
     GROUP_POLICY_ATTACHMENT,
     ROLE_ATTACHMENTS_EXCLUSIVE,
+    USER_ATTACHMENTS_EXCLUSIVE,
+    GROUP_ATTACHMENTS_EXCLUSIVE,
+    SSO_MANAGED_ATTACHMENT,
 )
+GRANTING_TYPES = POLICY_DOCUMENT_TYPES + ATTACHMENT_TYPES
+"""Everything that grants permissions: documents written inline, and attachments of (AWS-managed) policies."""
 GITHUB_ISSUER = "token.actions.githubusercontent.com"
 
 
@@ -110,15 +119,48 @@ def actions(statement: Mapping[str, Any]) -> list[str]:
     return strings(get_ci(statement, "Action"))
 
 
-_WILDCARD_RESOURCE_ID = re.compile(r"^([A-Za-z0-9-]+[:/])?\*$")
+_RESOURCE_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
+# Services whose ARN resource part starts with a name the customer chose (a bucket), not a resource type.
+_NAMED_FIRST = frozenset({"s3", "s3-object-lambda"})
+
+
+def wildcard_service(resource: str) -> str | None:
+    """The service every resource of which `resource` matches ("*" for every service), or None when it names
+    something narrower. Judged by what the pattern matches, not by how it is written: `arn:aws:logs:*:*:*`,
+    `arn:aws:s3:::*`, `arn:aws:dynamodb:*:*:table/*` and `log-group:*:log-stream:*` are all of their service;
+    `table/orders/index/*` and `arn:aws:s3:::my-bucket/*` are not. Region and account are not read: a pattern
+    over every resource of this account is every resource a stack's workload can reach."""
+    if resource == "*":
+        return "*"
+    parts = resource.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or not parts[2]:
+        return None
+    service, segments = parts[2].lower(), re.split(r"[:/]", parts[5])
+    if segments[-1] != "*" or (service in _NAMED_FIRST and segments[0] != "*"):
+        return None
+    if len(segments) > 1 and segments[1] != "*":
+        return None  # `type/<name>/...`: one named resource and what is under it
+    if not all(s == "*" or _RESOURCE_TYPE.match(s) for s in segments):
+        return None
+    return service
 
 
 def is_wildcard_resource(resource: str) -> bool:
-    """`*`, or an ARN whose resource part is a bare wildcard (`role/*`, `secret:*`, `key/*`)."""
-    if resource == "*":
-        return True
-    parts = resource.split(":", 5)
-    return len(parts) == 6 and _WILDCARD_RESOURCE_ID.match(parts[5]) is not None
+    """`*`, or an ARN matching every resource of its service (`role/*`, `secret:*`, `arn:aws:logs:*:*:*`)."""
+    return wildcard_service(resource) is not None
+
+
+def covers_action(resource: str, action: str) -> bool:
+    """Whether `resource` matches every resource `action` (or action pattern) can act on."""
+    service = wildcard_service(resource)
+    if service is None:
+        return False
+    action_service = action.split(":", 1)[0].lower() if ":" in action else "*"
+    return "*" in (service, action_service) or service in _RESOURCE_SERVICES.get(action_service, (action_service,))
+
+
+# Actions of these services act on resources of other services too (sts:AssumeRole on an IAM role ARN).
+_RESOURCE_SERVICES = {"sts": ("sts", "iam")}
 
 
 def resources(statement: Mapping[str, Any]) -> list[str]:
@@ -169,16 +211,30 @@ def principal_values(statement: Mapping[str, Any], kind: str) -> list[str]:
 
 
 def permission_documents(resource: Resource) -> list[tuple[str, Mapping[str, Any] | None]]:
-    """The permission policies a resource carries, labelled by the input they came from (not trust policies)."""
+    """The permission policies a resource carries, labelled by the input they came from (not trust policies):
+    documents written inline, and the pinned grants of the AWS-managed policies it attaches."""
     if resource.type == ROLE:
-        documents = []
+        documents: list[tuple[str, Mapping[str, Any] | None]] = []
         for index, inline in enumerate(as_list(resource.get("inlinePolicies"))):
             if isinstance(inline, Mapping) and inline.get("policy") is not None:
                 documents.append((f"inlinePolicies[{index}].policy", parse_document(inline.get("policy"))))
-        return documents
+        return documents + managed_documents(resource)
     if resource.type in (ROLE_POLICY, POLICY, USER_POLICY, GROUP_POLICY) and resource.get("policy") is not None:
         return [("policy", parse_document(resource.get("policy")))]
+    if resource.type in ATTACHMENT_TYPES:
+        return managed_documents(resource)
     return []
+
+
+def managed_documents(resource: Resource) -> list[tuple[str, Mapping[str, Any] | None]]:
+    """What the AWS-managed policies a resource attaches grant (guardrails.managed_policies), by meaning."""
+    documents: list[tuple[str, Mapping[str, Any] | None]] = []
+    for field, arn in attached_policy_arns(resource):
+        name = aws_managed_name(arn)
+        document = managed_document(name) if name else None
+        if document is not None:
+            documents.append((f"{field} {name} (AWS-managed, as published)", document))
+    return documents
 
 
 def allow_statements(resource: Resource) -> Iterator[tuple[str, Mapping[str, Any]]]:
@@ -193,8 +249,11 @@ def attached_policy_arns(resource: Resource) -> list[tuple[str, str]]:
     """(input name, ARN) of managed policies a resource attaches."""
     if resource.type == ROLE:
         return [("managedPolicyArns", arn) for arn in strings(resource.get("managedPolicyArns"))]
-    if resource.type == ROLE_ATTACHMENTS_EXCLUSIVE:
+    if resource.type in (ROLE_ATTACHMENTS_EXCLUSIVE, USER_ATTACHMENTS_EXCLUSIVE, GROUP_ATTACHMENTS_EXCLUSIVE):
         return [("policyArns", arn) for arn in strings(resource.get("policyArns"))]
+    if resource.type == SSO_MANAGED_ATTACHMENT:
+        arn = resource.get("managedPolicyArn")
+        return [("managedPolicyArn", str(arn))] if arn is not None else []
     if resource.type in ATTACHMENT_TYPES and resource.get("policyArn") is not None:
         return [("policyArn", str(resource.get("policyArn")))]
     return []
@@ -234,20 +293,18 @@ def linked(resource: Resource, field: str, target: Resource) -> bool:
 
 # --- rules ------------------------------------------------------------------------------------------------------
 
-ADMIN_POLICY = "AdministratorAccess"
 
 
 def check_no_admin(resource: Resource, context: Context) -> Iterator[str]:
+    # AWS-managed policies are judged by their published grants (permission_documents): AdministratorAccess is
+    # Action "*", PowerUserAccess a NotAction on "*".
     for where, statement in allow_statements(resource):
-        if "*" not in resources(statement):
+        if not any(wildcard_service(r) == "*" for r in resources(statement)):
             continue
         if any(a in ("*", "*:*") for a in actions(statement)):
             yield f"{where}: Action \"*\" on Resource \"*\" grants full administrator access; expected named actions"
         elif get_ci(statement, "NotAction") is not None:
             yield f"{where}: NotAction on Resource \"*\" grants every other action; expected named actions"
-    for field, arn in attached_policy_arns(resource):
-        if aws_managed_name(arn) == ADMIN_POLICY:
-            yield f"{field}: attaches {ADMIN_POLICY}; expected a least-privilege policy"
 
 
 DEFAULT_UNSCOPABLE_ACTIONS = (
@@ -298,13 +355,16 @@ def wildcard_findings(where: str, statement: Mapping[str, Any], allowlist: Seque
     for action in actions(statement):
         if _service_wide(action):
             yield f"{where}: Action {action} is a service-wide wildcard; expected named actions"
-    if "*" in resources(statement):
-        scopable = [a for a in actions(statement) if not _service_wide(a) and not unscopable(a, allowlist)]
-        if scopable:
-            yield (
-                f"{where}: Resource \"*\" for {', '.join(scopable)}, which support resource-level permissions; "
-                "expected the ARNs of this stack's resources"
-            )
+    wide = [r for r in resources(statement) if is_wildcard_resource(r)]
+    scopable = [a for a in actions(statement) if not _service_wide(a) and not unscopable(a, allowlist)
+                and any(covers_action(r, a) for r in wide)]
+    if scopable:
+        shown = ", ".join("\"*\"" if r == "*" else f"{r} (every {wildcard_service(r)} resource)"
+                          for r in wide if any(covers_action(r, a) for a in scopable))
+        yield (
+            f"{where}: Resource {shown} for {', '.join(scopable)}, which support resource-level permissions; "
+            "expected the ARNs of this stack's resources"
+        )
 
 
 def check_no_wildcards(resource: Resource, context: Context) -> Iterator[str]:
@@ -361,15 +421,19 @@ def check_no_privilege_escalation(resource: Resource, context: Context) -> Itera
         if not wildcard:
             continue
         on = ", ".join(wildcard)
-        if grants_action(statement, "iam:PassRole") and not condition_values(statement, "iam:PassedToService"):
+
+        def granted(action: str, _statement: Mapping[str, Any] = statement, _wide: list[str] = wildcard) -> bool:
+            return grants_action(_statement, action) and any(covers_action(r, action) for r in _wide)
+
+        if granted("iam:PassRole") and not condition_values(statement, "iam:PassedToService"):
             yield (
                 f"{where}: iam:PassRole on {on} without an iam:PassedToService condition lets the holder hand any "
                 "role to any service; expected named role ARNs and iam:PassedToService"
             )
-        editing = [a for a in POLICY_EDITING_ACTIONS if grants_action(statement, a)]
+        editing = [a for a in POLICY_EDITING_ACTIONS if granted(a)]
         if editing:
             yield f"{where}: {', '.join(editing)} on {on} lets the holder rewrite permissions; expected none"
-        credentials = [a for a in CREDENTIAL_ACTIONS if grants_action(statement, a)]
+        credentials = [a for a in CREDENTIAL_ACTIONS if granted(a)]
         if credentials:
             yield f"{where}: {', '.join(credentials)} on {on} exposes credentials; expected named resource ARNs"
 
@@ -547,7 +611,7 @@ POLICIES: list[Rule] = [
         "document with the named actions and resource ARNs the workload needs; remove AdministratorAccess from "
         "`policy_arn` / `managed_policy_arns`.",
         url=f"{SH_IAM_URL}#iam-1",
-        resource_types=POLICY_DOCUMENT_TYPES + ATTACHMENT_TYPES,
+        resource_types=GRANTING_TYPES,
         check=check_no_admin,
         waivable=False,
     ),
@@ -561,7 +625,7 @@ POLICIES: list[Rule] = [
         "resources' `.arn` outputs); actions that only accept \"*\" belong in the `unscopableActions` config; "
         "otherwise waive the finding with a reason.",
         url=f"{SH_IAM_URL}#iam-21",
-        resource_types=POLICY_DOCUMENT_TYPES,
+        resource_types=GRANTING_TYPES,
         check=check_no_wildcards,
         thresholds={"unscopableActions": list(DEFAULT_UNSCOPABLE_ACTIONS)},
     ),
@@ -598,7 +662,7 @@ POLICIES: list[Rule] = [
         "iam:PassedToService; drop iam:Put*/Attach*/CreatePolicyVersion; scope credential actions "
         "(secretsmanager:GetSecretValue, sts:AssumeRole, ...) to named ARNs.",
         url="https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html",
-        resource_types=POLICY_DOCUMENT_TYPES,
+        resource_types=GRANTING_TYPES,
         check=check_no_privilege_escalation,
         waivable=False,
     ),

@@ -10,9 +10,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from guardrails.iam import (
-    POLICY_DOCUMENT_TYPES,
+    GRANTING_TYPES,
     allow_statements,
     condition_values,
+    covers_action,
     describe,
     grants_action,
     is_allow,
@@ -120,7 +121,8 @@ DECRYPT_ACTIONS = ("kms:Decrypt", "kms:ReEncryptFrom")
 def check_no_decrypt_all_keys(resource: Resource, context: Context) -> Iterator[str]:
     for where, statement in allow_statements(resource):
         wildcard = [r for r in resources(statement) if is_wildcard_resource(r)]
-        granted = [a for a in DECRYPT_ACTIONS if grants_action(statement, a)]
+        granted = [a for a in DECRYPT_ACTIONS if grants_action(statement, a)
+                   and any(covers_action(r, a) for r in wildcard)]
         if wildcard and granted:
             yield f"{where}: {', '.join(granted)} on {', '.join(wildcard)} decrypts with every key; expected key ARNs"
 
@@ -161,7 +163,7 @@ POLICIES: list[Rule] = [
         remediation="In the IAM `policy` document, name the key ARNs (the stack key's `.arn`) for kms:Decrypt "
         "instead of \"*\" or key/*.",
         url=f"{SH_KMS_URL}#kms-1",
-        resource_types=POLICY_DOCUMENT_TYPES,
+        resource_types=GRANTING_TYPES,
         check=check_no_decrypt_all_keys,
     ),
 ]

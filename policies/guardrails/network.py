@@ -43,6 +43,9 @@ IAM_ROLE_POLICY_ATTACHMENTS_EXCLUSIVE = "aws:iam/rolePolicyAttachmentsExclusive:
 OPEN_CIDRS = frozenset({"0.0.0.0/0", "::/0"})
 ALL_PROTOCOLS = frozenset({"-1", "all"})
 TCP = frozenset({"tcp", "6"})
+UDP = frozenset({"udp", "17"})
+# RDP also runs over udp/3389 (its UDP transport); SSH is tcp only, so udp/22 is no admin path.
+UDP_ADMIN_PORTS = frozenset({3389})
 
 SH_EC2_URL = "https://docs.aws.amazon.com/securityhub/latest/userguide/ec2-controls.html"
 CHECKOV_URL = "https://www.checkov.io/5.Policy%20Index/terraform.html"
@@ -96,10 +99,10 @@ class Permission:
     def all_ports(self) -> bool:
         return self.protocol in ALL_PROTOCOLS
 
-    def covers(self, port: int) -> bool:
+    def covers(self, port: int, protocols: frozenset[str] = TCP) -> bool:
         if self.all_ports:
             return True
-        return self.protocol in TCP and self.from_port <= port <= self.to_port
+        return self.protocol in protocols and self.from_port <= port <= self.to_port
 
     @property
     def single_port(self) -> bool:
@@ -275,7 +278,8 @@ def check_no_admin_ports(resource: Resource, context: Context) -> Iterator[str]:
     for permission in resource_permissions(resource):
         if permission.direction != "ingress" or not (permission.cidrs or permission.prefix_lists):
             continue
-        exposed = [p for p in admin_ports if permission.covers(p)]
+        exposed = [p for p in admin_ports
+                   if permission.covers(p) or (p in UDP_ADMIN_PORTS and permission.covers(p, UDP))]
         if exposed:
             yield (f"{permission.describe()} opens admin port(s) {', '.join(map(str, exposed))} to address ranges; "
                    "expected no ingress on them from any CIDR (use SSM Session Manager or ECS Exec)")
@@ -448,7 +452,8 @@ POLICIES: list[Rule] = [
     ),
     _rule(
         50, name="sg-no-admin-ports",
-        description="No ingress opens SSH or RDP to any address range.",
+        description="No ingress opens SSH or RDP (RDP over tcp or udp; all-protocol rules too) to any address "
+                    "range.",
         enforcement="M", severity="critical", framework=Framework("Checkov", "CKV_AWS_24, CKV_AWS_25"),
         remediation="Remove ingress on 22/3389 (and all-ports or all-protocol rules) with a CIDR or prefix list; "
                     "reach tasks with ECS Exec and hosts with SSM Session Manager.",

@@ -97,7 +97,8 @@ def stack_findings(rule_name: str, resources: list[Resource], **config: Any):
 
 CATALOGUE = {
     "alb-access-logs": "M", "alb-http-hardening": "M", "alb-deletion-protection": "MP", "alb-waf-association": "MP",
-    "alb-multi-az": "M", "alb-http-redirect-only": "M", "alb-listener-tls-policy": "M", "alb-listener-cert-hsts": "A",
+    "alb-multi-az": "M", "alb-http-redirect-only": "M",
+    "alb-listener-rules-https-only": "M", "alb-listener-tls-policy": "M", "alb-listener-cert-hsts": "A",
     "lb-target-group-health-check": "M",
 }
 
