@@ -411,8 +411,14 @@ class GithubConfig(_Model):
 
 
 class RecoveryConfig(_Model):
+    """Targets per recovery path (the `recovery-objectives-met` policy holds each against the resources):
+    rto/rpo for every path, and optional overrides for a database restore and for a region loss."""
+
     rto_minutes: int = Field(ge=1, le=10080)
     rpo_minutes: int = Field(ge=1, le=10080)
+    restore_rto_minutes: int | None = Field(default=None, ge=1, le=10080)
+    region_rto_minutes: int | None = Field(default=None, ge=1, le=10080)
+    region_rpo_minutes: int | None = Field(default=None, ge=1, le=10080)
 
 
 class StackConfig(_Model):

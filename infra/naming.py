@@ -24,4 +24,18 @@ def default_tags(cfg: StackConfig) -> Mapping[str, str]:
         "rampart:stack": cfg.stack,
         "rampart:environment": cfg.environment,
         "managed-by": "pulumi",
+        **recovery_tags(cfg),
     }
+
+
+def recovery_tags(cfg: StackConfig) -> Mapping[str, str]:
+    """The stack's recovery targets, where the policy pack can see them (it never sees stack outputs)."""
+    recovery = cfg.recovery
+    values = {
+        "rampart:rto-minutes": recovery.rto_minutes,
+        "rampart:rpo-minutes": recovery.rpo_minutes,
+        "rampart:restore-rto-minutes": recovery.restore_rto_minutes,
+        "rampart:region-rto-minutes": recovery.region_rto_minutes,
+        "rampart:region-rpo-minutes": recovery.region_rpo_minutes,
+    }
+    return {key: str(value) for key, value in values.items() if value is not None}

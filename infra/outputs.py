@@ -31,7 +31,9 @@ Stack outputs (JSON, camelCase):
                     "logGroupName": "..."},
       "recovery": {"rtoMinutes": 5, "rpoMinutes": 15, "worstCaseDetectionSeconds": 240, "worstCaseRpoMinutes": 5,
                    "worstCaseDeploySeconds": 3000, "worstCaseDeployWithBakeSeconds": 6420,
-                   "worstCaseManualRollbackSeconds": 780},
+                   "worstCaseManualRollbackSeconds": 780,
+                   "paths": [{"path": "restore", "objective": "RTO", "targetMinutes": 90, "worstCaseMinutes": 80,
+                              "basis": "modelled restore"}, ...]},
       "github": {"deployRoleArn": "...", "infrastructureRoleArn": "...", "previewRoleArn": "...",
                  "rollbackRoleArn": "..."}
     }

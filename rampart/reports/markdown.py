@@ -50,6 +50,17 @@ def recovery_line(recovery: Recovery) -> str:
     return "; ".join(parts)
 
 
+def recovery_path_lines(recovery: Recovery) -> list[str]:
+    """One line per recovery path: target, worst case and what it rests on."""
+    lines = []
+    for p in recovery.paths:
+        worst = f"{p.worst_case_minutes:g} min" if p.worst_case_minutes is not None else "unbounded"
+        target = f"{p.target_minutes:g} min" if p.target_minutes is not None else "none"
+        verdict = {True: "met", False: "MISSED", None: "no target"}[p.met]
+        lines.append(f"  {p.path} {p.objective}: target {target}, worst case {worst} ({p.basis}): {verdict}")
+    return lines
+
+
 def _finding_row(finding: Finding) -> str:
     control = f"{finding.framework} {finding.control}".strip()
     failures = [_cell(failure) for failure in finding.failures]

@@ -96,6 +96,21 @@ class ResourceSummary:
 
 
 @dataclass(frozen=True)
+class RecoveryPath:
+    path: str
+    objective: str
+    target_minutes: float | None
+    worst_case_minutes: float | None
+    basis: str = ""
+
+    @property
+    def met(self) -> bool | None:
+        if self.target_minutes is None:
+            return None
+        return self.worst_case_minutes is not None and self.worst_case_minutes <= self.target_minutes
+
+
+@dataclass(frozen=True)
 class Recovery:
     rto_minutes: float | None = None
     rpo_minutes: float | None = None
@@ -107,6 +122,8 @@ class Recovery:
     worst_case_deploy_with_bake_seconds: float | None = None
     worst_case_manual_rollback_seconds: float | None = None
     """The emergency rollback workflow, from its one approval until the service is verified on blue."""
+    paths: tuple[RecoveryPath, ...] = ()
+    """Each recovery path's target and worst case (infra/recovery.py recovery_paths)."""
 
     @property
     def rto_met(self) -> bool | None:
@@ -284,4 +301,15 @@ def recovery_from_outputs(outputs: Mapping[str, Any]) -> Recovery:
         worst_case_deploy_seconds=number("worstCaseDeploySeconds"),
         worst_case_deploy_with_bake_seconds=number("worstCaseDeployWithBakeSeconds"),
         worst_case_manual_rollback_seconds=number("worstCaseManualRollbackSeconds"),
+        paths=tuple(_recovery_path(p) for p in recovery.get("paths") or () if isinstance(p, Mapping)),
     )
+
+
+def _recovery_path(raw: Mapping[str, Any]) -> RecoveryPath:
+    def minutes(key: str) -> float | None:
+        value = raw.get(key)
+        return float(value) if isinstance(value, int | float) else None
+
+    return RecoveryPath(path=str(raw.get("path", "?")), objective=str(raw.get("objective", "?")),
+                        target_minutes=minutes("targetMinutes"), worst_case_minutes=minutes("worstCaseMinutes"),
+                        basis=str(raw.get("basis", "")))

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from rampart.reports.markdown import recovery_line
+from rampart.reports.markdown import recovery_line, recovery_path_lines
 from rampart.reports.model import CheckReport, Finding, StackResult
 
 _STYLE = {"violation": "red", "waived": "yellow", "undeterminable": "cyan"}
@@ -47,6 +47,8 @@ def _stack(console: Console, result: StackResult, verbose: bool) -> None:
     recovery = recovery_line(result.recovery)
     if recovery:
         console.print(f"Recovery: {recovery}")
+    for line in recovery_path_lines(result.recovery):
+        console.print(escape(line), highlight=False)
     shown = [f for f in result.findings if verbose or always_shown(f)]
     hidden = [f for f in result.findings if not (verbose or always_shown(f))]
     table = Table(show_lines=False, expand=True)
