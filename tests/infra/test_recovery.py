@@ -53,6 +53,21 @@ def test_production_summary():
         "worstCaseDeployWithBakeSeconds": 6420,
         # after the one approval: 600 job setup + 60 stop and reroute to blue + 120 verification
         "worstCaseManualRollbackSeconds": 780,
+        "paths": [
+            # 240 s detection + 60 s reroute
+            {"path": "bad deploy", "objective": "RTO", "targetMinutes": 5, "worstCaseMinutes": 5.0,
+             "basis": "detection + reroute to blue"},
+            {"path": "data loss", "objective": "RPO", "targetMinutes": 15, "worstCaseMinutes": 5,
+             "basis": "point-in-time recovery"},
+            # 20 base + 500 GB (max autoscaled) x 10 min / 100 GB + 10 Multi-AZ
+            {"path": "restore", "objective": "RTO", "targetMinutes": 90, "worstCaseMinutes": 80,
+             "basis": "modelled restore"},
+            # daily copy (1440) + 60 copy lag; restore 80 + 60 rebuild
+            {"path": "region loss", "objective": "RPO", "targetMinutes": 1500, "worstCaseMinutes": 1500,
+             "basis": "cross-region copy interval + lag"},
+            {"path": "region loss", "objective": "RTO", "targetMinutes": 180, "worstCaseMinutes": 140,
+             "basis": "restore + stack rebuild"},
+        ],
     }
     assert tuple(summary) == RECOVERY_KEYS
 
@@ -70,6 +85,23 @@ def test_worst_case_within_the_declared_targets(stack):
     summary = recovery_summary(stack_config(stack))
     assert summary["worstCaseRpoMinutes"] <= summary["rpoMinutes"]
     assert summary["worstCaseDetectionSeconds"] <= summary["rtoMinutes"] * 60
+
+
+def test_staging_region_loss_is_reported_uncovered():
+    paths = {(p["path"], p["objective"]): p for p in recovery_summary(stack_config("staging"))["paths"]}
+    assert paths[("region loss", "RPO")]["worstCaseMinutes"] is None
+    assert paths[("restore", "RTO")]["targetMinutes"] == 45
+
+
+def test_the_text_report_shows_each_path():
+    from rampart.reports.markdown import recovery_path_lines
+    from rampart.reports.model import recovery_from_outputs
+
+    lines = recovery_path_lines(recovery_from_outputs({"recovery": recovery_summary(stack_config("staging"))}))
+    assert [line.split(":")[0].strip() for line in lines] == [
+        "bad deploy RTO", "data loss RPO", "restore RTO", "region loss RPO", "region loss RTO"]
+    assert lines[2].endswith("target 45 min, worst case 30 min (modelled restore): met")
+    assert lines[3].endswith("worst case unbounded (no cross-region copy): MISSED")
 
 
 def test_summary_keys_match_the_documented_export():

@@ -109,6 +109,7 @@ INVENTORY = [
     ("gh-repo-security-settings", "M", "high"),
     ("gh-workflow-file-lint", "A", "medium"),
     ("fixed-name-replace-collision", "A", "medium"),
+    ("recovery-objectives-met", "MP", "high"),
 ]
 
 UNWAIVABLE = [
@@ -132,7 +133,7 @@ UNWAIVABLE = [
 
 def test_the_pack_holds_exactly_the_pinned_rules():
     assert [(r.name, r.enforcement, r.severity) for r in all_rules()] == INVENTORY
-    assert len(INVENTORY) == 92
+    assert len(INVENTORY) == 93
 
 
 def test_unwaivable_rules_are_pinned():
