@@ -551,7 +551,8 @@ POLICIES: list[Rule] = [
         description="Container images come from the stack's ECR repository, pinned by digest, never :latest.",
         enforcement="MP",
         severity="high",
-        framework=Framework("AWS Security Hub", "ECR.2"),
+        # ECR.2 (tag immutability) judges repositories, not task definitions: no FSBP control covers digests.
+        framework=Framework(_DEPLOYMENT_SAFETY, "ECS-7"),
         remediation="Set each container's `image` to <account>.dkr.ecr.<region>.amazonaws.com/<stack repository>"
         "@sha256:<digest> (the digest the build pushed), not a tag.",
         url="https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html"

@@ -228,11 +228,14 @@ POLICIES: list[Rule] = [
         "recovery window.",
         enforcement="MP",
         severity="high",
-        framework=Framework(FSBP, "KMS.3"),
+        # Not one FSBP control: KMS.3 is about keys only, and no control covers Pulumi's `protect` on databases,
+        # secrets and repositories. Per resource type the nearest controls are KMS.3 (keys) and RDS.7/RDS.8
+        # (deletion protection, which rds-deletion-protection maps).
+        framework=Framework("Rampart deployment safety", "STATE-68"),
         remediation="Pass `opts=pulumi.ResourceOptions(protect=True)`; keep aws.kms.Key `deletion_window_in_days` "
         "≥ 30 and aws.secretsmanager.Secret `recovery_window_in_days` ≥ 7; leave aws.ecr.Repository "
         "`force_delete` unset.",
-        url="https://docs.aws.amazon.com/securityhub/latest/userguide/kms-controls.html#kms-3",
+        url="https://www.pulumi.com/docs/iac/concepts/options/protect/",
         resource_types=STATEFUL_TYPES,
         check=check_stateful_protection,
         thresholds={"minKeyDeletionWindowDays": 30, "minSecretRecoveryWindowDays": 7},
