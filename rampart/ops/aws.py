@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import boto3
@@ -115,6 +117,25 @@ def calling(action: str, resource: str) -> Iterator[None]:
         raise translate(exc, action, resource) from exc
 
 
+LAST_CALL: ContextVar[tuple[str, str]] = ContextVar("rampart_last_aws_call", default=("", ""))
+"""(service:Action, the resource it named) of the latest AWS call: a failure outside any `calling(...)` still says
+which call and which resource, never only "AWS call"."""
+_RESOURCE_KEYS = ("Identifier", "Name", "Id", "Arn", "cluster", "service", "taskDefinition", "tasks", "names")
+
+
+def _note_call(params: dict[str, Any], model: Any, **_: Any) -> None:
+    named = [f"{key}={value if isinstance(value, str) else ','.join(map(str, value))}"
+             for key, value in params.items()
+             if key.endswith(_RESOURCE_KEYS) and isinstance(value, str | list) and value]
+    service = model.service_model.endpoint_prefix
+    LAST_CALL.set((f"{service}:{model.name}", " ".join(named)[:300]))
+
+
+def last_call() -> tuple[str, str]:
+    action, resource = LAST_CALL.get()
+    return action or "AWS call", resource or "(no resource named)"
+
+
 # Service models are large JSON files; parse each once per process however many commands run in it.
 _LOADER = botocore.loaders.create_loader()
 
@@ -137,7 +158,9 @@ class Aws:
         return self._clients[service]
 
     def _create(self, service: str) -> Any:
-        return self._session.client(service, config=RETRY_CONFIG)
+        made = self._session.client(service, config=RETRY_CONFIG)
+        made.meta.events.register("provide-client-params.*.*", _note_call)
+        return made
 
 
 def wait(client: Any, waiter_name: str, *, timeout: float, delay: float, **kwargs: Any) -> None:
@@ -145,6 +168,29 @@ def wait(client: Any, waiter_name: str, *, timeout: float, delay: float, **kwarg
     delay = max(delay, 0.01)
     attempts = max(1, math.ceil(timeout / delay))
     client.get_waiter(waiter_name).wait(**kwargs, WaiterConfig={"Delay": delay, "MaxAttempts": attempts})
+
+
+def waited_out(exc: WaiterError) -> bool:
+    """True when the waiter ran out of attempts (a timeout); False when a call failed or a failure state came."""
+    return "Max attempts exceeded" in waiter_reason(exc)
+
+
+def wait_or_fail(client: Any, waiter_name: str, *, action: str, resource: str, timeout: float, delay: float,
+                 **kwargs: Any) -> None:
+    """`wait`, where any failure that is not a timeout becomes OperationFailed naming the polling call, the
+    resource and how long it had waited: an error in the first second must not read as a long wait gone stale.
+    A timeout still raises WaiterError, for the caller to word with what it knows (the last status)."""
+    started = time.monotonic()
+    try:
+        wait(client, waiter_name, timeout=timeout, delay=delay, **kwargs)
+    except WaiterError as exc:
+        if waited_out(exc):
+            raise
+        raise OperationFailed(f"{action} {resource}: waiting failed after {time.monotonic() - started:.1f}s: "
+                              f"{waiter_reason(exc)}") from exc
+    except (ClientError, BotoCoreError) as exc:
+        failed = translate(exc, action, resource)
+        raise OperationFailed(f"{failed} (while waiting, after {time.monotonic() - started:.1f}s)") from exc
 
 
 def waiter_reason(exc: WaiterError) -> str:

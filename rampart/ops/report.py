@@ -59,6 +59,11 @@ class Report:
     def info(self, name: str, detail: str = "", **data: Any) -> Step:
         return self.add(name, "info", detail, **data)
 
+    def leave(self, what: str) -> None:
+        """Record something this run created and leaves in place (`snapshot X (tagged ...)`), for every outcome:
+        the report of a failed or interrupted run must say what is left to look at."""
+        self.result.setdefault("leftBehind", []).append(what)
+
     def progress(self, message: str) -> None:
         """A transient line for a person watching; never part of the report."""
         if self._status is not None:

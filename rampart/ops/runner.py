@@ -7,7 +7,7 @@ from collections.abc import Callable
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rampart.errors import OperationFailed
-from rampart.ops.aws import translate
+from rampart.ops.aws import last_call, translate
 from rampart.ops.report import Report
 
 
@@ -21,7 +21,12 @@ def execute(report: Report, fmt: str, body: Callable[[Report], None],
     except OperationFailed as exc:
         report.fail("error", str(exc))
     except (ClientError, BotoCoreError) as exc:  # a call outside any `calling(...)`: still a message, not a trace
-        operation = getattr(exc, "operation_name", None) or "AWS call"
-        report.fail("error", str(translate(exc, operation, "(unexpected)")))
+        report.fail("error", str(translate(exc, *last_call())))
+    except KeyboardInterrupt:
+        # CI cancels a job with SIGINT: say what this run had already made, so nobody has to guess what to clean.
+        left = report.result.get("leftBehind") or []
+        report.fail("interrupted", "SIGINT: stopped; " + ("left behind: " + "; ".join(left) if left
+                                                           else "nothing created"))
+        report.exit_code_override = 130
     report.render(fmt, extra_text() if extra_text else None)
     return report.exit_code

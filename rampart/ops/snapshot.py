@@ -7,16 +7,17 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError, WaiterError
+from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
 from rampart.errors import OperationFailed
-from rampart.ops.aws import Aws, calling, error_code, error_message, translate, wait, waiter_reason
+from rampart.ops.aws import Aws, calling, error_code, error_message, translate, wait_or_fail, waiter_reason
 from rampart.ops.report import Report
 
 MANAGED_BY_KEY = "rampart:managed-by"
 MANAGED_BY_VALUE = "rampart-snapshot"
 INSTANCE_KEY = "rampart:db-instance"
 QUOTA_CODES = ("SnapshotQuotaExceeded", "SnapshotQuotaExceededFault")
+NOT_FOUND = ("DBSnapshotNotFound", "DBSnapshotNotFoundFault")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,8 +93,9 @@ def run_snapshot(aws: Aws, options: SnapshotOptions, report: Report) -> None:
     if status != "available":
         report.progress(f"waiting for {instance} ({status}) to become available")
         try:
-            wait(rds, "db_instance_available", timeout=options.wait_timeout, delay=options.wait_delay,
-                 DBInstanceIdentifier=instance)
+            wait_or_fail(rds, "db_instance_available", action="rds:DescribeDBInstances",
+                         resource=f"DB instance {instance} (no snapshot taken, none deleted)",
+                         timeout=options.wait_timeout, delay=options.wait_delay, DBInstanceIdentifier=instance)
         except WaiterError as exc:
             status = _instance_status(rds, instance)
             raise OperationFailed(
@@ -103,26 +105,13 @@ def run_snapshot(aws: Aws, options: SnapshotOptions, report: Report) -> None:
     report.ok("instance available", instance)
 
     identifier = snapshot_identifier(instance, options.now or dt.datetime.now(dt.UTC))
-    try:
-        rds.create_db_snapshot(
-            DBSnapshotIdentifier=identifier,
-            DBInstanceIdentifier=instance,
-            Tags=[{"Key": MANAGED_BY_KEY, "Value": MANAGED_BY_VALUE}, {"Key": INSTANCE_KEY, "Value": instance}],
-        )
-    except ClientError as exc:
-        if error_code(exc) in QUOTA_CODES:
-            raise OperationFailed(
-                f"rds:CreateDBSnapshot {identifier}: manual snapshot quota exceeded ({error_message(exc)}); "
-                "nothing was deleted: delete old manual snapshots or raise the quota, then retry"
-            ) from exc
-        raise translate(exc, "rds:CreateDBSnapshot", identifier) from exc
-    report.ok("snapshot started", identifier)
-    report.result["snapshot"] = identifier
+    _create(rds, identifier, instance, report)
 
     report.progress(f"waiting for snapshot {identifier}")
     try:
-        wait(rds, "db_snapshot_available", timeout=options.wait_timeout, delay=options.wait_delay,
-             DBSnapshotIdentifier=identifier)
+        wait_or_fail(rds, "db_snapshot_available", action="rds:DescribeDBSnapshots",
+                     resource=f"snapshot {identifier} (no snapshot deleted)",
+                     timeout=options.wait_timeout, delay=options.wait_delay, DBSnapshotIdentifier=identifier)
     except WaiterError as exc:
         raise OperationFailed(
             f"snapshot {identifier} not available after {options.wait_timeout:g}s ({waiter_reason(exc)}): "
@@ -131,15 +120,74 @@ def run_snapshot(aws: Aws, options: SnapshotOptions, report: Report) -> None:
     report.ok("snapshot available", identifier)
 
     ours, surplus = select_surplus(_manual_snapshots(rds, instance), instance, options.keep, identifier)
+    _prune(rds, [str(s["DBSnapshotIdentifier"]) for s in surplus],
+           [str(s["DBSnapshotIdentifier"]) for s in ours[: options.keep]], options.keep, report)
+
+
+def _create(rds: Any, identifier: str, instance: str, report: Report) -> None:
+    try:
+        rds.create_db_snapshot(
+            DBSnapshotIdentifier=identifier,
+            DBInstanceIdentifier=instance,
+            Tags=[{"Key": MANAGED_BY_KEY, "Value": MANAGED_BY_VALUE}, {"Key": INSTANCE_KEY, "Value": instance}],
+        )
+    except (ClientError, BotoCoreError) as exc:
+        if isinstance(exc, ClientError) and error_code(exc) in QUOTA_CODES:
+            raise OperationFailed(
+                f"rds:CreateDBSnapshot {identifier}: manual snapshot quota exceeded ({error_message(exc)}); "
+                "nothing was deleted: delete old manual snapshots or raise the quota, then retry"
+            ) from exc
+        # The answer may be lost after RDS acted (a reset, or a retry meeting our own DBSnapshotAlreadyExists): the
+        # name is unique to this run, so a snapshot by that name with our tags is the one we asked for.
+        failure = translate(exc, "rds:CreateDBSnapshot", identifier)
+        if not _exists_as_ours(rds, identifier, instance, failure):
+            raise failure from exc
+        report.info("create answer lost", f"{identifier} exists with our tags: the request went through")
+    report.result["snapshot"] = identifier
+    report.leave(f"snapshot {identifier} (tagged {MANAGED_BY_KEY}={MANAGED_BY_VALUE})")
+    report.ok("snapshot started", identifier)
+
+
+def _exists_as_ours(rds: Any, identifier: str, instance: str, failure: OperationFailed) -> bool:
+    try:
+        found = rds.describe_db_snapshots(DBSnapshotIdentifier=identifier).get("DBSnapshots", [])
+    except ClientError as exc:
+        if error_code(exc) in NOT_FOUND:
+            return False
+        raise OperationFailed(f"{failure}; whether {identifier} was created is unknown (the check failed too: "
+                              f"{translate(exc, 'rds:DescribeDBSnapshots', identifier)}): look for it") from exc
+    except BotoCoreError as exc:
+        raise OperationFailed(f"{failure}; whether {identifier} was created is unknown (the check failed too: "
+                              f"{exc}): look for it") from exc
+    return any(is_ours(snapshot, instance) for snapshot in found)
+
+
+def _prune(rds: Any, surplus: list[str], kept: list[str], keep: int, report: Report) -> None:
+    """Delete each surplus snapshot on its own: one failure (a reset, the endpoint gone) never stops the rest,
+    and the report names what was deleted, what was kept and what could not be deleted."""
     deleted: list[str] = []
-    for snapshot in surplus:
-        old = str(snapshot["DBSnapshotIdentifier"])
+    failed: list[str] = []
+    for old in surplus:
         try:
             rds.delete_db_snapshot(DBSnapshotIdentifier=old)
         except ClientError as exc:
-            report.fail("prune", str(translate(exc, "rds:DeleteDBSnapshot", old)))
+            if error_code(exc) in NOT_FOUND:  # our own earlier attempt, whose answer was lost, already deleted it
+                deleted.append(old)
+                continue
+            failed.append(old)
+            report.fail(f"delete {old}", str(translate(exc, "rds:DeleteDBSnapshot", old)))
+            continue
+        except BotoCoreError as exc:
+            failed.append(old)
+            report.fail(f"delete {old}", str(translate(exc, "rds:DeleteDBSnapshot", old)))
             continue
         deleted.append(old)
     report.result["deleted"] = deleted
-    report.result["kept"] = [str(s["DBSnapshotIdentifier"]) for s in ours[: options.keep]]
-    report.ok("pruned", f"{len(deleted)} deleted, {min(len(ours), options.keep)} of ours kept (keep {options.keep})")
+    report.result["kept"] = kept
+    report.result["notDeleted"] = failed
+    detail = (f"deleted {len(deleted)}: {', '.join(deleted) or 'none'}; kept {len(kept)} (keep {keep}): "
+              f"{', '.join(kept)}")
+    if failed:
+        report.fail("pruned", f"{detail}; NOT deleted {len(failed)}: {', '.join(failed)} (left in place)")
+    else:
+        report.ok("pruned", detail)
