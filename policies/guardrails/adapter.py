@@ -32,8 +32,9 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pulumi_policy.proxy import UnknownValueError
 
-from guardrails.rule import Context, Finding, Resource, Rule, findings
+from guardrails.rule import Context, Finding, Resource, Rule, Undeterminable, findings
 
 WAIVED_LEDGER_POLICY = "waived-findings"
 WAIVED_STACK_LEDGER_POLICY = "waived-stack-findings"
@@ -118,6 +119,25 @@ class _WaivedLedger:
 
 _LEDGER = _WaivedLedger()
 _STACK_KEY = "<stack>"
+
+
+class _NotKnownToThisRun(UnknownValueError):
+    """A rule's Undeterminable, raised as pulumi_policy's own unknown-value error so the engine reports the policy
+    as not runnable during preview (advisory, "can't run policy ... during preview: ..."), exactly as for an
+    unknown property read."""
+
+    def __init__(self, message: str) -> None:
+        Exception.__init__(self, message)
+        self.unknown_type_sentinel = ""
+        self.props = []
+        self.message = message
+
+
+def _judged(results: Any, default_urn: str) -> list[Finding]:
+    try:
+        return findings(results, default_urn)
+    except Undeterminable as error:
+        raise _NotKnownToThisRun(error.message) from None
 
 
 def rule_config(rule: Rule, configured: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -238,7 +258,7 @@ def to_policy(rule: Rule) -> ResourceValidationPolicy | StackValidationPolicy:
         def validate_stack(args: StackValidationArgs, report: ReportViolation) -> None:
             configured = args.get_config()
             context = Context(config=rule_config(rule, configured))
-            found = findings(stack_check(_stack_resources(args), context), default_urn="")
+            found = _judged(stack_check(_stack_resources(args), context), default_urn="")
             _dispatch(rule, found, configured, report, _STACK_KEY)
 
         return StackValidationPolicy(validate=validate_stack, **common)
@@ -252,7 +272,7 @@ def to_policy(rule: Rule) -> ResourceValidationPolicy | StackValidationPolicy:
             return
         configured = args.get_config()
         context = Context(config=rule_config(rule, configured))
-        found = findings(check(to_resource(args), context), default_urn=args.urn)
+        found = _judged(check(to_resource(args), context), default_urn=args.urn)
         _dispatch(rule, found, configured, report, args.urn)
 
     policy = ResourceValidationPolicy(validate=validate_resource, **common)

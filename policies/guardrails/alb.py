@@ -15,7 +15,7 @@ from typing import Any
 
 from guardrails.network import nested_dependencies, referenced
 from guardrails.rule import Context, Finding, Framework, Resource, Rule
-from guardrails.shapes import of_type
+from guardrails.shapes import as_list, known_items, of_type
 
 LOAD_BALANCERS = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
 LISTENERS = ("aws:lb/listener:Listener", "aws:alb/listener:Listener")
@@ -53,9 +53,9 @@ def _protocol(listener: Resource) -> str:
 
 
 def _subnet_count(lb: Resource) -> int:
-    subnets = {s for s in lb.get("subnets", []) or [] if s}
-    subnets |= {m.get("subnetId") for m in lb.get("subnetMappings", []) or []
-                if isinstance(m, Mapping) and m.get("subnetId")}
+    subnets = {s for s in known_items(lb.get("subnets"), "a subnets entry") if s}
+    mappings = [m for m in as_list(lb.get("subnetMappings")) if isinstance(m, Mapping)]
+    subnets |= {s for s in known_items([m.get("subnetId") for m in mappings], "a subnetMappings.subnetId") if s}
     return len(subnets)
 
 

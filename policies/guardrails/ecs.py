@@ -29,8 +29,8 @@ from guardrails.alarms import (
     strings,
 )
 from guardrails.credentials import is_credential_name, is_credential_value
-from guardrails.rule import Context, Finding, Framework, Resource, Rule
-from guardrails.shapes import of_type
+from guardrails.rule import Context, Finding, Framework, Resource, Rule, Undeterminable
+from guardrails.shapes import known_items, of_type
 
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 CLUSTER = "aws:ecs/cluster:Cluster"
@@ -234,6 +234,9 @@ def check_image_pinned_digest(resources: Sequence[Resource], context: Context) -
                 continue
             label, container = item
             image = container.get("image")
+            if image is None:
+                # ECS requires an image: a null one was computed from something this run did not know.
+                raise Undeterminable(f"task definition {task_definition.name or task_definition.urn}: {label} image")
             image = image if isinstance(image, str) else ""
             match = ECR_IMAGE.match(image)
             if image.endswith(":latest") or (match and match["tag"] == ":latest"):
@@ -373,10 +376,17 @@ def check_codedeploy_ignore_changes(resources: Sequence[Resource], context: Cont
 # 12 ----------------------------------------------------------------------------------------------------------
 def _availability_zones(service: Resource, resources: Sequence[Resource]) -> tuple[set[str], int]:
     """(AZs of the service's stack subnets, number of subnet ids) for its networkConfiguration."""
-    subnet_ids = strings(block(service.get("networkConfiguration")).get("subnets"))
+    subnet_ids = known_items(block(service.get("networkConfiguration")).get("subnets"),
+                             f"service {service.name or service.urn}: a networkConfiguration.subnets entry")
     subnets = _referenced(service, "networkConfiguration", of_type(resources, SUBNET))
-    zones = {z for s in subnets for z in (s.get("availabilityZone") or s.get("availabilityZoneId"),) if z}
-    return zones, len(set(subnet_ids))
+    zones = set()
+    for subnet in subnets:
+        zone = subnet.get("availabilityZone") or subnet.get("availabilityZoneId")
+        if not zone:
+            # AWS picks the zone of a subnet created without one: which zones the service spans is unknown.
+            raise Undeterminable(f"subnet {subnet.name or subnet.urn}: its availability zone (chosen by AWS)")
+        zones.add(zone)
+    return zones, len({str(s) for s in subnet_ids})
 
 
 def check_min_healthy_capacity(resources: Sequence[Resource], context: Context) -> Iterator[Finding]:

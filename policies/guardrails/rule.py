@@ -38,6 +38,16 @@ class Resource:
         return default if value is None else value
 
 
+class Undeterminable(Exception):
+    """Raised by a check when a value it needs was not known to this run (an input computed from an unset config
+    value, an unanswered lookup, an output only known after apply). The adapter reports the rule as
+    undeterminable for the resource, as pulumi_policy does for an unknown read: never a pass, never a violation."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.message = f"{what}, which this run did not know"
+
+
 @dataclass(frozen=True)
 class Finding:
     """One violation. `urn` defaults to the resource under check (resource rules)."""

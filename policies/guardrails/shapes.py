@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from guardrails.rule import Resource
+from guardrails.rule import Resource, Undeterminable
 
 
 def as_list(value: Any) -> list[Any]:
@@ -36,3 +36,13 @@ def first_block(value: Any) -> Mapping[str, Any]:
 
 def of_type(resources: Iterable[Resource], *types: str) -> list[Resource]:
     return [r for r in resources if r.type in types]
+
+
+def known_items(value: Any, what: str) -> list[Any]:
+    """A list input whose every element is known. A program sends a null element only when it computed it from
+    something the run did not know (an unset config value, a lookup), so a null is Undeterminable, not absent:
+    counting around it would judge a list the program never meant."""
+    items = as_list(value)
+    if any(item is None for item in items):
+        raise Undeterminable(what)
+    return items

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from guardrails import alb
-from guardrails.rule import Context, Resource
+from guardrails.rule import Context, Resource, Undeterminable
 
 from tests.support.pack import analyze, analyze_stack, registration
 from tests.support.rules import DROP, changed, resource_messages, rule_context, urn
@@ -168,6 +168,14 @@ FLIPS = [
     ("alb-listener-cert-hsts", LISTENER, HTTPS,
      {"routingHttpResponseStrictTransportSecurityHeaderValue": "max-age=300"}, "max-age of at least 31536000"),
 ]
+
+
+@pytest.mark.parametrize("change", [{"subnets": [None, None]},
+                                    {"subnets": DROP, "subnetMappings": [{"subnetId": None}]}])
+def test_subnets_the_run_did_not_know_are_undeterminable_not_a_violation(change):
+    # Null subnet ids come from an unset config value or a lookup: not "1 subnet" (issue 16).
+    with pytest.raises(Undeterminable, match="subnet"):
+        messages("alb-multi-az", LB, changed(LB_BASE, **change))
 
 
 @pytest.mark.parametrize(("name", "type_token", "base", "change", "expected"), FLIPS,

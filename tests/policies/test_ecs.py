@@ -7,7 +7,7 @@ import json
 
 import pytest
 from guardrails import ecs
-from guardrails.rule import Context, Resource
+from guardrails.rule import Context, Resource, Undeterminable
 
 from tests.support.pack import analyze, analyze_stack, registration
 
@@ -282,12 +282,17 @@ def test_pinned_image_from_the_stack_repository_passes():
         (IMAGE.split("@")[0], "is not pinned by digest"),
         (IMAGE.replace("rampart-production-web", "someone-else"),
          "image repository 'someone-else' is no ECR repository of this stack"),
-        (None, "is not from an ECR registry"),
     ],
 )
 def test_image_flips_fail(image, expected):
     [message] = run("ecs-taskdef-image-pinned-digest", [REPO, taskdef(container(image=image))])
     assert expected in message
+
+
+def test_an_image_the_run_did_not_know_is_undeterminable_not_a_violation():
+    # A null image is one the program computed from an unset config value or a lookup (issue 16).
+    with pytest.raises(Undeterminable, match="image"):
+        run("ecs-taskdef-image-pinned-digest", [REPO, taskdef(container(image=None))])
 
 
 def test_foreign_repository_allowed_by_threshold():
@@ -410,6 +415,19 @@ def test_min_healthy_capacity_passes():
 def test_min_healthy_capacity_flips_fail(resources, expected):
     [message] = run("ecs-service-min-healthy-capacity", resources)
     assert expected in message
+
+
+@pytest.mark.parametrize(
+    "resources",
+    [
+        [service(networkConfiguration={"subnets": [None, None]})],  # e.g. config.get("subnet_a") unset
+        [subnet(None, "urn:sa"), subnet("us-east-1b", "urn:sb"), taskdef(), capacity_service()],  # AZ chosen by AWS
+    ],
+    ids=["null-subnet-ids", "subnet-zone-unknown"],
+)
+def test_subnets_the_run_did_not_know_are_undeterminable_not_a_violation(resources):
+    with pytest.raises(Undeterminable):
+        run("ecs-service-min-healthy-capacity", resources)
 
 
 def test_min_healthy_capacity_thresholds():
