@@ -25,6 +25,16 @@ GROUPS: tuple[str, ...] = (
     "iam",
     "github",
     "lifecycle",
+    "s3",
+    "ec2",
+    "lambda_",
+    "apigateway",
+    "messaging",
+    "dynamodb",
+    "elasticache",
+    "eks",
+    "cloudfront",
+    "redshift",
     "recovery",
 )
 

@@ -109,6 +109,38 @@ INVENTORY = [
     ("gh-repo-security-settings", "M", "high"),
     ("gh-workflow-file-lint", "A", "medium"),
     ("fixed-name-replace-collision", "A", "medium"),
+    # Deliverable 2 of issue 16: the AWS services a platform team runs beside ECS and RDS.
+    ("s3-public-access-block", "M", "high"),
+    ("s3-bucket-policy-not-public", "M", "critical"),
+    ("s3-tls-only", "M", "medium"),
+    ("s3-encryption-explicit", "A", "low"),
+    ("s3-versioning-state-and-logs", "MP", "medium"),
+    ("ec2-imdsv2-required", "M", "high"),
+    ("ec2-ebs-encrypted", "MP", "high"),
+    ("ec2-no-public-ip", "MP", "high"),
+    ("lambda-no-secrets-in-environment", "M", "critical"),
+    ("lambda-supported-runtime", "MP", "medium"),
+    ("lambda-role-not-admin", "M", "critical"),
+    ("apigw-access-logs", "MP", "medium"),
+    ("apigw-domain-tls-policy", "MP", "high"),
+    ("apigw-authorization", "MP", "high"),
+    ("sns-topic-encrypted", "MP", "medium"),
+    ("sqs-queue-encrypted", "MP", "medium"),
+    ("kinesis-stream-encrypted", "MP", "medium"),
+    ("dynamodb-point-in-time-recovery", "MP", "medium"),
+    ("dynamodb-kms-encryption", "MP", "medium"),
+    ("elasticache-encryption", "MP", "high"),
+    ("elasticache-auth", "MP", "high"),
+    ("eks-private-endpoint", "MP", "high"),
+    ("eks-secrets-encryption", "MP", "high"),
+    ("eks-control-plane-logging", "MP", "medium"),
+    ("cloudfront-tls-policy", "MP", "high"),
+    ("cloudfront-viewer-https", "MP", "high"),
+    ("cloudfront-s3-origin-access-control", "MP", "high"),
+    ("cloudfront-logging", "MP", "medium"),
+    ("redshift-encrypted", "M", "high"),
+    ("redshift-not-public", "M", "critical"),
+    ("redshift-snapshot-hygiene", "MP", "high"),
     ("recovery-objectives-met", "MP", "high"),
 ]
 
@@ -124,8 +156,10 @@ UNWAIVABLE = [
     "iam-no-privilege-escalation",
     "iam-no-users-or-access-keys",
     "iam-trust-no-wildcard-principal",
+    "lambda-no-secrets-in-environment",
     "rds-managed-master-password",
     "rds-not-public",
+    "redshift-not-public",
     "sg-no-admin-ports",
     "sg-no-public-ingress",
 ]
@@ -133,7 +167,7 @@ UNWAIVABLE = [
 
 def test_the_pack_holds_exactly_the_pinned_rules():
     assert [(r.name, r.enforcement, r.severity) for r in all_rules()] == INVENTORY
-    assert len(INVENTORY) == 93
+    assert len(INVENTORY) == 124
 
 
 def test_unwaivable_rules_are_pinned():
