@@ -115,7 +115,7 @@ def test_secrets_stay_wrapped_in_recorded_inputs():
     assert version.redacted_inputs()["secretString"] == "[secret]"
 
 
-@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "markdown"])
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "markdown", "html"])
 def test_no_secret_value_in_any_format(fmt, tmp_path):
     out = tmp_path / f"report.{fmt}"
     completed = check("--program", str(TINY), "--policy-pack", str(TINY_PACK), "--format", fmt, "--output", str(out))
@@ -148,7 +148,7 @@ def test_markdown_fits_a_pr_comment(tmp_path):
     check("--program", str(TINY), "--policy-pack", str(TINY_PACK), "--format", "markdown", "--output", str(out))
     text = out.read_text()
     assert text.startswith("## rampart check — ❌ mandatory violations")
-    assert "| ❌ violation | `database-not-public` | mandatory | critical |" in text
+    assert "| 🛑 violation | `database-not-public` | 🔒 mandatory | critical |" in text
 
 
 def test_program_error_is_the_users_error_with_exit_2():
