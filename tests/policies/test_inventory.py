@@ -63,6 +63,7 @@ INVENTORY = [
     ("alb-waf-association", "MP", "high"),
     ("alb-multi-az", "M", "medium"),
     ("alb-http-redirect-only", "M", "high"),
+    ("alb-listener-rules-https-only", "M", "high"),
     ("alb-listener-tls-policy", "M", "high"),
     ("alb-listener-cert-hsts", "A", "low"),
     ("lb-target-group-health-check", "M", "medium"),
@@ -167,7 +168,7 @@ UNWAIVABLE = [
 
 def test_the_pack_holds_exactly_the_pinned_rules():
     assert [(r.name, r.enforcement, r.severity) for r in all_rules()] == INVENTORY
-    assert len(INVENTORY) == 124
+    assert len(INVENTORY) == 125
 
 
 def test_unwaivable_rules_are_pinned():
