@@ -6,7 +6,7 @@ UV := $(BOOTSTRAP)/bin/uv
 VENV := .venv
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: setup check test lint bench clean
+.PHONY: setup check test lint bench clean browser
 
 $(UV):
 	$(PYTHON) -m venv $(BOOTSTRAP)
@@ -21,7 +21,21 @@ tools/iam/node_modules/.installed: tools/iam/package-lock.json tools/iam/package
 	npm ci --prefix tools/iam --no-audit --no-fund
 	touch $@
 
-setup: $(VENV)/.synced tools/iam/node_modules/.installed
+# The HTML report's browser test drives Debian's chromium through Playwright (browser builds cannot be downloaded
+# here): installed with apt-get when missing and possible (root, or sudo without a password). Where it is not, this
+# says so and the test fails naming this target; it never skips.
+browser:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then :; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+		echo "make setup: no chromium and no apt-get: install Chromium or set RAMPART_CHROMIUM" >&2; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+		sudo -n apt-get update -qq && sudo -n env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq chromium; \
+	else echo "make setup: chromium missing and apt-get needs root: run 'sudo apt-get install chromium'" >&2; fi
+
+setup: $(VENV)/.synced tools/iam/node_modules/.installed browser
 
 ## check: both stacks through the policy pack, offline (the main job). The project's stacks are deployed, so the
 ## gate previews them as existing stacks (every output known); plain `rampart check` shows a new stack's first preview.
