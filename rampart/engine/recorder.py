@@ -235,6 +235,19 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             qualified = parent.split("::")[2] + "$" + type_
         return f"urn:pulumi:{self.recording.stack}::{self.recording.project}::{qualified}::{name}"
 
+    def _alias_urn(self, request: Any, alias: Any) -> str:
+        """The URN an alias resolves to, as the engine resolves it: a spec's unset fields default to the
+        resource's own name, type, parent, stack and project."""
+        if alias.urn:
+            return alias.urn
+        spec = alias.spec
+        parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+        urn = self.make_urn(parent, spec.type or request.type, spec.name or request.name)
+        _, _, qualified, name = urn.split("::", 3)
+        stack = spec.stack or self.recording.stack
+        project = spec.project or self.recording.project
+        return f"urn:pulumi:{stack}::{project}::{qualified}::{name}"
+
     def _register_remote(self, request: Any) -> Any:
         """A remote component is constructed by its own provider, which the engine cannot run: no children, and
         no outputs (the SDK resolves outputs left out of the response as unknown), never its inputs echoed."""
@@ -275,7 +288,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             ignore_changes=tuple(request.ignoreChanges),
             delete_before_replace=bool(request.deleteBeforeReplace),
             retain_on_delete=bool(request.retainOnDelete),
-            aliases=tuple(a.urn or a.spec.name for a in request.aliases),
+            aliases=tuple(self._alias_urn(request, a) for a in request.aliases),
             custom_timeouts={
                 k: v for k, v in (("create", timeouts.create), ("update", timeouts.update),
                                   ("delete", timeouts.delete)) if v
