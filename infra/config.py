@@ -84,8 +84,9 @@ FARGATE_MEMORY_BY_CPU: Mapping[int, tuple[int, ...]] = {
 def _cidr(value: str) -> str:
     try:
         network = ipaddress.ip_network(value, strict=True)
-    except ValueError as exc:
-        raise ValueError(f"expected an IPv4 CIDR block such as 10.0.0.0/16 ({exc})") from None
+    except ValueError:
+        # Never the rejected value itself (ipaddress quotes it): under a real preview it may be a decrypted secret.
+        raise ValueError("expected an IPv4 CIDR block such as 10.0.0.0/16 (network address, no host bits)") from None
     if network.version != 4 or not 16 <= network.prefixlen <= 24:
         raise ValueError("expected an IPv4 CIDR block with a prefix between /16 and /24")
     return value
@@ -111,8 +112,8 @@ LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]
 def _source_cidr(value: str) -> str:
     try:
         network = ipaddress.ip_network(value, strict=True)
-    except ValueError as exc:
-        raise ValueError(f"expected a CIDR block such as 203.0.113.0/28 ({exc})") from None
+    except ValueError:
+        raise ValueError("expected a CIDR block such as 203.0.113.0/28 (network address, no host bits)") from None
     if network.prefixlen < 8:
         raise ValueError("expected a narrow source range (prefix /8 or longer), not the internet")
     return value
@@ -123,6 +124,10 @@ def _image_reference(value: str) -> str:
         raise ValueError("expected a container image reference such as REPO@sha256:<64 hex digits>")
     if value.endswith(":latest"):
         raise ValueError("expected an image pinned by digest or version tag, never ':latest'")
+    if "@sha256:" not in value and ":" not in value.rsplit("/", 1)[-1]:
+        # `nginx` is `nginx:latest`: whatever the registry points the tag at on the day of the deploy.
+        raise ValueError("expected an image pinned by digest or version tag (REPO:1.2.3 or REPO@sha256:<digest>), "
+                         "not a bare name (an implicit ':latest')")
     return value
 
 
@@ -145,6 +150,10 @@ class NetworkConfig(_Model):
         if self.nat_gateways > self.az_count:
             raise ValueError(f"natGateways: {self.nat_gateways} cannot exceed azCount ({self.az_count})")
         return self
+
+
+PUBLIC_TEST_INGRESS_MIN_PREFIX = 24
+"""A public source range on production's test listener is at most a /24 (an office or VPN egress)."""
 
 
 class LoadBalancerConfig(_Model):
@@ -399,8 +408,9 @@ class GithubConfig(_Model):
     def _branch_policy(self) -> GithubConfig:
         if not self.protected_branches_only and not self.deployment_branches:
             raise ValueError("deploymentBranches: must name at least one branch when protectedBranchesOnly is false")
-        if "*" in self.deployment_branches or "**" in self.deployment_branches:
-            raise ValueError("deploymentBranches: must name branches, not '*' (any branch could deploy)")
+        if any(not pattern.strip("*?/") for pattern in self.deployment_branches):
+            raise ValueError("deploymentBranches: must name branches, not a pattern of wildcards only such as '*' "
+                             "or '?**' (any branch could deploy)")
         if "rampart check" not in self.required_status_checks:
             raise ValueError("requiredStatusChecks: must include 'rampart check', the policy gate on every PR")
         if len(self.reviewers.users) + len(self.reviewers.teams) > 6:
@@ -497,6 +507,27 @@ class StackConfig(_Model):
         return self
 
     @model_validator(mode="after")
+    def _production_recoverable_and_closed(self) -> StackConfig:
+        if not self.is_production:
+            return self
+        if self.deployment.ready_wait_minutes == 0:
+            raise ValueError("deployment.readyWaitMinutes: production waits at least 1 minute before traffic moves, "
+                             "so the new version is smoke-tested on the test listener first; 0 skips that")
+        if self.backup.copy_region is None or self.backup.copy_region == self.region:
+            raise ValueError("backup.copyRegion: production copies its backups to a second region (a region other "
+                             "than the stack's), or a regional outage takes the backups with the database")
+        for index, cidr in enumerate(self.load_balancer.test_ingress_cidrs or ()):
+            network = ipaddress.ip_network(cidr)
+            if not network.is_private and network.prefixlen < PUBLIC_TEST_INGRESS_MIN_PREFIX:
+                # The value is not echoed: the key and the index name it.
+                raise ValueError(
+                    f"loadBalancer.testIngressCidrs[{index}]: production admits to the unreleased version only "
+                    f"private ranges or a public range of /{PUBLIC_TEST_INGRESS_MIN_PREFIX} or narrower "
+                    "(an office or VPN egress), not a public range that size"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _account_pieces_referenced(self) -> StackConfig:
         # One per account, owned by `rampart bootstrap`: a stack that created them would collide with the next.
         missing = [
@@ -580,6 +611,7 @@ def load_stack_config() -> StackConfig:
     stack_file = f"Pulumi.{stack}.yaml"
     config = pulumi.Config(NAMESPACE)
     raw: dict[str, Any] = {}
+    _refuse_secrets_in_plain_keys(stack_file)
     for key in _present_keys():
         if key not in TOP_LEVEL_KEYS:
             raw[key] = None  # reported as unknown by parse_stack_config
@@ -592,10 +624,19 @@ def load_stack_config() -> StackConfig:
     if region:
         raw["region"] = region
     parsed = parse_stack_config(raw, stack=stack, stack_file=stack_file)
+    from pulumi.runtime import config as runtime_config
+
     secret_values: dict[str, Any] = {}
     missing = []
     for secret in parsed.application_secrets:
         value = config.get_secret(secret.config_key)
+        if value is not None and not runtime_config.is_config_secret(f"{NAMESPACE}:{secret.config_key}"):
+            # Readable by anyone who reads the repository; the value itself is never repeated here.
+            raise ConfigError(
+                f"{stack_file}: invalid stack configuration\n  {NAMESPACE}:{secret.config_key}: holds a plain "
+                f"value for application secret '{secret.name}'; expected an encrypted `secure:` value "
+                f"(`pulumi config set --secret {secret.config_key} <value> --stack {stack}`)"
+            )
         if value is None:
             missing.append(secret)
         else:
@@ -613,6 +654,20 @@ def load_stack_config() -> StackConfig:
     return parsed.model_copy(update={"secret_values": secret_values})
 
 
+def _refuse_secrets_in_plain_keys(stack_file: str) -> None:
+    """Stack settings are plain: a `secure:` value among them (say in `tags`, which become the provider's default
+    tags) would be stored and shown in clear text without its secret mark."""
+    from pulumi.runtime import config as runtime_config
+
+    secret = sorted(key for key in TOP_LEVEL_KEYS if runtime_config.is_config_secret(f"{NAMESPACE}:{key}"))
+    if secret:
+        raise ConfigError(
+            f"{stack_file}: invalid stack configuration\n"
+            + "\n".join(f"  {NAMESPACE}:{key}: holds a `secure:` value; expected plain values (secrets belong in "
+                        "applicationSecrets, each under its own configKey)" for key in secret)
+        )
+
+
 def _present_keys() -> list[str]:
     """Every `rampart:` key set for this stack, including secret ones, without their values."""
     from pulumi.runtime import config as runtime_config
@@ -628,7 +683,10 @@ def _present_keys() -> list[str]:
 
 def _application_secret_keys() -> set[str]:
     """Config keys that hold application secret values: declared by `applicationSecrets[].configKey`."""
-    raw = pulumi.Config(NAMESPACE).get_object("applicationSecrets")
+    try:
+        raw = pulumi.Config(NAMESPACE).get_object("applicationSecrets")
+    except pulumi.ConfigTypeError:
+        return set()  # not JSON: parse_stack_config names the key, without the SDK's echo of the value
     if not isinstance(raw, list):
         return set()
     return {

@@ -3,8 +3,11 @@ Analyzer protocol (GetAnalyzerInfo, Configure, Analyze per resource, AnalyzeStac
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import selectors
+import signal
 import subprocess
 import sys
 import time
@@ -21,6 +24,11 @@ from rampart.engine.recorder import Registration
 from rampart.errors import UsageError
 
 STARTUP_TIMEOUT_SECONDS = 60.0
+DEFAULT_POLICY_TIMEOUT_SECONDS = 120.0
+"""Bound on each analyzer call (GetAnalyzerInfo, Configure, Analyze, AnalyzeStack): a policy that loops would
+otherwise hold `rampart check` forever. Generous: the whole production stack's AnalyzeStack takes about a second."""
+# A frame as faulthandler (`line 12 in name`) or a traceback (`line 12, in name`) prints it.
+_FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+),? in (?P<name>[A-Za-z_][A-Za-z0-9_<>]*)')
 _ENFORCEMENT_NAMES = {
     analyzer_pb2.ADVISORY: "advisory",
     analyzer_pb2.MANDATORY: "mandatory",
@@ -72,6 +80,7 @@ class PolicyPackProcess:
     project: str = "project"
     stack: str = "stack"
     python: str = sys.executable
+    call_timeout: float = DEFAULT_POLICY_TIMEOUT_SECONDS
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False)
     _channel: grpc.Channel | None = field(default=None, init=False)
     _stub: analyzer_pb2_grpc.AnalyzerStub | None = field(default=None, init=False)
@@ -93,6 +102,8 @@ class PolicyPackProcess:
             "PULUMI_STACK": self.stack,
             "PULUMI_DRY_RUN": "true",
             "PYTHONUNBUFFERED": "1",
+            # On a timed-out call, SIGABRT makes the pack print every thread's stack: the hung policy's name.
+            "PYTHONFAULTHANDLER": "1",
         }
         # What the CLI's pulumi-analyzer-policy-python shim runs; the engine address is unused by packs that
         # do not log through the engine, and nothing listens there.
@@ -168,6 +179,42 @@ class PolicyPackProcess:
             raise RuntimeError("policy pack not started")
         return self._stub
 
+    def _call(self, method: str, request: Any, doing: str) -> Any:
+        """One analyzer call, bounded by `call_timeout`; a hang or a crash in the pack is one message naming the
+        call, what it was analysing and the policy function that was running (never a traceback)."""
+        try:
+            return getattr(self.stub, method)(request, timeout=self.call_timeout)
+        except grpc.RpcError as exc:
+            hung = exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED  # type: ignore[attr-defined]
+            where = self._policy_frame(dump_stacks=hung)
+            if hung:
+                raise UsageError(
+                    f"policy pack {self.pack_dir}: {method} ({doing}) did not answer within {self.call_timeout:g}s "
+                    f"(--policy-timeout); it was running {where}; expected every policy to return"
+                ) from None
+            raise UsageError(
+                f"policy pack {self.pack_dir}: {method} ({doing}) failed in {where}; expected the pack's policies "
+                "to return without raising (run the pack's tests)"
+            ) from None
+
+    def _policy_frame(self, dump_stacks: bool) -> str:
+        """The innermost frame inside the pack directory, from the pack's stderr (the traceback grpc logs for a
+        raising policy; faulthandler's stack dump, on SIGABRT, for a hung one). Stops the pack."""
+        if dump_stacks and self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGABRT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._process.wait(timeout=5)
+        stderr = self._drain_stderr()
+        self.stop()
+        pack_dir = str(self.pack_dir.resolve())
+        frames = [m for m in _FRAME.finditer(stderr) if m["file"].startswith(pack_dir)]
+        if not frames:
+            return "an unknown policy (the pack printed no frame of its own)"
+        # faulthandler prints the innermost frame first, a traceback last.
+        frame = frames[0] if dump_stacks else frames[-1]
+        file = os.path.relpath(frame["file"], pack_dir)
+        return f"policy function {frame['name']} ({file}:{frame['line']})"
+
     # Protocol -------------------------------------------------------------------------------------------
     def _cached_info(self) -> PackInfo:
         if self._info is None:
@@ -175,7 +222,7 @@ class PolicyPackProcess:
         return self._info
 
     def info(self) -> PackInfo:
-        response = self.stub.GetAnalyzerInfo(empty_pb2.Empty())
+        response = self._call("GetAnalyzerInfo", empty_pb2.Empty(), "describing the pack")
         policies = {}
         for policy in response.policies:
             schema = {}
@@ -226,7 +273,8 @@ class PolicyPackProcess:
         if every:
             for name in declared:
                 entries.setdefault(name, analyzer_pb2.PolicyConfig(enforcementLevel=_ENFORCEMENT_VALUES[every]))
-        self.stub.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=entries))
+        self._call("Configure", analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=entries),
+                   f"configuring stack {self.stack}")
         return {name: _ENFORCEMENT_NAMES[entries[name].enforcementLevel] if name in entries else level
                 for name, level in declared.items()}
 
@@ -238,7 +286,8 @@ class PolicyPackProcess:
             name=registration.name,
             options=_options(registration),
         )
-        response = self.stub.Analyze(request)
+        response = self._call("Analyze", request,
+                              f"analysing {registration.type} {registration.name!r} of stack {self.stack}")
         return [_diagnostic(d, registration.urn) for d in response.diagnostics]
 
     def analyze_stack(self, registrations: Sequence[Registration]) -> list[Diagnostic]:
@@ -258,7 +307,8 @@ class PolicyPackProcess:
             )
             for r in registrations
         ]
-        response = self.stub.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=resources))
+        response = self._call("AnalyzeStack", analyzer_pb2.AnalyzeStackRequest(resources=resources),
+                              f"analysing stack {self.stack} ({len(resources)} resources)")
         return [_diagnostic(d, "") for d in response.diagnostics]
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
+import select
+import signal
 import subprocess
 import tempfile
 import time
@@ -14,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rampart.engine import environment
-from rampart.engine.analyzer import PackInfo, PolicyPackProcess
+from rampart.engine.analyzer import DEFAULT_POLICY_TIMEOUT_SECONDS, PackInfo, PolicyPackProcess
 from rampart.engine.environment import ProgramEnvironment, activated
 from rampart.engine.recorder import Registration, redact_secrets
 from rampart.engine.stackfile import discover_stacks, load_project, load_stack
@@ -42,6 +45,10 @@ class CheckOptions:
     parallel: int = 2
     assume_existing: bool = False
     """Preview an already-deployed stack (every output known) rather than the first preview of a new one."""
+    program_timeout: float = 600.0
+    """Seconds one stack's program may run (the worker interrupts it and names the program line it was at)."""
+    policy_timeout: float = DEFAULT_POLICY_TIMEOUT_SECONDS
+    """Seconds each analyzer call (GetAnalyzerInfo, Configure, Analyze, AnalyzeStack) may take."""
 
 
 DEFAULT_STACK = "dev"
@@ -54,7 +61,13 @@ def resolve_stacks(options: CheckOptions) -> list[str]:
     discovered = discover_stacks(options.program_dir)
     stacks = list(options.stacks) or discovered or [DEFAULT_STACK]
     for stack in stacks:
-        load_stack(project, stack, missing_ok=not discovered)  # fails early, the file named, before anything runs
+        try:
+            load_stack(project, stack, missing_ok=not discovered)  # fails early, the file named, before anything runs
+        except UsageError:
+            if len(stacks) == 1 or not (options.program_dir / f"Pulumi.{stack}.yaml").is_file():
+                raise
+            # One unreadable stack file must not hide the other stacks' reports: the worker reports it as this
+            # stack's error (exit 2 all the same).
     return stacks
 
 
@@ -136,7 +149,8 @@ class _StackRuns:
     """
 
     def __init__(self, program_dir: Path, stacks: Sequence[str], parallel: int,
-                 environment: ProgramEnvironment | None = None, assume_existing: bool = False) -> None:
+                 environment: ProgramEnvironment | None = None, assume_existing: bool = False,
+                 timeout: float = 600.0) -> None:
         environment = environment or ProgramEnvironment(python=None, origin="rampart's own interpreter")
         self._tmp = tempfile.TemporaryDirectory(prefix="rampart-")
         self._dir = Path(self._tmp.name)
@@ -151,38 +165,65 @@ class _StackRuns:
             command += ["--stack", stack]
         if assume_existing:
             command.append("--assume-existing")
+        command += ["--timeout", str(timeout)]
+        # The worker's children interrupt their own program at `timeout`; this is the backstop for a program that
+        # ignores that (catches BaseException, blocks in C): every wave of `parallel` stacks, plus start-up.
+        self._timeout = timeout
+        self._deadline = time.monotonic() + timeout * -(-len(stacks) // max(1, parallel)) + 60
         try:
             self._process = subprocess.Popen(  # noqa: S603 (our own module, by path of this interpreter)
                 command, stdout=subprocess.DEVNULL, stderr=self._stderr, env=env, cwd=program_dir,
-                pass_fds=(write_fd,),
+                pass_fds=(write_fd,), start_new_session=True,  # one process group: killed whole on a hang
             )
         finally:
             os.close(write_fd)
-        self._status = os.fdopen(read_fd, "r")
+        self._status = os.fdopen(read_fd, "rb", buffering=0)  # unbuffered: select() sees every pending line
+        self._partial_line = b""
+        self._timed_out = False
         self._done: set[str] = set()
 
     def result(self, stack: str) -> dict[str, Any]:
-        while stack not in self._done:
-            line = self._status.readline()
-            if not line:
+        while stack not in self._done and not self._timed_out:
+            if not _readable_before(self._status, self._deadline):
+                self._timed_out = True
+                self._kill()
                 break
-            if line.startswith("done "):
-                self._done.add(line[5:].strip())
+            chunk = self._status.read(4096)
+            if not chunk:
+                break
+            *lines, self._partial_line = (self._partial_line + chunk).split(b"\n")
+            self._done.update(line[5:].decode().strip() for line in lines if line.startswith(b"done "))
         result_file = self._dir / f"{stack}.json"
+        if not result_file.is_file() and self._timed_out:
+            return {"error": {"kind": "timeout", "message": f"stack {stack}: the program did not finish within "
+                              f"{self._timeout:g}s (--program-timeout) and ignored the interruption; "
+                              "expected it to return"}}
         if not result_file.is_file():
-            self._process.wait()
+            try:  # its stderr is complete once the worker ends; other stacks may still be running
+                self._process.wait(timeout=max(0.0, self._deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self._kill()
             self._stderr.flush()
             detail = (self._dir / "worker.stderr").read_bytes().decode(errors="replace").strip()[-3000:]
             return {"error": {"kind": "program", "message": f"the program for stack {stack} crashed:\n{detail}"}}
         return json.loads(result_file.read_text(encoding="utf-8"))
 
-    def close(self) -> None:
+    def _kill(self) -> None:
         if self._process.poll() is None:
-            self._process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._process.pid, signal.SIGKILL)  # the worker and the stack children it forked
         self._process.wait()
+
+    def close(self) -> None:
+        self._kill()
         self._status.close()
         self._stderr.close()
         self._tmp.cleanup()
+
+
+def _readable_before(stream: Any, deadline: float) -> bool:
+    ready, _, _ = select.select([stream], [], [], max(0.0, deadline - time.monotonic()))
+    return bool(ready)
 
 
 def source_root(program_dir: Path) -> Path:
@@ -224,10 +265,12 @@ def run_check(options: CheckOptions, progress: Progress = lambda _: None) -> Che
     configs = {stack: load_policy_config(options, stack) for stack in stacks}
     started = time.monotonic()
     program_environment = environment.resolve(options.program_dir)  # a missing environment fails before any run
-    runs = _StackRuns(options.program_dir, stacks, options.parallel, program_environment, options.assume_existing)
+    runs = _StackRuns(options.program_dir, stacks, options.parallel, program_environment, options.assume_existing,
+                      timeout=options.program_timeout)
     try:
         progress(f"running {len(stacks)} stack program(s) and starting the policy pack")
-        with PolicyPackProcess(pack_dir=options.pack_dir, project=project.name, stack=stacks[0]) as pack:
+        with PolicyPackProcess(pack_dir=options.pack_dir, project=project.name, stack=stacks[0],
+                               call_timeout=options.policy_timeout) as pack:
             info = pack.info()
             for config, path in configs.values():
                 if config:
@@ -251,6 +294,7 @@ def run_check(options: CheckOptions, progress: Progress = lambda _: None) -> Che
                 result.not_checked_inside = [OpaqueSummary(**o) for o in data.get("opaque") or ()]
                 registrations = [_registration(r) for r in data["registrations"]]
                 progress(f"{stack}: {len(registrations)} resources through {len(info.policies)} policies")
+                pack.stack = stack  # named in a timeout or crash message
                 levels = pack.configure(configs[stack][0])
                 diagnostics = []
                 for registration in registrations:

@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from rampart.engine.stackfile import read_yaml
 from rampart.errors import UsageError
 
 TOOLCHAINS = ("pip", "poetry", "uv")
@@ -64,10 +63,8 @@ def _runtime_options(program_dir: Path) -> dict[str, Any]:
     project_file = next((program_dir / n for n in ("Pulumi.yaml", "Pulumi.yml") if (program_dir / n).exists()), None)
     if project_file is None:
         return {}
-    try:
-        document = yaml.safe_load(project_file.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
-        return {}  # load_project reports an unreadable Pulumi.yaml with its own message
+    # The same reader as load_project: a duplicate key (say two `toolchain:`) is refused, not last-one-wins.
+    document = read_yaml(project_file) or {}
     runtime = document.get("runtime") if isinstance(document, dict) else None
     options = runtime.get("options") if isinstance(runtime, dict) else None
     if options is not None and not isinstance(options, dict):

@@ -44,7 +44,7 @@ def load_project(directory: Path) -> Project:
     project_file = next((directory / n for n in ("Pulumi.yaml", "Pulumi.yml") if (directory / n).exists()), None)
     if project_file is None:
         raise UsageError(f"{directory}: no Pulumi.yaml found; expected a Pulumi project directory (--program DIR)")
-    document = _read_yaml(project_file)
+    document = read_yaml(project_file)
     if not isinstance(document, dict) or not isinstance(document.get("name"), str):
         raise UsageError(f"{project_file}: expected a mapping with a string `name`")
     runtime = document.get("runtime")
@@ -80,7 +80,7 @@ def load_stack(project: Project, stack: str, *, missing_ok: bool = False) -> Sta
                                  file_exists=False)
         known = ", ".join(discover_stacks(project.directory)) or "none"
         raise UsageError(f"--stack {stack}: {stack_file} not found; stacks in this project: {known}")
-    document = _read_yaml(stack_file) or {}
+    document = read_yaml(stack_file) or {}
     if not isinstance(document, dict):
         raise UsageError(f"{stack_file}: expected a mapping with a `config:` section")
     raw_config = document.get("config") or {}
@@ -151,7 +151,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def _read_yaml(path: Path) -> Any:
+def read_yaml(path: Path) -> Any:
+    """A Pulumi YAML file as the CLI reads it: UTF-8, each key once per mapping; else one UsageError."""
     try:
         return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
     except UnicodeDecodeError as exc:

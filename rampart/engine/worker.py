@@ -12,13 +12,16 @@ status descriptor say when each one is ready.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import importlib
 import json
 import os
 import re
 import runpy
+import signal
 import sys
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,9 @@ from rampart.engine import program_errors
 from rampart.engine.recorder import ASSUME_EXISTING, FIRST_PREVIEW, record
 from rampart.engine.stackfile import load_project, load_stack
 from rampart.errors import RampartError
+
+MEMORY_ENV = "RAMPART_PROGRAM_MEMORY_MB"
+DEFAULT_MEMORY_MB = 8192
 
 
 def describe_program_error(exc: BaseException, program_dir: Path, stack_file: str) -> dict[str, Any]:
@@ -44,7 +50,39 @@ def _shallow(value: Any) -> dict[str, Any]:
     return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
 
 
-def run(program_dir: Path, stack: str, mode: str = FIRST_PREVIEW) -> dict[str, Any]:
+class ProgramTimeout(BaseException):
+    """Raised inside the program when its time is up: a BaseException, so `except Exception` in it cannot hide it."""
+
+
+@contextlib.contextmanager
+def _interrupt_after(seconds: float | None) -> Iterator[None]:
+    if not seconds or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def interrupt(_signum: int, _frame: Any) -> None:
+        raise ProgramTimeout
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _program_line(exc: BaseException, program_dir: Path) -> str:
+    """The innermost line of the program's own files the exception passed through (never a value)."""
+    where = "outside the program's files (in the SDK or the engine)"
+    for frame, line in traceback.walk_tb(exc.__traceback__):
+        path = Path(frame.f_code.co_filename).resolve()
+        if path.is_relative_to(program_dir) and not _SKIPPED_DIRS.intersection(path.relative_to(program_dir).parts):
+            where = f"{path.relative_to(program_dir).as_posix()}:{line}"
+    return where
+
+
+def run(program_dir: Path, stack: str, mode: str = FIRST_PREVIEW, timeout: float | None = None) -> dict[str, Any]:
     project = load_project(program_dir)
     # `rampart check` has already refused a missing stack file it should not run without (check.resolve_stacks).
     settings = load_stack(project, stack, missing_ok=True)
@@ -53,14 +91,23 @@ def run(program_dir: Path, stack: str, mode: str = FIRST_PREVIEW) -> dict[str, A
     program_errors.remember_apply_callers(program_dir.resolve())
     main = str(project.main)
     try:
-        recording = record(
-            lambda: runpy.run_path(main, run_name="__main__"),
-            project=project.name,
-            stack=stack,
-            config=settings.config,
-            secret_keys=settings.secret_keys,
-            mode=mode,
-        )
+        with _interrupt_after(timeout):
+            recording = record(
+                lambda: runpy.run_path(main, run_name="__main__"),
+                project=project.name,
+                stack=stack,
+                config=settings.config,
+                secret_keys=settings.secret_keys,
+                mode=mode,
+            )
+    except ProgramTimeout as exc:
+        return {"error": {"kind": "timeout", "message": (
+            f"stack {stack}: the program did not finish within {timeout:g}s (--program-timeout); it was running "
+            f"{_program_line(exc, program_dir.resolve())}; expected it to return")}}
+    except MemoryError as exc:
+        return {"error": {"kind": "program", "message": (
+            f"stack {stack}: the program ran out of memory (limit {_memory_limit_mb()} MiB, {MEMORY_ENV}) at "
+            f"{_program_line(exc, program_dir.resolve())}; expected it to declare resources, not exhaust memory")}}
     except Exception as exc:  # the program's failure is data for the report, never a crash of rampart
         return {"error": describe_program_error(exc, program_dir.resolve(), settings.file.name)}
     return {
@@ -114,9 +161,31 @@ def preload_sdk_modules(program_dir: Path) -> list[str]:
     return loaded
 
 
-def _run_to_file(program_dir: Path, stack: str, result_dir: Path, mode: str = FIRST_PREVIEW) -> None:
+def _memory_limit_mb() -> int:
     try:
-        result = run(program_dir, stack, mode)
+        return max(256, int(os.environ.get(MEMORY_ENV, DEFAULT_MEMORY_MB)))
+    except ValueError:
+        return DEFAULT_MEMORY_MB
+
+
+def _limit_memory() -> None:
+    """Bound the program's address space: one that exhausts memory fails alone (MemoryError) instead of taking the
+    machine, and every other stack, down with it."""
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return
+    limit = _memory_limit_mb() * 1024 * 1024
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _run_to_file(program_dir: Path, stack: str, result_dir: Path, mode: str = FIRST_PREVIEW,
+                 timeout: float | None = None) -> None:
+    try:
+        result = run(program_dir, stack, mode, timeout)
     except RampartError as exc:
         result = {"error": {"kind": "usage", "message": str(exc)}}
     except Exception as exc:  # the engine's own failure, still reported per stack
@@ -134,6 +203,7 @@ def main() -> int:
     parser.add_argument("--status-fd", type=int, required=True)
     parser.add_argument("--parallel", type=int, default=2)
     parser.add_argument("--assume-existing", action="store_true")
+    parser.add_argument("--timeout", type=float, default=None, help="seconds each stack's program may run")
     args = parser.parse_args()
     mode = ASSUME_EXISTING if args.assume_existing else FIRST_PREVIEW
     program_dir = args.program.resolve()
@@ -145,7 +215,7 @@ def main() -> int:
     preload_sdk_modules(program_dir)
     if not hasattr(os, "fork"):
         for stack in args.stack:
-            _run_to_file(program_dir, stack, args.result_dir, mode)
+            _run_to_file(program_dir, stack, args.result_dir, mode, args.timeout)
             done(stack)
         return 0
     running: dict[int, str] = {}
@@ -158,7 +228,8 @@ def main() -> int:
                 status.close()
                 code = 0
                 try:
-                    _run_to_file(program_dir, stack, args.result_dir, mode)
+                    _limit_memory()
+                    _run_to_file(program_dir, stack, args.result_dir, mode, args.timeout)
                 except BaseException:  # noqa: BLE001 (the parent reports a missing result)
                     code = 1
                 finally:

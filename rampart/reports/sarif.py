@@ -100,6 +100,25 @@ def _message(stack: StackResult, finding: Finding) -> str:
     return f"{subject}: {len(finding.failures)} failing properties: {finding.message}"
 
 
+STACK_ERROR_RULE = "rampart-stack-not-checked"
+
+
+def _stack_error(report: CheckReport, stack: StackResult) -> dict[str, Any]:
+    """A stack that could not be checked (bad stack file, failing program) is a result too: code scanning must not
+    read its absence as a clean stack."""
+    uri = posixpath.join(report.program_path, stack.stack_file or f"Pulumi.{stack.stack}.yaml")
+    location: dict[str, Any] = {"uri": quote(uri)}
+    if report.source_root:
+        location["uriBaseId"] = SOURCE_ROOT
+    return {
+        "ruleId": STACK_ERROR_RULE,
+        "level": "error",
+        "message": {"text": f"[{stack.stack}] not checked: {stack.error}"},
+        "locations": [{"physicalLocation": {"artifactLocation": location, "region": {"startLine": 1}}}],
+        "properties": {"stack": stack.stack, "state": "error"},
+    }
+
+
 def _stack_properties(stack: StackResult) -> dict[str, Any]:
     return {
         "mode": stack.mode,
@@ -154,6 +173,7 @@ def render(report: CheckReport) -> str:
                     }
                 ]
             results.append(result)
+    results.extend(_stack_error(report, stack) for stack in report.stacks if stack.error)
     document = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",

@@ -128,6 +128,7 @@ def test_named_deployment_branches_pass():
          "customBranchPolicies is true but no RepositoryEnvironmentDeploymentPolicy"),
         (PRODUCTION, [branch_policy("*")], "RepositoryEnvironmentDeploymentPolicy branch-*: pattern '*' lets any"),
         (PRODUCTION, [branch_policy("main"), branch_policy("**")], "pattern '**' lets any branch deploy"),
+        (PRODUCTION, [branch_policy("?**")], "pattern '?**' lets any branch deploy"),
     ],
 )
 def test_open_deployment_branches_fail(props, policies, expected):
