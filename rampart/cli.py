@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "verify",
     "rollback",
     "bootstrap",
+    "restore",
 )
 
 
