@@ -1,0 +1,59 @@
+"""A policy that hangs or raises, a program that never returns: one message naming what ran, exit 2."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rampart.cli import main
+from tests.badinput.harness import judge
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+PACKS = Path(__file__).resolve().parent / "packs"
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    copy = tmp_path / "tiny"
+    shutil.copytree(FIXTURES / "programs" / "tiny", copy)
+    return copy
+
+
+def run(capsys, *argv: str) -> tuple[int, str]:
+    code = main(["check", *argv])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+@pytest.mark.parametrize(("pack", "names"), [
+    ("hang", ("--policy-timeout", "Analyze", "aws:rds/instance:Instance", "policy function never_returns")),
+    ("crash", ("Analyze", "aws:rds/instance:Instance", "without raising")),  # grpc logs no traceback: unnamed
+])
+def test_a_policy_that_hangs_or_raises_is_named(tiny, capsys, pack, names):
+    code, output = run(capsys, "--program", str(tiny), "--stack", "staging", "--policy-pack", str(PACKS / pack),
+                       "--policy-timeout", "3")
+    judge(code, output, expected_code=2, must_name=names)
+
+
+def test_a_program_that_never_returns_is_interrupted_at_its_line(tiny, capsys):
+    (tiny / "__main__.py").write_text((tiny / "__main__.py").read_text() + "\nwhile True:\n    pass\n")
+    code, output = run(capsys, "--program", str(tiny), "--stack", "staging", "--policy-pack",
+                       str(FIXTURES / "packs" / "tiny"), "--program-timeout", "3")
+    judge(code, output, expected_code=2, must_name=("stack staging", "--program-timeout", "__main__.py:3"))
+
+
+def test_a_program_that_exhausts_memory_fails_alone(tiny, capsys, monkeypatch):
+    monkeypatch.setenv("RAMPART_PROGRAM_MEMORY_MB", "2048")
+    (tiny / "__main__.py").write_text((tiny / "__main__.py").read_text() + "\nhoard = bytearray(64 * 2**30)\n")
+    code, output = run(capsys, "--program", str(tiny), "--stack", "staging", "--policy-pack",
+                       str(FIXTURES / "packs" / "tiny"))
+    judge(code, output, expected_code=2, must_name=("stack staging", "out of memory", "RAMPART_PROGRAM_MEMORY_MB"))
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon", "nan"])
+def test_a_bad_timeout_flag_is_refused(capsys, value):
+    with pytest.raises(SystemExit) as exited:
+        main(["check", "--program-timeout", value])
+    judge(exited.value.code, capsys.readouterr().err, expected_code=2, must_name=("--program-timeout", "seconds"))
