@@ -53,8 +53,14 @@ lint: setup
 	$(RUN) zizmor --offline --no-progress .github/workflows
 	$(RUN) python tools/scan_secrets.py
 
-bench: setup
+# The AWS CDK + cdk-nag peer app the benchmark compares against; installed for the benchmark only.
+bench/cdk/node_modules/.installed: bench/cdk/package-lock.json bench/cdk/package.json
+	npm ci --prefix bench/cdk --no-audit --no-fund
+	touch $@
+
+bench: setup bench/cdk/node_modules/.installed
 	$(RUN) python bench/bench_check.py
+	$(RUN) python bench/bench_peer.py
 
 clean:
 	rm -rf $(BOOTSTRAP) $(VENV)

@@ -50,6 +50,8 @@ def generated_project(workdir: Path, sizes: list[int]) -> Path:
         shutil.copy(ROOT / name, project / name)
     for package in ("infra", "components"):
         shutil.copytree(ROOT / package, project / package, ignore=shutil.ignore_patterns("__pycache__"))
+    # Pulumi.yaml names `toolchain: uv`: the copy runs in the project's own environment, as the original does.
+    (project / ".venv").symlink_to(ROOT / ".venv", target_is_directory=True)
     base = yaml.safe_load((ROOT / "Pulumi.production.yaml").read_text())
     template = base["config"]["rampart:services"][0]
     for size in sizes:

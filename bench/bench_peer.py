@@ -1,0 +1,184 @@
+"""Rampart against its peer: the equivalent AWS CDK app synthesized with cdk-nag (bench/cdk/app.js).
+
+Usage: `make bench` (or `.venv/bin/python bench/bench_peer.py [--repeat N] [--sizes 1,10,50]`).
+The machine is shared, so every figure comes from interleaved runs: for each size and repetition, Rampart and the
+peer run back to back (the order alternating between repetitions), and the main figure is the median of the
+per-pair ratios, which cancels most of the load both saw. Rampart runs as the project gate runs it
+(`rampart check --assume-existing`) and, for reference, as a new user's first preview (`rampart check`).
+Writes bench/results/peer.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_check import generated_project  # noqa: E402 (bench scripts run as files, not as a package)
+
+ROOT = Path(__file__).resolve().parents[1]
+CDK_APP = ROOT / "bench" / "cdk" / "app.js"
+RESULTS = ROOT / "bench" / "results"
+RATIO_TARGETS = {1: 0.5, 10: 0.5, 50: 1.0}
+PROJECT_TARGET_SECONDS = 2.0
+MARGINAL_TARGET_MS = 2.5
+MODES = {"assume-existing": ["--assume-existing"], "first-preview": []}
+
+
+@dataclass
+class Series:
+    seconds: list[float] = field(default_factory=list)
+    resources: int = 0
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+
+def run_rampart(program: Path, stacks: list[str], flags: list[str], cache_flags: list[str]) -> tuple[float, int]:
+    args = [sys.executable, "-m", "rampart", "check", "--program", str(program), "--policy-pack",
+            str(ROOT / "policies"), "--format", "json", *flags, *cache_flags]
+    for stack in stacks:
+        args += ["--stack", stack]
+    started = time.perf_counter()
+    completed = subprocess.run(args, capture_output=True, text=True, check=False, cwd=ROOT)  # noqa: S603
+    elapsed = time.perf_counter() - started
+    if completed.returncode == 2:
+        raise SystemExit(f"rampart check failed:\n{completed.stdout[-2000:]}\n{completed.stderr[-2000:]}")
+    document = json.loads(completed.stdout)
+    return elapsed, sum(s["summary"]["resources"] for s in document["stacks"])
+
+
+def run_peer(services: int, outdir: Path) -> tuple[float, int]:
+    # CDK_VALIDATION=false: only cdk-nag judges the app. CDK 2.27x also runs a built-in CloudFormation schema
+    # validation on synth by default; left on it makes the peer several times slower, so leaving it off is the
+    # stricter comparison for Rampart.
+    env = {**os.environ, "CDK_VALIDATION": "false"}
+    started = time.perf_counter()
+    completed = subprocess.run(["node", str(CDK_APP), str(services), str(outdir)],  # noqa: S603, S607
+                               capture_output=True, text=True, check=False, env=env)
+    elapsed = time.perf_counter() - started
+    if completed.returncode != 0:
+        raise SystemExit(f"the CDK peer failed:\n{completed.stderr[-3000:]}")
+    return elapsed, json.loads(completed.stdout.strip().splitlines()[-1])["resources"]
+
+
+def paired(size: int, program: Path, repeat: int, modes: list[str], outdir: Path,
+           cache_flags: list[str]) -> dict[str, Series]:
+    """Rampart (each mode) and the peer, interleaved; the order rotates so neither always runs first."""
+    series = {name: Series() for name in [*modes, "cdk"]}
+    runners = [(m, lambda m=m: run_rampart(program, [f"bench-{size}"], MODES[m], cache_flags)) for m in modes]
+    runners.append(("cdk", lambda: run_peer(size, outdir)))
+    for rep in range(repeat):
+        shift = rep % len(runners)
+        for name, runner in runners[shift:] + runners[:shift]:
+            seconds, resources = runner()
+            series[name].seconds.append(seconds)
+            series[name].resources = resources
+    return series
+
+
+def pair_ratio(rampart: Series, cdk: Series) -> float:
+    return statistics.median(r / c for r, c in zip(rampart.seconds, cdk.seconds, strict=True))
+
+
+def marginal_ms(small: Series, large: Series) -> float:
+    return (large.median - small.median) / max(1, large.resources - small.resources) * 1000
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def report(project: Series, by_size: dict[int, dict[str, Series]], modes: list[str], load: tuple[str, str]) -> dict:
+    main_mode = modes[0]
+    lines = [f"machine load average (1/5/15 min) at start: {load[0]}; at end: {load[1]}",
+             "", f"{'case':34} {'resources':>9} {'median s':>9}   per-pair ratio to CDK"]
+    lines.append(f"{'project stacks (' + main_mode + ')':34} {project.resources:>9} {project.median:>9.2f}")
+    rows = []
+    for size, series in by_size.items():
+        cdk = series["cdk"]
+        lines.append(f"{'CDK + cdk-nag, ' + str(size) + ' service(s)':34} {cdk.resources:>9} {cdk.median:>9.2f}")
+        for mode in modes:
+            ratio = pair_ratio(series[mode], cdk)
+            lines.append(f"{'rampart ' + mode + ', ' + str(size):34} {series[mode].resources:>9} "
+                         f"{series[mode].median:>9.2f}   {ratio:.2f}x")
+            rows.append({"services": size, "mode": mode, "seconds": series[mode].seconds, "resources":
+                         series[mode].resources, "cdkSeconds": cdk.seconds, "cdkResources": cdk.resources,
+                         "ratio": ratio})
+    sizes = sorted(by_size)
+    targets = [("both project stacks", f"< {PROJECT_TARGET_SECONDS:.1f} s", f"{project.median:.2f} s",
+                project.median < PROJECT_TARGET_SECONDS)]
+    for size in sizes:
+        if size in RATIO_TARGETS:
+            ratio = pair_ratio(by_size[size][main_mode], by_size[size]["cdk"])
+            targets.append((f"{size} service(s) vs CDK", f"<= {RATIO_TARGETS[size]:.1f}x", f"{ratio:.2f}x",
+                            ratio <= RATIO_TARGETS[size]))
+    marginal = {}
+    if len(sizes) >= 2:
+        small, large = sizes[-2], sizes[-1]
+        for name in [*modes, "cdk"]:
+            marginal[name] = marginal_ms(by_size[small][name], by_size[large][name])
+        targets.append((f"marginal ms/resource ({small}->{large})", f"< {MARGINAL_TARGET_MS} ms",
+                        f"{marginal[main_mode]:.2f} ms (CDK {marginal['cdk']:.2f})",
+                        marginal[main_mode] < MARGINAL_TARGET_MS))
+        for mode in modes[1:]:
+            lines.append(f"marginal ms/resource, rampart {mode}: {marginal[mode]:.2f}")
+    lines += ["", f"{'target (rampart ' + main_mode + ')':38} {'target':>10} {'measured':>24}  verdict"]
+    lines += [f"{name:38} {target:>10} {measured:>24}  {verdict(ok)}" for name, target, measured, ok in targets]
+    print("\n".join(lines))
+    return {"load": load, "project": {"seconds": project.seconds, "resources": project.resources}, "rows": rows,
+            "marginalMsPerResource": marginal,
+            "targets": [{"name": n, "target": t, "measured": m, "met": ok} for n, t, m, ok in targets]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--sizes", default="1,10,50")
+    parser.add_argument("--modes", default="assume-existing,first-preview",
+                        help="rampart modes; the first is the one judged against the targets")
+    parser.add_argument("--cache", action="store_true",
+                        help="let rampart use its stack cache (default: --no-cache, every run does the work)")
+    args = parser.parse_args()
+    if not (CDK_APP.parent / "node_modules" / "aws-cdk-lib").is_dir():
+        raise SystemExit("bench/cdk/node_modules missing: run `make bench` (npm ci --prefix bench/cdk)")
+    sizes = [int(s) for s in args.sizes.split(",")]
+    modes = args.modes.split(",")
+    cache_flags = [] if args.cache or not _has_no_cache_flag() else ["--no-cache"]
+    load_start = _load()
+    project = Series()
+    for _ in range(args.repeat):
+        seconds, project.resources = run_rampart(ROOT, ["production", "staging"], MODES[modes[0]], cache_flags)
+        project.seconds.append(seconds)
+    with tempfile.TemporaryDirectory(prefix="rampart-peer-") as tmp:
+        program = generated_project(Path(tmp), sizes)
+        by_size = {size: paired(size, program, args.repeat, modes, Path(tmp) / f"cdk.out-{size}", cache_flags)
+                   for size in sizes}
+    load_end = _load()
+    document = report(project, by_size, modes, (load_start, load_end))
+    document.update({"repeat": args.repeat, "cacheFlags": cache_flags})
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "peer.json").write_text(json.dumps(document, indent=2))
+
+
+def _load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def _has_no_cache_flag() -> bool:
+    completed = subprocess.run([sys.executable, "-m", "rampart", "check", "--help"], capture_output=True, text=True,
+                               check=False, cwd=ROOT)  # noqa: S603
+    return "--no-cache" in completed.stdout
+
+
+if __name__ == "__main__":
+    main()
