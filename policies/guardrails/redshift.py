@@ -1,7 +1,9 @@
 """Redshift rules for provisioned clusters: encrypted at rest, not publicly accessible, and recoverable (a final
 snapshot on delete, automated snapshots kept long enough).
 
-pulumi_aws v7 types `encrypted` as a string ("true"/"false"); both spellings are read.
+pulumi_aws v7 types `encrypted` as a string ("true"/"false"); both spellings are read. Redshift encrypts new
+provisioned clusters by default (https://docs.aws.amazon.com/redshift/latest/mgmt/working-with-db-encryption.html),
+so only an explicit `encrypted=false` fails.
 """
 
 from __future__ import annotations
@@ -9,15 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from guardrails.anchors import FSBP, anchor_tags, anchored, is_true, sh_url
+from guardrails.anchors import FSBP, anchor_tags, anchored, is_false, is_true, sh_url
 from guardrails.rule import Context, Framework, Resource, Rule
 
 CLUSTER = "aws:redshift/cluster:Cluster"
 
 
 def check_encrypted(resource: Resource, context: Context) -> Iterator[str]:
-    if not is_true(resource.get("encrypted")):
-        yield "encrypted is not true; expected true with kmsKeyId (the stack key)"
+    # Left unset, Redshift encrypts a new cluster by default (AWS-owned key): only an explicit false is unencrypted.
+    if is_false(resource.get("encrypted")):
+        yield "encrypted is false; expected true with kmsKeyId (the stack key), or unset (encrypted by default)"
 
 
 def check_not_public(resource: Resource, context: Context) -> Iterator[str]:
@@ -44,7 +47,7 @@ def _rule(name: str, description: str, enforcement: Any, severity: Any, control:
 
 
 POLICIES: list[Rule] = [
-    _rule("redshift-encrypted", "Redshift clusters are encrypted at rest.",
+    _rule("redshift-encrypted", "Redshift clusters are encrypted at rest (encrypted is never turned off).",
           "M", "high", "Redshift.10", ("CKV_AWS_64",), ("AwsSolutions-RS6",),
           "Set `encrypted=\"true\"` and `kms_key_id` (the stack key) on the aws.redshift.Cluster.",
           check=check_encrypted),

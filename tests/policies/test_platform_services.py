@@ -94,7 +94,7 @@ CASES = [
         {"originId": "site", "domainName": "site.s3.eu-west-1.amazonaws.com"}]},
      "origins[0] (site) is an S3 origin without originAccessControlId"),
     ("cloudfront-logging", "cdn", {"loggingConfig": None}, "loggingConfig.bucket is not set"),
-    ("redshift-encrypted", "warehouse", {"encrypted": "false"}, "encrypted is not true"),
+    ("redshift-encrypted", "warehouse", {"encrypted": "false"}, "encrypted is false"),
     ("redshift-not-public", "warehouse", {"publiclyAccessible": True}, "publiclyAccessible is true"),
     ("redshift-snapshot-hygiene", "warehouse", {"skipFinalSnapshot": True}, "skipFinalSnapshot is true"),
     ("redshift-snapshot-hygiene", "warehouse", {"automatedSnapshotRetentionPeriod": 1.0},
@@ -174,7 +174,8 @@ def test_elasticache_auth_token_presence_counts_and_its_value_is_never_read():
         "transitEncryptionMode is preferred, so clients may still connect without TLS; expected required"]
 
 
-def test_redshift_encrypted_as_boolean_or_string():
+def test_redshift_encrypted_by_default_and_as_boolean_or_string():
     assert messages("redshift-encrypted", redshift.CLUSTER, {"encrypted": True}) == []
-    assert messages("redshift-encrypted", redshift.CLUSTER, {}) == [
-        "encrypted is not true; expected true with kmsKeyId (the stack key)"]
+    assert messages("redshift-encrypted", redshift.CLUSTER, {}) == []
+    assert messages("redshift-encrypted", redshift.CLUSTER, {"encrypted": False}) == [
+        "encrypted is false; expected true with kmsKeyId (the stack key), or unset (encrypted by default)"]
