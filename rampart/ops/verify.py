@@ -45,7 +45,7 @@ def declared_database(outputs: StackOutputs, program: Path, stack: str | None) -
     from pydantic import ValidationError
 
     DatabaseConfig = _program_database_config(program)  # noqa: N806 (a class)
-    exported = outputs.optional("database") or {}
+    exported = database_outputs(outputs) or {}
     source = "config defaults"
     raw: dict[str, Any] = {}
     stack_file = program / f"Pulumi.{stack}.yaml" if stack else None
@@ -64,13 +64,40 @@ def declared_database(outputs: StackOutputs, program: Path, stack: str | None) -
         config = DatabaseConfig.model_validate(raw)
     except ValidationError as exc:
         raise UsageError(f"{stack_file}: rampart:database: {exc.errors()[0].get('msg')}") from None
-    retention = exported.get("backupRetentionDays", config.backup_retention_days)
-    protection = exported.get("deletionProtection", config.deletion_protection)
+    retention = _exported(exported, "backupRetentionDays", outputs, config.backup_retention_days)
+    protection = _exported(exported, "deletionProtection", outputs, config.deletion_protection)
     if "backupRetentionDays" in exported or "deletionProtection" in exported:
         source = f"{outputs.path}"
     # Encryption at rest has no opt-out in this project: the promise is always "encrypted".
-    encrypted = bool(exported.get("storageEncrypted", True))
+    encrypted = _exported(exported, "storageEncrypted", outputs, True)
     return DeclaredDatabase(int(retention), bool(protection), encrypted, source)
+
+
+def database_outputs(outputs: StackOutputs) -> dict[str, Any] | None:
+    """The `database` output, which must be an object when present: anything else would silently skip the check."""
+    database = outputs.optional("database")
+    if database is not None and not isinstance(database, dict):
+        raise UsageError(f"{outputs.path}: database: expected an object (instanceIdentifier, "
+                         f"backupRetentionDays, ...), got a JSON {type(database).__name__}")
+    if database is not None and "instanceIdentifier" in database and \
+            not (isinstance(database["instanceIdentifier"], str) and database["instanceIdentifier"]):
+        raise UsageError(f"{outputs.path}: database.instanceIdentifier: expected a DB instance identifier string")
+    return database
+
+
+def _exported(exported: dict[str, Any], key: str, outputs: StackOutputs, default: Any) -> Any:
+    """An exported promise, typed: a whole number of days or a boolean; never a traceback, never the value echoed
+    (an outputs file can hold secrets)."""
+    if key not in exported:
+        return default
+    value = exported[key]
+    if key == "backupRetentionDays":
+        if isinstance(value, bool) or not isinstance(value, int | float) or not float(value).is_integer():
+            raise UsageError(f"{outputs.path}: database.{key}: expected a whole number of days")
+        return int(value)
+    if not isinstance(value, bool):
+        raise UsageError(f"{outputs.path}: database.{key}: expected true or false")
+    return value
 
 
 def _guard(report: Report, name: str, check: Callable[[], None]) -> None:
@@ -95,10 +122,11 @@ def run_verify(aws: Aws, outputs: StackOutputs, program: Path, report: Report,
                 raise UsageError(f"{outputs.path}: no key services.{name}.{key} in the stack outputs")
         _guard(report, f"{name}: desired count",
                lambda d=declared, n=name: _check_service(aws, cluster, d, report, n))
-        _guard(report, f"{name}: rollback", lambda d=declared, n=name: _check_group(aws, d, report, n))
+        _guard(report, f"{name}: alarms", lambda d=declared, n=name: _check_group(aws, d, report, n))
     _report_awaiting_image(outputs, report)
 
-    instance = outputs.optional("database.instanceIdentifier")
+    database = database_outputs(outputs) or {}
+    instance = database.get("instanceIdentifier")
     if instance:
         declared_db = declared_database(outputs, program, outputs.stack)
         given = {key: value for key, value in overrides.items() if value is not None}
@@ -134,9 +162,21 @@ def _check_service(aws: Aws, cluster: str, declared: dict[str, Any], report: Rep
 
 def _check_group(aws: Aws, declared: dict[str, Any], report: Report, name: str) -> None:
     application, group_name = str(declared["codedeployApplication"]), str(declared["deploymentGroup"])
-    with calling("codedeploy:GetDeploymentGroup", f"deployment group {group_name} of application {application}"):
-        group = aws.client("codedeploy").get_deployment_group(
-            applicationName=application, deploymentGroupName=group_name)["deploymentGroupInfo"]
+    promised = [str(a) for a in declared.get("alarmNames") or []]
+    try:
+        with calling("codedeploy:GetDeploymentGroup", f"deployment group {group_name} of application {application}"):
+            group = aws.client("codedeploy").get_deployment_group(
+                applicationName=application, deploymentGroupName=group_name)["deploymentGroupInfo"]
+    except OperationFailed as exc:
+        # An unreadable group must not hide an alarm already in ALARM: check the stack's own alarms instead, or
+        # say plainly that they went unchecked.
+        report.fail(f"{name}: rollback", str(exc))
+        if promised:
+            _check_alarms(aws, sorted(set(promised)), report, name)
+        else:
+            report.fail(f"{name}: alarms", "could not check: the deployment group is unreadable and the stack "
+                        f"outputs list no services.{name}.alarmNames")
+        return
     rollback = group.get("autoRollbackConfiguration") or {}
     events = set(rollback.get("events") or [])
     missing = [e for e in ROLLBACK_EVENTS if e not in events]
@@ -148,7 +188,6 @@ def _check_group(aws: Aws, declared: dict[str, Any], report: Report, name: str) 
 
     alarm_config = group.get("alarmConfiguration") or {}
     group_alarms = [str(a.get("name")) for a in alarm_config.get("alarms") or [] if a.get("name")]
-    promised = [str(a) for a in declared.get("alarmNames") or []]
     if not alarm_config.get("enabled") or not group_alarms:
         report.fail(f"{name}: alarm rollback", f"{group_name}: no alarms enabled on the deployment group")
     elif alarm_config.get("ignorePollAlarmFailure"):
