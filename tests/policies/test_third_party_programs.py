@@ -30,6 +30,7 @@ BROKEN = {
     "static_keys": ("iam-no-users-or-access-keys", "ci-deployer"),
     "privileged_task": ("ecs-taskdef-no-host-privileges", "agent"),
     "admin_bypass_environment": ("gh-env-no-admin-bypass", "production"),
+    "public_bucket": ("s3-bucket-policy-not-public", "downloads-policy"),
 }
 
 
