@@ -14,7 +14,7 @@ import base64
 import hashlib
 from html import escape
 
-from rampart.reports.markdown import LEGEND, recovery_line, state_icon
+from rampart.reports.markdown import LEGEND, recovery_line, recovery_path_lines, state_icon
 from rampart.reports.model import CheckReport, Finding, StackResult
 
 FILTERS = (("stack", "Stack"), ("state", "State"), ("severity", "Severity"), ("rule", "Rule"))
@@ -129,6 +129,7 @@ def _stack_summary(result: StackResult) -> str:
     recovery = recovery_line(result.recovery)
     if recovery:
         lines.append(f"Recovery: {recovery}")
+    lines += [line.strip() for line in recovery_path_lines(result.recovery)]
     items = "".join(f"<li>{escape(line)}</li>" for line in lines)
     return f'<section class="stack">{title}<p>{escape(counts)}.</p><ul>{items}</ul></section>'
 
