@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
 import subprocess
 import sys
@@ -42,17 +41,39 @@ def timed_check(program: Path, stacks: list[str], repeat: int) -> tuple[float, i
     return statistics.median(times), resources, code
 
 
-def generated_project(workdir: Path, sizes: list[int]) -> Path:
-    """A copy of the project with one extra stack per size, each with that many services."""
+PROGRAM_FILES = ("Pulumi.yaml", "__main__.py", "Pulumi.production.yaml", "Pulumi.staging.yaml", "infra",
+                 "components")
+
+
+def committed_program(workdir: Path) -> Path:
+    """The project's program as committed (HEAD), in `workdir/project`: on a tree that several people edit at once,
+    someone's half-made change must not break or skew a benchmark of the engine."""
     project = workdir / "project"
     project.mkdir()
-    for name in ("Pulumi.yaml", "__main__.py", "Pulumi.production.yaml"):
-        shutil.copy(ROOT / name, project / name)
-    for package in ("infra", "components"):
-        shutil.copytree(ROOT / package, project / package, ignore=shutil.ignore_patterns("__pycache__"))
+    archive = subprocess.run(["git", "archive", "--format=tar", "HEAD", *PROGRAM_FILES], cwd=ROOT,  # noqa: S607
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(project)], input=archive, check=True)  # noqa: S607
     # Pulumi.yaml names `toolchain: uv`: the copy runs in the project's own environment, as the original does.
     (project / ".venv").symlink_to(ROOT / ".venv", target_is_directory=True)
-    base = yaml.safe_load((ROOT / "Pulumi.production.yaml").read_text())
+    return project
+
+
+def _lift_job_limit(timing: Path) -> None:
+    """The generated stacks are load for the engine, not deployable configs: 50 services deployed one after the
+    other exceed GitHub's six-hour job limit, which the program rightly refuses. The copy lifts that one limit so
+    the stack still builds every resource; nothing else in the program changes."""
+    text = timing.read_text(encoding="utf-8")
+    limit = "GITHUB_JOB_LIMIT_MINUTES = 360\n"
+    if limit not in text:
+        raise SystemExit(f"{timing}: expected {limit.strip()!r} to lift for the generated stacks; update bench_check")
+    timing.write_text(text.replace(limit, "GITHUB_JOB_LIMIT_MINUTES = 10**9\n"), encoding="utf-8")
+
+
+def generated_project(workdir: Path, sizes: list[int]) -> Path:
+    """The committed project with one extra stack per size, each with that many services."""
+    project = committed_program(workdir)
+    _lift_job_limit(project / "infra" / "timing.py")
+    base = yaml.safe_load((project / "Pulumi.production.yaml").read_text())
     template = base["config"]["rampart:services"][0]
     for size in sizes:
         document = json.loads(json.dumps(base))
@@ -72,11 +93,11 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
 
     rows = []
-    seconds, resources, code = timed_check(ROOT, ["production", "staging"], args.repeat)
-    rows.append({"case": "project stacks (production + staging)", "seconds": seconds, "resources": resources,
-                 "exit": code})
     with tempfile.TemporaryDirectory(prefix="rampart-bench-") as tmp:
         project = generated_project(Path(tmp), sizes)
+        seconds, resources, code = timed_check(project, ["production", "staging"], args.repeat)
+        rows.append({"case": "project stacks (production + staging)", "seconds": seconds, "resources": resources,
+                     "exit": code})
         for size in sizes:
             seconds, resources, code = timed_check(project, [f"bench-{size}"], args.repeat)
             rows.append({"case": f"generated stack, {size} service(s)", "services": size, "seconds": seconds,
