@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from pulumi_policy.proxy import UnknownValueError
+
 from guardrails.rule import Resource
 from guardrails.shapes import as_list
 
@@ -46,6 +48,23 @@ def is_true(value: Any) -> bool:
 
 def is_false(value: Any) -> bool:
     return value is False or (isinstance(value, str) and value.strip().lower() == "false")
+
+
+def is_set(mapping: Mapping[str, Any], key: str) -> bool:
+    """Whether an input (or a nested block's field) holds a value, for rules that only ask "is a key / log
+    destination / snapshot id given?".
+
+    A value computed by another resource (`kms_master_key_id=key.arn`) is unknown at preview but is still given:
+    it will be that resource's id. So presence rules judge it at preview instead of waiting for apply; rules that
+    need the value itself read it normally and stay undeterminable until it is known."""
+    if key not in iter(mapping):  # iterating the keys never reads a value
+        return False
+    try:
+        value = mapping[key]
+    except UnknownValueError:
+        return True
+    return value not in (None, "") and not (isinstance(value, Sequence | Mapping) and not isinstance(value, str)
+                                            and len(value) == 0)
 
 
 def blocks(value: Any) -> list[Mapping[str, Any]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from guardrails.anchors import CHECKOV, FSBP, anchor_tags, anchored, sh_url
+from guardrails.anchors import CHECKOV, FSBP, anchor_tags, anchored, is_set, sh_url
 from guardrails.rule import Context, Framework, Resource, Rule
 from guardrails.shapes import first_block
 
@@ -24,9 +24,9 @@ V2_ROUTE = "aws:apigatewayv2/route:Route"
 
 def check_access_logs(resource: Resource, context: Context) -> Iterator[str]:
     settings = first_block(resource.get("accessLogSettings"))
-    if not settings.get("destinationArn"):
+    if not is_set(settings, "destinationArn"):
         yield "accessLogSettings.destinationArn is not set; expected access logs to a CloudWatch log group"
-    elif not settings.get("format"):
+    elif not is_set(settings, "format"):
         yield "accessLogSettings.format is not set; expected a log format (requestId, caller, status, latency)"
 
 

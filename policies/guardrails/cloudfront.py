@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from guardrails.anchors import FSBP, anchor_tags, anchored, blocks, is_true, sh_url
+from guardrails.anchors import FSBP, anchor_tags, anchored, blocks, is_set, is_true, sh_url
 from guardrails.rule import Context, Framework, Resource, Rule
 from guardrails.shapes import first_block
 
@@ -59,18 +59,18 @@ def _is_s3_origin(origin: Mapping[str, Any]) -> bool:
 
 def check_s3_origin_access_control(resource: Resource, context: Context) -> Iterator[str]:
     for index, origin in enumerate(blocks(resource.get("origins"))):
-        if origin.get("originAccessControlId"):
+        if is_set(origin, "originAccessControlId"):
             continue
         if _is_s3_origin(origin):
             legacy = " (an origin access identity is the legacy mechanism)" if first_block(
                 origin.get("s3OriginConfig")).get("originAccessIdentity") else ""
-            yield (f"origins[{index}] ({origin.get('originId')}) is an S3 origin without originAccessControlId"
+            yield (f"origins[{index}] is an S3 origin without originAccessControlId"
                    f"{legacy}; expected an aws.cloudfront.OriginAccessControl and a bucket policy allowing only "
                    "this distribution")
 
 
 def check_logging(resource: Resource, context: Context) -> Iterator[str]:
-    if not first_block(resource.get("loggingConfig")).get("bucket"):
+    if not is_set(first_block(resource.get("loggingConfig")), "bucket"):
         yield "loggingConfig.bucket is not set; expected standard access logs to an S3 bucket"
 
 

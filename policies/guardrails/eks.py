@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from guardrails.anchors import FSBP, anchor_tags, anchored, blocks, is_false, sh_url
+from guardrails.anchors import FSBP, anchor_tags, anchored, blocks, is_false, is_set, sh_url
 from guardrails.rule import Context, Framework, Resource, Rule
 from guardrails.shapes import as_list, first_block
 
@@ -33,7 +33,7 @@ def check_private_endpoint(resource: Resource, context: Context) -> Iterator[str
 
 def check_secrets_encryption(resource: Resource, context: Context) -> Iterator[str]:
     for config in blocks(resource.get("encryptionConfig")):
-        if "secrets" in as_list(config.get("resources")) and first_block(config.get("provider")).get("keyArn"):
+        if "secrets" in as_list(config.get("resources")) and is_set(first_block(config.get("provider")), "keyArn"):
             return
     yield ("encryptionConfig does not encrypt \"secrets\" with a KMS key; expected encryption_config with "
            "resources [\"secrets\"] and provider.key_arn (the stack key)")

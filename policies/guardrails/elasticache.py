@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from guardrails.anchors import FSBP, anchor_tags, anchored, is_true, sh_url
+from guardrails.anchors import FSBP, anchor_tags, anchored, is_set, is_true, sh_url
 from guardrails.rule import Context, Framework, Resource, Rule
-from guardrails.shapes import as_list
 
 REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 
@@ -26,8 +25,7 @@ def check_encryption(resource: Resource, context: Context) -> Iterator[str]:
 
 
 def check_auth(resource: Resource, context: Context) -> Iterator[str]:
-    has_token = "authToken" in resource.props or "authTokenWo" in resource.props
-    if not has_token and not as_list(resource.get("userGroupIds")):
+    if not any(is_set(resource.props, key) for key in ("authToken", "authTokenWo", "userGroupIds")):
         yield ("neither an AUTH token (authToken) nor RBAC user groups (userGroupIds) are set, so any client that "
                "reaches the port can run commands; expected one of them")
 

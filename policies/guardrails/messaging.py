@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from guardrails.anchors import CHECKOV, FSBP, anchor_tags, anchored, is_false, sh_url
+from guardrails.anchors import CHECKOV, FSBP, anchor_tags, anchored, is_false, is_set, sh_url
 from guardrails.rule import Context, Framework, Resource, Rule
 
 TOPIC = "aws:sns/topic:Topic"
@@ -19,12 +19,12 @@ STREAM = "aws:kinesis/stream:Stream"
 
 
 def check_topic_encrypted(resource: Resource, context: Context) -> Iterator[str]:
-    if not resource.get("kmsMasterKeyId"):
+    if not is_set(resource.props, "kmsMasterKeyId"):
         yield "kmsMasterKeyId is not set, so messages are stored unencrypted; expected a KMS key (the stack key)"
 
 
 def check_queue_encrypted(resource: Resource, context: Context) -> Iterator[str]:
-    if not resource.get("kmsMasterKeyId") and is_false(resource.get("sqsManagedSseEnabled")):
+    if not is_set(resource.props, "kmsMasterKeyId") and is_false(resource.get("sqsManagedSseEnabled")):
         yield ("sqsManagedSseEnabled is false and no kmsMasterKeyId is set, so messages are stored unencrypted; "
                "expected SSE-SQS or a KMS key")
 
@@ -32,7 +32,7 @@ def check_queue_encrypted(resource: Resource, context: Context) -> Iterator[str]
 def check_stream_encrypted(resource: Resource, context: Context) -> Iterator[str]:
     if str(resource.get("encryptionType", "NONE")).upper() != "KMS":
         yield "encryptionType is not KMS, so records are stored unencrypted; expected \"KMS\" with kmsKeyId"
-    elif not resource.get("kmsKeyId"):
+    elif not is_set(resource.props, "kmsKeyId"):
         yield "encryptionType is KMS but kmsKeyId is not set; expected a KMS key (alias/aws/kinesis or the stack key)"
 
 

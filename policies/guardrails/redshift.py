@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from guardrails.anchors import FSBP, anchor_tags, anchored, is_false, is_true, sh_url
+from guardrails.anchors import FSBP, anchor_tags, anchored, is_false, is_set, is_true, sh_url
 from guardrails.rule import Context, Framework, Resource, Rule
 
 CLUSTER = "aws:redshift/cluster:Cluster"
@@ -31,7 +31,7 @@ def check_not_public(resource: Resource, context: Context) -> Iterator[str]:
 def check_snapshot_hygiene(resource: Resource, context: Context) -> Iterator[str]:
     if is_true(resource.get("skipFinalSnapshot")):
         yield "skipFinalSnapshot is true, so deleting the cluster loses its data; expected false"
-    elif not resource.get("finalSnapshotIdentifier"):
+    elif not is_set(resource.props, "finalSnapshotIdentifier"):
         yield "finalSnapshotIdentifier is not set; expected one so a delete keeps a final snapshot"
     retention = resource.get("automatedSnapshotRetentionPeriod", 1)
     minimum = context.threshold("minSnapshotRetentionDays")

@@ -92,7 +92,7 @@ CASES = [
      "orderedCacheBehaviors[0].viewerProtocolPolicy is allow-all"),
     ("cloudfront-s3-origin-access-control", "cdn", lambda p: {**p, "origins": [
         {"originId": "site", "domainName": "site.s3.eu-west-1.amazonaws.com"}]},
-     "origins[0] (site) is an S3 origin without originAccessControlId"),
+     "origins[0] is an S3 origin without originAccessControlId"),
     ("cloudfront-logging", "cdn", {"loggingConfig": None}, "loggingConfig.bucket is not set"),
     ("redshift-encrypted", "warehouse", {"encrypted": "false"}, "encrypted is false"),
     ("redshift-not-public", "warehouse", {"publiclyAccessible": True}, "publiclyAccessible is true"),
@@ -179,3 +179,16 @@ def test_redshift_encrypted_by_default_and_as_boolean_or_string():
     assert messages("redshift-encrypted", redshift.CLUSTER, {}) == []
     assert messages("redshift-encrypted", redshift.CLUSTER, {"encrypted": False}) == [
         "encrypted is false; expected true with kmsKeyId (the stack key), or unset (encrypted by default)"]
+
+
+@pytest.mark.parametrize(("name", "change", "rule"), [
+    ("topic", {"kmsMasterKeyId": UNKNOWN}, "sns-topic-encrypted"),
+    ("rest-stage", {"accessLogSettings": {"destinationArn": UNKNOWN, "format": "$context.requestId"}},
+     "apigw-access-logs"),
+    ("cdn", lambda p: {**p, "loggingConfig": {"bucket": UNKNOWN}}, "cloudfront-logging"),
+    ("warehouse", {"finalSnapshotIdentifier": UNKNOWN}, "redshift-snapshot-hygiene"),
+])
+def test_a_reference_unknown_at_preview_is_still_given(policy_pack, name, change, rule):
+    """Presence rules: `kms_master_key_id=key.arn` is unknown until apply but is a key all the same."""
+    findings = classify(run(policy_pack, flip(BASELINE, name, change)), policy_pack.info())
+    assert [f for f in findings if f.policy == rule] == []
