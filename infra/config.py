@@ -593,16 +593,19 @@ def format_validation_error(error: ValidationError, stack_file: str) -> str:
 def parse_stack_config(raw: Mapping[str, Any], *, stack: str, stack_file: str) -> StackConfig:
     """Validate already-parsed config values (keys without the namespace). Raises ConfigError."""
     unknown = sorted(set(raw) - set(TOP_LEVEL_KEYS) - {"stack", "region", "secretValues"})
-    if unknown:
-        allowed = ", ".join(TOP_LEVEL_KEYS)
-        raise ConfigError(
-            f"{stack_file}: invalid stack configuration\n"
-            + "\n".join(f"  {NAMESPACE}:{key}: unknown key, expected one of: {allowed}" for key in unknown)
-        )
+    problems: list[str] = []
     try:
-        return StackConfig.model_validate({**raw, "stack": stack})
+        parsed = StackConfig.model_validate({**{k: v for k, v in raw.items() if k not in unknown}, "stack": stack})
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, stack_file)) from None
+        problems = format_validation_error(exc, stack_file).splitlines()[1:]
+    # The known keys' problems first: an applicationSecrets entry without its configKey is the cause of its secret
+    # key reading as unknown, so naming only the unknown key would point at the symptom.
+    allowed = ", ".join(TOP_LEVEL_KEYS)
+    problems += [f"  {NAMESPACE}:{key}: unknown key, expected one of: {allowed} "
+                 "(or the configKey of an applicationSecrets entry)" for key in unknown]
+    if problems:
+        raise ConfigError(f"{stack_file}: invalid stack configuration\n" + "\n".join(problems))
+    return parsed
 
 
 def load_stack_config() -> StackConfig:
