@@ -14,8 +14,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "smoke",
         help="HTTP checks against the test listener",
-        description="GET each --path on --url; a check passes on a 2xx/3xx answer (redirects are not followed) "
-        "within --max-latency-ms. Failures are retried with exponential backoff and jitter, for a service still "
+        description="GET each --path on --url; a check passes on a 2xx answer within --max-latency-ms, after "
+        "following at most 5 redirects within the same origin (a loop, a redirect elsewhere or to the instance "
+        "metadata address fails). Failures are retried with exponential backoff and jitter, for a service still "
         "warming up. Exit 0 all passed, 1 any failed, 2 bad input.",
     )
     parser.add_argument("--url", required=True, help="base URL, e.g. https://lb.example.com:8443")

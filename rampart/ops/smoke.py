@@ -1,8 +1,13 @@
-"""HTTP smoke checks against the test listener, over http.client (no redirects followed: a 3xx is an answer)."""
+"""HTTP smoke checks against the test listener, over http.client.
+
+A check passes only on a 2xx. Redirects within the listener's own origin are followed (at most MAX_REDIRECTS) and
+judged where they end; a loop, a redirect elsewhere, and above all one to the instance metadata address fail: a
+listener that sends the checker to 169.254.169.254 is broken or hostile, never healthy."""
 
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import random
 import ssl
 import time
@@ -12,6 +17,12 @@ from dataclasses import dataclass
 
 from rampart.errors import UsageError
 from rampart.ops.report import Report
+
+MAX_REDIRECTS = 5
+REDIRECTS = (301, 302, 303, 307, 308)
+# IMDS on IPv4 and on Nitro's IPv6 endpoint, and link-local ranges as a whole (ECS task metadata lives there too).
+METADATA_NETWORKS = (ipaddress.ip_network("169.254.0.0/16"), ipaddress.ip_network("fe80::/10"),
+                     ipaddress.ip_network("fd00:ec2::254/128"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,28 +61,72 @@ def probe(base: urllib.parse.SplitResult, path: str, options: SmokeOptions,
           clock: Callable[[], float] = time.perf_counter) -> Attempt:
     prefix = base.path.rstrip("/")
     target = prefix + (path if path.startswith("/") else f"/{path}")
+    started = clock()
+    seen: list[str] = []
+    for _ in range(MAX_REDIRECTS + 1):
+        status, location, problem = _get(base, target, options)
+        latency = (clock() - started) * 1000
+        if problem is not None:
+            return Attempt(None, latency, problem)
+        assert status is not None
+        if status not in REDIRECTS or not location:
+            break
+        seen.append(target)
+        target, refused = _follow(base, target, location, seen)
+        if refused:
+            return Attempt(status, latency, refused)
+    else:
+        return Attempt(status, latency, f"more than {MAX_REDIRECTS} redirects (HTTP {status})")
+    where = f" at {target} after {len(seen)} redirect(s)" if seen else ""
+    if not 200 <= status < 300:
+        return Attempt(status, latency, f"HTTP {status}{where}")
+    if latency > options.max_latency_ms:
+        return Attempt(status, latency, f"{latency:.0f} ms > {options.max_latency_ms:g} ms")
+    return Attempt(status, latency, None)
+
+
+def _get(base: urllib.parse.SplitResult, target: str, options: SmokeOptions
+         ) -> tuple[int | None, str | None, str | None]:
+    """(status, Location, problem) of one GET on the listener's own origin."""
     if base.scheme == "https":
         context = ssl._create_unverified_context() if options.insecure else ssl.create_default_context()  # noqa: S323
         connection: http.client.HTTPConnection = http.client.HTTPSConnection(
             base.hostname, base.port, timeout=options.request_timeout, context=context)
     else:
         connection = http.client.HTTPConnection(base.hostname, base.port, timeout=options.request_timeout)
-    started = clock()
     try:
         connection.request("GET", target, headers={"User-Agent": "rampart-smoke", "Connection": "close"})
         response = connection.getresponse()
         response.read()
-        status = response.status
+        return response.status, response.getheader("Location"), None
     except (OSError, http.client.HTTPException) as exc:
-        return Attempt(None, (clock() - started) * 1000, f"{type(exc).__name__}: {exc}".rstrip(": "))
+        return None, None, f"{type(exc).__name__}: {exc}".rstrip(": ")
     finally:
         connection.close()
-    latency = (clock() - started) * 1000
-    if not 200 <= status < 400:
-        return Attempt(status, latency, f"HTTP {status}")
-    if latency > options.max_latency_ms:
-        return Attempt(status, latency, f"{latency:.0f} ms > {options.max_latency_ms:g} ms")
-    return Attempt(status, latency, None)
+
+
+def _follow(base: urllib.parse.SplitResult, current: str, location: str, seen: list[str]) -> tuple[str, str | None]:
+    """(next target, None) for a redirect to follow, or (current, why it is refused)."""
+    origin = f"{base.scheme}://{base.netloc}"
+    nxt = urllib.parse.urlsplit(urllib.parse.urljoin(origin + current, location))
+    where = f"{nxt.scheme}://{nxt.netloc}"  # never the path or query: a token could ride in them
+    try:
+        address = ipaddress.ip_address(nxt.hostname or "")
+    except ValueError:
+        address = None
+    if address is not None and any(address in network for network in METADATA_NETWORKS):
+        return current, f"redirect to the instance metadata address {where}: refused"
+    if (nxt.scheme, nxt.hostname, nxt.port or _default_port(nxt.scheme)) != \
+            (base.scheme, base.hostname, base.port or _default_port(base.scheme)):
+        return current, f"redirect to another origin {where}: not followed (the listener must answer itself)"
+    target = urllib.parse.urlunsplit(("", "", nxt.path or "/", nxt.query, ""))
+    if target in seen:
+        return current, f"redirect loop: {' -> '.join([*seen, target])}"
+    return target, None
+
+
+def _default_port(scheme: str) -> int:
+    return 443 if scheme == "https" else 80
 
 
 def run_smoke(options: SmokeOptions, report: Report, sleep: Callable[[float], None] = time.sleep,

@@ -51,7 +51,10 @@ def curl_command(smoke: SmokeOptions) -> list[str]:
     for index, path in enumerate(smoke.paths):
         url = base + (path if path.startswith("/") else f"/{path}")
         curl = shlex.join(["curl", *flags, url])
-        lines.append(f'if out=$({curl} 2>&1); then echo "{MARKER} {index} ok $out"; '
+        # curl --fail passes a 3xx; only a 2xx is healthy (redirects are not followed inside the VPC: a listener
+        # that redirects, perhaps to the metadata address, fails the check instead).
+        lines.append(f'if out=$({curl} 2>&1) && case "$out" in 2[0-9][0-9]" "*) true;; *) false;; esac; '
+                     f'then echo "{MARKER} {index} ok $out"; '
                      f'else echo "{MARKER} {index} fail $out"; failed=1; fi')
     lines.append('exit "$failed"')
     return ["sh", "-c", "\n".join(lines)]

@@ -30,6 +30,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(200)
         elif self.path == "/redirect":
             self._answer(302, location="/health")
+        elif self.path == "/chain":  # absolute, same origin, then relative: followed to the end
+            self._answer(301, location=f"http://{self.headers['Host']}/redirect")
+        elif self.path == "/loop":
+            self._answer(302, location="/loop")
+        elif self.path == "/to-error":
+            self._answer(302, location="/fail")
+        elif self.path.startswith("/to/"):  # /to/<url>: a redirect to anywhere
+            self._answer(302, location=self.path.removeprefix("/to/"))
         elif self.path == "/slow":
             time.sleep(0.3)
             self._answer(200)
@@ -84,7 +92,7 @@ def test_healthy_paths_pass(server, capsys):
     assert code == 0, report
     checks = {c["path"]: c for c in report["result"]["checks"]}
     assert checks["/health"]["status"] == 200 and checks["/health"]["attempts"] == 1
-    assert checks["/redirect"]["status"] == 302  # a redirect is an answer, not followed
+    assert checks["/redirect"]["status"] == 200  # a same-origin redirect is followed and judged where it ends
 
 
 def test_failing_endpoint_fails_after_every_attempt(server, capsys):
@@ -170,3 +178,24 @@ def test_text_report_survives_square_brackets(server, capsys):
     # Paths and AWS messages can hold "[/...]": rendered as markup they would crash the report.
     assert main(_smoke(server, "--path", "/a[/b]", "--attempts", "1")) == 1
     assert "GET /a[/b]" in capsys.readouterr().out
+
+
+def test_same_origin_redirects_are_followed_to_the_final_answer(server, capsys):
+    code, report = run_json(capsys, _smoke(server, "--path", "/chain"))
+    assert code == 0, report
+    assert report["result"]["checks"][0]["status"] == 200
+
+
+@pytest.mark.parametrize(("path", "problem"), [
+    ("/loop", "redirect loop"),
+    ("/to-error", "HTTP 500"),
+    ("/to/http://169.254.169.254/latest/meta-data/", "instance metadata"),
+    ("/to/http://[fd00:ec2::254]/latest/meta-data/", "instance metadata"),
+    ("/to/http://[fe80::1]/", "instance metadata"),
+    ("/to/http://example.invalid/health", "another origin"),
+])
+def test_a_redirect_that_does_not_end_in_a_healthy_same_origin_answer_fails(server, capsys, path, problem):
+    code, report = run_json(capsys, _smoke(server, "--path", path, "--attempts", "1"))
+    assert code == 1, report
+    check = report["result"]["checks"][0]
+    assert not check["ok"] and problem in check["problems"][-1], check

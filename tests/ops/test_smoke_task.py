@@ -11,6 +11,7 @@ import json
 import time
 
 import boto3
+import pytest
 
 from rampart.ops import aws as ops_aws
 from rampart.ops.smoke import SmokeOptions
@@ -186,3 +187,19 @@ def test_deploy_smoke_task_needs_a_smoke_url(capsys, tmp_path):
                  "--cluster", "c", "--ecs-service", "s", "--application", "a", "--deployment-group", "g",
                  "--container", "app", "--container-port", "80"]) == 2
     assert "--smoke-task: needs --smoke-url" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("answer", "verdict"), [("200 0.01s", "ok"), ("204 0.01s", "ok"), ("302 0.01s", "fail"),
+                                                 ("301 0.01s", "fail")])
+def test_the_task_script_passes_only_a_2xx(tmp_path, answer, verdict):
+    import os
+    import subprocess
+
+    fake = tmp_path / "curl"  # curl --fail exits 0 on a 3xx: the script itself must judge the status
+    fake.write_text(f"#!/bin/sh\nprintf '%s' '{answer}'\n")
+    fake.chmod(0o755)
+    script = curl_command(SmokeOptions(url=URL, paths=("/health",)))
+    run = subprocess.run(script, capture_output=True, text=True, timeout=10,
+                         env={**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"})
+    assert run.stdout.split()[:3] == ["rampart-smoke", "0", verdict], run.stdout
+    assert run.returncode == (0 if verdict == "ok" else 1)
