@@ -1,7 +1,7 @@
 """The HTML report in a real headless browser: Debian's chromium driven by Playwright (`executable_path`; browser
-builds cannot be downloaded here). `make setup` installs chromium when it is missing and it can (root or
-passwordless sudo, apt-get). Without a browser this test FAILS, naming what to do: a skipped browser test would
-let a broken page through CI unnoticed.
+builds cannot be downloaded here). `make test` first runs `make browser`, which installs chromium when it is
+missing and it can (root or passwordless sudo, apt-get). Without a browser this test FAILS, naming what to do:
+a skipped browser test would let a broken page through CI unnoticed.
 
 The filters are applied one by one and together; the rows left visible must be exactly the findings that match.
 The page loads nothing from the network, runs no script but its own, and shows no secret."""
@@ -37,8 +37,8 @@ def chromium_path() -> str:
                   shutil.which("chromium-browser") or ""]
     found = next((c for c in candidates if c and Path(c).is_file()), None)
     if found is None:
-        pytest.fail("no chromium for the HTML report's browser test: run `make setup` (installs Debian's chromium "
-                    "with apt-get) or set RAMPART_CHROMIUM to a Chromium binary", pytrace=False)
+        pytest.fail("no chromium for the HTML report's browser test: run `make browser` (installs Debian's "
+                    "chromium with apt-get) or set RAMPART_CHROMIUM to a Chromium binary", pytrace=False)
     return found
 
 
