@@ -24,21 +24,14 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import DatabaseConfig
+from components.database_settings import DatabaseSettings, validate_settings
 
 # RDS ships PostgreSQL transaction logs to S3 every five minutes: the worst-case loss with point-in-time recovery.
 PITR_RPO_MINUTES = 5
 
-# Production floor for RDS automated backup retention (days of point-in-time recovery).
-PRODUCTION_MIN_BACKUP_RETENTION_DAYS = 14
-# Production backups run off-peak: the window must start and end between these hours (UTC).
-PRODUCTION_BACKUP_HOURS = (0, 6)
-# Performance Insights accepts 7 days (free tier), whole months (31-day multiples) up to 23, or 731 days.
-PERFORMANCE_INSIGHTS_RETENTION_DAYS = frozenset({7, 731, *range(31, 31 * 23 + 1, 31)})
 
 CA_CERT_IDENTIFIER = "rds-ca-rsa2048-g1"
 LOG_EXPORTS = ("postgresql", "upgrade")
-RESERVED_USERNAMES = frozenset({"postgres", "admin", "root", "rdsadmin", "master", "administrator", "user"})
 ENHANCED_MONITORING_POLICY = "policy/service-role/AmazonRDSEnhancedMonitoringRole"
 
 # The instance's own parameter group: TLS only, and enough statement logging to reconstruct a schema change.
@@ -55,7 +48,7 @@ _IDENTIFIER = re.compile(r"^[a-z](?!.*--)[a-z0-9-]{0,53}[a-z0-9]$")
 
 @dataclass(frozen=True, kw_only=True)
 class DatabaseArgs:
-    database: DatabaseConfig
+    database: DatabaseSettings
     environment: str
     identifier: str
     """RDS instance identifier (lowercase letters, digits, single hyphens; at most 55 characters)."""
@@ -82,50 +75,8 @@ def final_snapshot_identifier(identifier: str, stack: str, logical_name: str, ma
     return f"{identifier}-final-snapshot-{digest}"
 
 
-def _minutes(hhmm: str) -> int:
-    hours, minutes = hhmm.split(":")
-    return int(hours) * 60 + int(minutes)
-
-
-def _window(text: str) -> tuple[int, int]:
-    start, end = text.split("-")
-    return _minutes(start), _minutes(end)
-
-
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def _weekly_window(text: str) -> tuple[int, int]:
-    start, end = text.split("-")
-
-    def weekly(point: str) -> int:
-        day, hhmm = point.split(":", 1)
-        return _DAYS.index(day) * 1440 + _minutes(hhmm)
-
-    return weekly(start), weekly(end)
-
-
-def _overlaps_daily(daily: tuple[int, int], weekly: tuple[int, int]) -> bool:
-    """Does the daily window on any day intersect the weekly window?"""
-    week = 7 * 1440
-    start, end = daily
-    length = (end - start) % 1440
-    w_start, w_end = weekly
-    w_length = (w_end - w_start) % week
-    for day in range(7):
-        d_start = day * 1440 + start
-        for offset in (-week, 0, week):
-            a0, a1 = d_start, d_start + length
-            b0, b1 = w_start + offset, w_start + offset + w_length
-            if a0 < b1 and b0 < a1:
-                return True
-    return False
-
-
 def validate(args: DatabaseArgs) -> None:
     """Raise ValueError naming the first argument that would build an unsafe or unbuildable database."""
-    db = args.database
-    production = args.environment == "production"
     if not _IDENTIFIER.fullmatch(args.identifier):
         raise ValueError(
             "DatabaseArgs.identifier: expected 2-55 lowercase letters, digits and single hyphens, starting with a "
@@ -136,44 +87,9 @@ def validate(args: DatabaseArgs) -> None:
             "DatabaseArgs.private_subnet_ids: expected private subnets in at least two availability zones, "
             f"got {len(args.private_subnet_ids)}"
         )
-    if db.master_username in RESERVED_USERNAMES:
-        raise ValueError(
-            f"DatabaseArgs.database.master_username: expected a non-default user name, got {db.master_username!r}"
-        )
-    if db.performance_insights_retention_days not in PERFORMANCE_INSIGHTS_RETENTION_DAYS:
-        raise ValueError(
-            "DatabaseArgs.database.performance_insights_retention_days: expected 7, a multiple of 31 up to 713, "
-            f"or 731, got {db.performance_insights_retention_days}"
-        )
-    backup = _window(db.backup_window)
-    if (backup[1] - backup[0]) % 1440 < 30:
-        raise ValueError(
-            f"DatabaseArgs.database.backup_window: expected at least 30 minutes, got {db.backup_window!r}"
-        )
-    if _overlaps_daily(backup, _weekly_window(db.maintenance_window)):
-        raise ValueError(
-            f"DatabaseArgs.database.backup_window: expected a window that does not overlap the maintenance window "
-            f"{db.maintenance_window!r}, got {db.backup_window!r}"
-        )
-    if not production:
-        return
-    if db.backup_retention_days < PRODUCTION_MIN_BACKUP_RETENTION_DAYS:
-        raise ValueError(
-            f"DatabaseArgs.database.backup_retention_days: expected at least {PRODUCTION_MIN_BACKUP_RETENTION_DAYS} "
-            f"in production, got {db.backup_retention_days}"
-        )
-    low, high = (hour * 60 for hour in PRODUCTION_BACKUP_HOURS)
-    if not (low <= backup[0] < backup[1] <= high):
-        raise ValueError(
-            f"DatabaseArgs.database.backup_window: expected a window within "
-            f"{PRODUCTION_BACKUP_HOURS[0]:02d}:00-{PRODUCTION_BACKUP_HOURS[1]:02d}:00 UTC in production, "
-            f"got {db.backup_window!r}"
-        )
-    if not db.multi_az:
-        raise ValueError("DatabaseArgs.database.multi_az: expected true in production, got false")
-    if not db.deletion_protection:
-        raise ValueError("DatabaseArgs.database.deletion_protection: expected true in production, got false")
-    if not args.protect:
+    production = args.environment == "production"
+    validate_settings(args.database, production=production, field="DatabaseArgs.database")
+    if production and not args.protect:
         raise ValueError("DatabaseArgs.protect: expected true in production, got false")
 
 
@@ -198,17 +114,36 @@ class Database(pulumi.ComponentResource):
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         validate(args)
         super().__init__("rampart:index:Database", name, None, opts)
-        db = args.database
-        major = db.engine_version.split(".")[0]
-        child = pulumi.ResourceOptions(parent=self)
+        self._name, self._args = name, args
+        security_group = self._security_group()
+        instance = self._instance(security_group, self._parameter_group(), self._monitoring_role())
 
-        subnet_group = aws.rds.SubnetGroup(
-            f"{name}-subnets",
-            description=f"Private subnets of {args.identifier}",
-            subnet_ids=list(args.private_subnet_ids),
-            opts=child,
+        self.alarm_names = self._alarms(name, args, instance)
+
+        self.instance_identifier = instance.identifier
+        self.endpoint = instance.address
+        self.port = instance.port
+        self.arn = instance.arn
+        self.security_group_id = security_group.id
+        self.master_user_secret_arn = instance.master_user_secrets.apply(_first_secret_arn)
+        # Config requires at least one day of automated backups, so point-in-time recovery is always on.
+        self.rpo_minutes = PITR_RPO_MINUTES
+        self.register_outputs(
+            {
+                "instanceIdentifier": self.instance_identifier,
+                "endpoint": self.endpoint,
+                "port": self.port,
+                "arn": self.arn,
+                "securityGroupId": self.security_group_id,
+                "masterUserSecretArn": self.master_user_secret_arn,
+                "rpoMinutes": self.rpo_minutes,
+            }
         )
 
+    def _security_group(self) -> aws.ec2.SecurityGroup:
+        name, args = self._name, self._args
+        db = args.database
+        child = pulumi.ResourceOptions(parent=self)
         # No inline rules: standalone rule resources own ingress, and without an inline `egress` the provider
         # removes the allow-all egress rule AWS adds to every new group. A database initiates no connections.
         security_group = aws.ec2.SecurityGroup(
@@ -240,7 +175,12 @@ class Database(pulumi.ComponentResource):
                 description="PostgreSQL to the database security group",
                 opts=child,
             )
+        return security_group
 
+    def _parameter_group(self) -> aws.rds.ParameterGroup:
+        name, args = self._name, self._args
+        major = args.database.engine_version.split(".")[0]
+        child = pulumi.ResourceOptions(parent=self)
         parameter_group = aws.rds.ParameterGroup(
             f"{name}-params",
             family=f"postgres{major}",
@@ -248,7 +188,11 @@ class Database(pulumi.ComponentResource):
             parameters=[aws.rds.ParameterGroupParameterArgs(name=key, value=value) for key, value in PARAMETERS],
             opts=child,
         )
+        return parameter_group
 
+    def _monitoring_role(self) -> tuple[aws.iam.Role, aws.iam.RolePolicyAttachment]:
+        name, args = self._name, self._args
+        child = pulumi.ResourceOptions(parent=self)
         account_and_partition = pulumi.Output.from_input(args.kms_key_arn).apply(_account_and_partition)
         monitoring_role = aws.iam.Role(
             f"{name}-monitoring",
@@ -260,6 +204,25 @@ class Database(pulumi.ComponentResource):
             f"{name}-monitoring-policy",
             role=monitoring_role.name,
             policy_arn=account_and_partition.apply(lambda ap: f"arn:{ap[1]}:iam::aws:{ENHANCED_MONITORING_POLICY}"),
+            opts=child,
+        )
+        return monitoring_role, monitoring_policy
+
+    def _instance(
+        self,
+        security_group: aws.ec2.SecurityGroup,
+        parameter_group: aws.rds.ParameterGroup,
+        monitoring: tuple[aws.iam.Role, aws.iam.RolePolicyAttachment],
+    ) -> aws.rds.Instance:
+        name, args = self._name, self._args
+        db = args.database
+        child = pulumi.ResourceOptions(parent=self)
+        major = db.engine_version.split(".")[0]
+        monitoring_role, monitoring_policy = monitoring
+        subnet_group = aws.rds.SubnetGroup(
+            f"{name}-subnets",
+            description=f"Private subnets of {args.identifier}",
+            subnet_ids=list(args.private_subnet_ids),
             opts=child,
         )
 
@@ -284,16 +247,7 @@ class Database(pulumi.ComponentResource):
             parameter_group_name=parameter_group.name,
             publicly_accessible=False,
             multi_az=db.multi_az,
-            backup_retention_period=db.backup_retention_days,
-            backup_window=db.backup_window,
-            maintenance_window=db.maintenance_window,
-            copy_tags_to_snapshot=True,
-            delete_automated_backups=False,
-            skip_final_snapshot=False,
-            final_snapshot_identifier=final_snapshot_identifier(
-                args.identifier, pulumi.get_stack(), name, major
-            ),
-            deletion_protection=db.deletion_protection,
+            **_recovery_settings(db, final_snapshot_identifier(args.identifier, pulumi.get_stack(), name, major)),
             iam_database_authentication_enabled=True,
             performance_insights_enabled=True,
             performance_insights_kms_key_id=args.kms_key_arn,
@@ -317,28 +271,7 @@ class Database(pulumi.ComponentResource):
                 ignore_changes=["allocatedStorage"],
             ),
         )
-
-        self.alarm_names = self._alarms(name, args, instance)
-
-        self.instance_identifier = instance.identifier
-        self.endpoint = instance.address
-        self.port = instance.port
-        self.arn = instance.arn
-        self.security_group_id = security_group.id
-        self.master_user_secret_arn = instance.master_user_secrets.apply(_first_secret_arn)
-        # Config requires at least one day of automated backups, so point-in-time recovery is always on.
-        self.rpo_minutes = PITR_RPO_MINUTES
-        self.register_outputs(
-            {
-                "instanceIdentifier": self.instance_identifier,
-                "endpoint": self.endpoint,
-                "port": self.port,
-                "arn": self.arn,
-                "securityGroupId": self.security_group_id,
-                "masterUserSecretArn": self.master_user_secret_arn,
-                "rpoMinutes": self.rpo_minutes,
-            }
-        )
+        return instance
 
     def _alarms(self, name: str, args: DatabaseArgs, instance: aws.rds.Instance) -> list[pulumi.Output[str]]:
         db = args.database
@@ -376,6 +309,20 @@ class Database(pulumi.ComponentResource):
             )
             names.append(alarm.name)
         return names
+
+
+def _recovery_settings(db: DatabaseSettings, final_snapshot: str) -> dict[str, object]:
+    """What keeps the data when the instance is lost or deleted (DESIGN trap 7)."""
+    return {
+        "backup_retention_period": db.backup_retention_days,
+        "backup_window": db.backup_window,
+        "maintenance_window": db.maintenance_window,
+        "copy_tags_to_snapshot": True,
+        "delete_automated_backups": False,
+        "skip_final_snapshot": False,
+        "final_snapshot_identifier": final_snapshot,
+        "deletion_protection": db.deletion_protection,
+    }
 
 
 def _account_and_partition(key_arn: str) -> tuple[str, str]:

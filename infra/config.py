@@ -24,6 +24,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from components.deployment_alarms import METRIC_DELAY_SECONDS, worst_case_detection_seconds  # noqa: F401 (re-export)
 from infra.backup_windows import window_conflict
 
 NAMESPACE = "rampart"
@@ -265,10 +266,6 @@ class DeploymentConfig(_Model):
     # No deployment timeout here: every timeout is derived from these fields (infra/timing.py says why).
 
 
-METRIC_DELAY_SECONDS = 60
-"""CloudWatch publishes ALB and ECS metrics about a minute late: part of every alarm's detection time."""
-
-
 class AlarmsConfig(_Model):
     period_seconds: Literal[10, 30, 60, 300] = 60
     evaluation_periods: int = Field(default=3, ge=1, le=10)
@@ -281,11 +278,12 @@ class AlarmsConfig(_Model):
 
     @property
     def worst_case_detection_seconds(self) -> int:
-        """From a bad deployment to the slowest rollback alarm firing: the longest evaluation window (the
-        unhealthy-hosts alarm counts its own periods) plus the metric delay. One formula for the alarms, the
-        recovery export and the blue-outlives-detection check."""
-        periods = max(self.evaluation_periods, self.unhealthy_hosts_periods)
-        return self.period_seconds * periods + METRIC_DELAY_SECONDS
+        """From a bad deployment to the slowest rollback alarm firing (the component's one formula)."""
+        return worst_case_detection_seconds(
+            period_seconds=self.period_seconds,
+            evaluation_periods=self.evaluation_periods,
+            unhealthy_hosts_periods=self.unhealthy_hosts_periods,
+        )
 
     @model_validator(mode="after")
     def _datapoints_within_periods(self) -> AlarmsConfig:

@@ -23,6 +23,7 @@ from components.smoke_runner import SmokeRunner, SmokeRunnerArgs
 from components.web_acl import WebAcl, WebAclArgs
 from infra import naming, outputs
 from infra.ci_access import build_ci_access
+from infra.component_args import alarm_thresholds, database_settings, deployment_strategy, service_spec
 from infra.config import StackConfig
 from infra.recovery import recovery_summary
 from infra.timing import deployment_timing
@@ -116,9 +117,9 @@ def build_stack(cfg: StackConfig) -> None:
         services[service.name] = BlueGreenService(
             f"{prefix}-{service.name}",
             BlueGreenServiceArgs(
-                service=service,
-                deployment=cfg.deployment,
-                alarms=cfg.alarms,
+                service=service_spec(service),
+                deployment=deployment_strategy(cfg.deployment),
+                alarms=alarm_thresholds(cfg.alarms),
                 environment=cfg.environment,
                 name_prefix=prefix,
                 cluster_arn=cluster.arn,
@@ -145,7 +146,7 @@ def build_stack(cfg: StackConfig) -> None:
     database = Database(
         f"{prefix}-db",
         DatabaseArgs(
-            database=cfg.database,
+            database=database_settings(cfg.database),
             environment=cfg.environment,
             identifier=f"{prefix}-db",
             vpc_id=network.vpc_id,

@@ -13,6 +13,7 @@ from components.blue_green_service import (
     fit_name,
     target_group_name,
 )
+from infra.component_args import alarm_thresholds, deployment_strategy, service_spec
 from tests.support.stacks import record_program, stack_config
 
 ACCOUNT = "123456789012"
@@ -43,12 +44,13 @@ def secret_arn(name: str) -> str:
 
 def make_args(stack: str = "production", **overrides) -> BlueGreenServiceArgs:
     cfg = stack_config(stack)
-    service = cfg.services[0]
-    secrets = {name.upper().replace("-", "_"): f"{secret_arn(name)}:::0000-version-{name}" for name in service.secrets}
+    names = cfg.services[0].secrets
+    service = service_spec(cfg.services[0])
+    secrets = {name.upper().replace("-", "_"): f"{secret_arn(name)}:::0000-version-{name}" for name in names}
     base = BlueGreenServiceArgs(
         service=service,
-        deployment=cfg.deployment,
-        alarms=cfg.alarms,
+        deployment=deployment_strategy(cfg.deployment),
+        alarms=alarm_thresholds(cfg.alarms),
         environment=cfg.environment,
         name_prefix=f"rampart-{stack}",
         cluster_arn=f"arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/rampart-{stack}",
@@ -63,7 +65,7 @@ def make_args(stack: str = "production", **overrides) -> BlueGreenServiceArgs:
         kms_key_arn=KMS,
         log_retention_days=90,
         secrets=secrets,
-        secret_arns=[secret_arn(name) for name in service.secrets],
+        secret_arns=[secret_arn(name) for name in names],
         region=cfg.region,
     )
     return dataclasses.replace(base, **overrides)
@@ -287,8 +289,7 @@ def test_container_image_ports_health_and_logs(recorded):
 
 
 def test_container_health_check_can_be_the_image_own_command():
-    cfg = stack_config("production")
-    service = cfg.services[0].model_copy(update={"container_health_check": ("CMD", "/app/healthcheck")})
+    service = _service(container_health_check=("CMD", "/app/healthcheck"))
     rec, _ = record(make_args(service=service))
     assert container(rec)["healthCheck"]["command"] == ["CMD", "/app/healthcheck"]
 
@@ -539,8 +540,7 @@ def test_blue_is_kept_longer_than_alarm_detection(recorded):
 
 
 def test_ready_option_continues_when_no_wait_is_configured():
-    cfg = stack_config("production")
-    rec, _ = record(make_args(deployment=cfg.deployment.model_copy(update={"ready_wait_minutes": 0})))
+    rec, _ = record(make_args(deployment=_deployment(ready_wait_minutes=0)))
     ready = group(rec)["blueGreenDeploymentConfig"]["deploymentReadyOption"]
     assert ready == {"actionOnTimeout": "CONTINUE_DEPLOYMENT"}
 
@@ -590,8 +590,7 @@ def test_staging_uses_the_builtin_all_at_once(staging):
 
 
 def test_linear_strategy_uses_time_based_linear():
-    cfg = stack_config("production")
-    deployment = cfg.deployment.model_copy(update={"strategy": "linear", "traffic_percent": 25})
+    deployment = _deployment(strategy="linear", traffic_percent=25)
     rec, _ = record(make_args(deployment=deployment))
     config = rec.one(DEPLOY_CONFIG).plain_inputs()
     assert config["trafficRoutingConfig"]["type"] == "TimeBasedLinear"
@@ -648,11 +647,11 @@ def test_long_names_record_within_limits():
 
 
 def _service(**update):
-    return stack_config("production").services[0].model_copy(update=update)
+    return dataclasses.replace(service_spec(stack_config("production").services[0]), **update)
 
 
 def _deployment(**update):
-    return stack_config("production").deployment.model_copy(update=update)
+    return dataclasses.replace(deployment_strategy(stack_config("production").deployment), **update)
 
 
 @pytest.mark.parametrize(
@@ -671,6 +670,12 @@ def _deployment(**update):
         ({"traffic_control": "ECS"}, "traffic_control"),
         ({"region": "mars-1"}, "region"),
         ({"service": {"name": "web"}}, "service"),
+        ({"service": _service(container_port=80)}, "service.container_port"),
+        ({"service": _service(image=None)}, "service.image"),
+        ({"service": _service(cpu=300)}, "service.cpu"),
+        ({"service": _service(container_health_check=("sh", "-c", "true"))}, "service.container_health_check"),
+        ({"deployment": _deployment(strategy="blue-green")}, "deployment.strategy"),
+        ({"alarms": {"periodSeconds": 60}}, "alarms"),
     ],
 )
 def test_invalid_args_are_rejected(overrides, message):

@@ -1,9 +1,11 @@
+import dataclasses
 import json
 
 import pytest
 
 from components.database import PITR_RPO_MINUTES, Database, DatabaseArgs, final_snapshot_identifier
-from infra.config import DatabaseConfig
+from components.database_settings import DatabaseSettings
+from infra.component_args import database_settings
 from tests.support.stacks import record_program, stack_config
 
 INSTANCE = "aws:rds/instance:Instance"
@@ -18,7 +20,7 @@ ALLOWED = ("sg-web", "sg-api")
 
 def _args(environment="production", protect=True, database=None, **overrides):
     values = dict(
-        database=database or stack_config("production").database,
+        database=database or database_settings(stack_config("production").database),
         environment=environment,
         identifier="rampart-production-db",
         vpc_id="vpc-123",
@@ -203,7 +205,7 @@ def test_outputs(production):
 
 
 def test_staging_can_be_single_az_and_unprotected():
-    database = stack_config("staging").database
+    database = database_settings(stack_config("staging").database)
     rec, _ = _record(_args(environment="staging", protect=False, database=database, identifier="rampart-staging-db"))
     instance = rec.one(INSTANCE)
     assert instance.plain_inputs()["multiAz"] is False
@@ -214,7 +216,7 @@ def test_staging_can_be_single_az_and_unprotected():
 
 
 def _prod_db(**changes):
-    return stack_config("production").database.model_copy(update=changes)
+    return dataclasses.replace(database_settings(stack_config("production").database), **changes)
 
 
 @pytest.mark.parametrize(
@@ -235,7 +237,7 @@ def test_production_rejects_weaker_settings(changes, protect, field):
 
 
 def test_backup_window_must_not_overlap_maintenance():
-    database = DatabaseConfig(backup_window="04:00-05:00", maintenance_window="sun:04:30-sun:05:30")
+    database = DatabaseSettings(backup_window="04:00-05:00", maintenance_window="sun:04:30-sun:05:30")
     with pytest.raises(ValueError, match=r"DatabaseArgs\.database\.backup_window: .*maintenance"):
         _record(_args(environment="staging", protect=False, database=database))
 
@@ -246,7 +248,9 @@ def test_backup_window_must_not_overlap_maintenance():
         ({"identifier": "Bad_Name"}, "identifier"),
         ({"identifier": "ends-"}, "identifier"),
         ({"private_subnet_ids": ["subnet-a"]}, "private_subnet_ids"),
-        ({"database": DatabaseConfig(master_username="postgres")}, "database.master_username"),
+        ({"database": DatabaseSettings(master_username="postgres")}, "database.master_username"),
+        ({"database": DatabaseSettings(max_allocated_storage_gb=20)}, "database.max_allocated_storage_gb"),
+        ({"database": {"engineVersion": "16"}}, "database"),
     ],
 )
 def test_bad_arguments_rejected(overrides, field):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from components.database import Database, DatabaseArgs
+from infra.component_args import database_settings
 from tests.support.stacks import STACKS, record_program, record_stack, stack_config
 
 INSTANCE = "aws:rds/instance:Instance"
@@ -32,7 +33,7 @@ def _monitoring_attachment(rec, instance):
 
 def test_component_instance_depends_on_the_monitoring_policy_attachment():
     args = DatabaseArgs(
-        database=stack_config("staging").database,
+        database=database_settings(stack_config("staging").database),
         environment="staging",
         identifier="rampart-staging-db",
         vpc_id="vpc-123",

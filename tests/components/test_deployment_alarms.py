@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from components.deployment_alarms import DeploymentAlarms, DeploymentAlarmsArgs
-from infra.config import AlarmsConfig
+from components.deployment_alarms import AlarmThresholds, DeploymentAlarms, DeploymentAlarmsArgs
+from infra.component_args import alarm_thresholds
 from tests.support.stacks import record_program, stack_config
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -20,7 +20,7 @@ GREEN = "targetgroup/rampart-test-web-green/2222"
 def make_args(stack: str = "production", **overrides) -> DeploymentAlarmsArgs:
     cfg = stack_config(stack)
     base = DeploymentAlarmsArgs(
-        alarms=cfg.alarms,
+        alarms=alarm_thresholds(cfg.alarms),
         name_prefix=f"rampart-{stack}-web",
         load_balancer_arn_suffix=LB,
         target_group_arn_suffixes=[BLUE, GREEN],
@@ -180,7 +180,7 @@ def test_detection_seconds_is_the_longest_window_plus_metric_delay(recorded):
 
 
 def test_detection_follows_unhealthy_periods_when_they_are_the_longest():
-    alarms = AlarmsConfig(period_seconds=60, evaluation_periods=2, datapoints_to_alarm=2, unhealthy_hosts_periods=5)
+    alarms = AlarmThresholds(period_seconds=60, evaluation_periods=2, datapoints_to_alarm=2, unhealthy_hosts_periods=5)
     _, component = record(make_args(alarms=alarms))
     assert component.detection_seconds == 5 * 60 + 60
 
@@ -191,11 +191,15 @@ def test_detection_follows_unhealthy_periods_when_they_are_the_longest():
         ({"name_prefix": "bad prefix!"}, "DeploymentAlarmsArgs.name_prefix: expected"),
         ({"target_group_arn_suffixes": [BLUE]}, "DeploymentAlarmsArgs.target_group_arn_suffixes: expected"),
         ({"desired_count": 0}, "DeploymentAlarmsArgs.desired_count: expected"),
-        ({"alarms": {"periodSeconds": 60}}, "DeploymentAlarmsArgs.alarms: expected an AlarmsConfig"),
+        ({"alarms": {"periodSeconds": 60}}, "DeploymentAlarmsArgs.alarms: expected an AlarmThresholds"),
         (
-            {"alarms": AlarmsConfig(period_seconds=300, evaluation_periods=3, max_detection_minutes=10)},
+            {"alarms": AlarmThresholds(period_seconds=300, evaluation_periods=3, max_detection_minutes=10)},
             "DeploymentAlarmsArgs.alarms: expected period x evaluation periods within",
         ),
+        ({"alarms": AlarmThresholds(evaluation_periods=2, datapoints_to_alarm=3)},
+         "DeploymentAlarmsArgs.alarms.datapoints_to_alarm: expected at most evaluation_periods"),
+        ({"alarms": AlarmThresholds(period_seconds=45)}, "DeploymentAlarmsArgs.alarms.period_seconds: expected one of"),
+        ({"alarms": AlarmThresholds(evaluation_periods=0)}, "DeploymentAlarmsArgs.alarms.evaluation_periods: expected"),
     ],
 )
 def test_invalid_args_are_rejected(overrides, message):

@@ -34,10 +34,11 @@ def test_detection_follows_the_slowest_alarm():
 
 def test_detection_agrees_with_the_rollback_alarms():
     from components.deployment_alarms import detection_seconds
+    from infra.component_args import alarm_thresholds
 
     for stack in ("production", "staging"):
         alarms = stack_config(stack).alarms
-        assert worst_case_detection_seconds(alarms) == detection_seconds(alarms)
+        assert worst_case_detection_seconds(alarms) == detection_seconds(alarm_thresholds(alarms))
 
 
 def test_production_summary():

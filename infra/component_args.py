@@ -1,0 +1,47 @@
+"""From stack config to component arguments: one small function per component concern.
+
+Components take plain frozen values (components/ never imports infra, tests/test_import_graph.py); the stack's
+pydantic models map onto them here. Field names are the same on both sides, so each mapping copies the fields
+the component declares, and tests/infra/test_component_args.py fails when either side adds or renames one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from components.blue_green_service import Autoscaling, DeploymentStrategy, ServiceSpec
+from components.database_settings import DatabaseSettings
+from components.deployment_alarms import AlarmThresholds
+from infra.config import AlarmsConfig, DatabaseConfig, DeploymentConfig, ServiceConfig
+
+T = TypeVar("T")
+
+
+def copy_fields(target: type[T], model: BaseModel, **replaced: Any) -> T:
+    """`target` built from the model's fields of the same names (`replaced`: nested values already mapped)."""
+    return target(**{f.name: replaced.get(f.name, getattr(model, f.name)) for f in fields(target)})  # type: ignore[arg-type]
+
+
+def service_spec(service: ServiceConfig) -> ServiceSpec:
+    scaling = service.autoscaling
+    return copy_fields(
+        ServiceSpec,
+        service,
+        autoscaling=copy_fields(Autoscaling, scaling) if scaling else None,
+        environment=dict(service.environment),
+    )
+
+
+def deployment_strategy(deployment: DeploymentConfig) -> DeploymentStrategy:
+    return copy_fields(DeploymentStrategy, deployment)
+
+
+def alarm_thresholds(alarms: AlarmsConfig) -> AlarmThresholds:
+    return copy_fields(AlarmThresholds, alarms)
+
+
+def database_settings(database: DatabaseConfig) -> DatabaseSettings:
+    return copy_fields(DatabaseSettings, database)

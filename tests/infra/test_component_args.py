@@ -1,0 +1,56 @@
+"""Config ↔ components: every component setting has a stack config field of the same name, and every config field
+of a mapped model is either passed to its component or named here as the stack's own; a field added or renamed on
+either side fails until the mapping (infra/component_args.py) and this table agree."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from components.blue_green.spec import Autoscaling, DeploymentStrategy, ServiceSpec
+from components.database_settings import DatabaseSettings
+from components.deployment_alarms import AlarmThresholds
+from infra import component_args
+from infra.config import AlarmsConfig, AutoscalingConfig, DatabaseConfig, DeploymentConfig, ServiceConfig
+from tests.support.stacks import STACKS, stack_config
+
+# (component type, config model, config fields the stack keeps for itself)
+PAIRS = [
+    (ServiceSpec, ServiceConfig, {"secrets", "log_retention_days", "migration_command"}),
+    (Autoscaling, AutoscalingConfig, set()),
+    (DeploymentStrategy, DeploymentConfig, set()),
+    (AlarmThresholds, AlarmsConfig, set()),
+    (DatabaseSettings, DatabaseConfig, set()),
+]
+
+
+@pytest.mark.parametrize(("component", "model", "stack_only"), PAIRS, ids=lambda v: getattr(v, "__name__", ""))
+def test_fields_correspond(component, model, stack_only):
+    component_fields = {f.name for f in dataclasses.fields(component)}
+    assert component_fields - set(model.model_fields) == set(), "component settings with no config field"
+    assert set(model.model_fields) - component_fields == stack_only, "config fields neither mapped nor stack-only"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_both_stacks_map_value_for_value(stack):
+    cfg = stack_config(stack)
+    mapped = [
+        (component_args.deployment_strategy(cfg.deployment), cfg.deployment),
+        (component_args.alarm_thresholds(cfg.alarms), cfg.alarms),
+        (component_args.database_settings(cfg.database), cfg.database),
+        *((component_args.service_spec(s), s) for s in cfg.services),
+    ]
+    for plain, model in mapped:
+        for f in dataclasses.fields(plain):
+            value = getattr(plain, f.name)
+            expected = getattr(model, f.name)
+            if dataclasses.is_dataclass(value):
+                expected = {k: getattr(expected, k) for k in (g.name for g in dataclasses.fields(value))}
+                value = dataclasses.asdict(value)
+            assert value == expected, (type(plain).__name__, f.name)
+
+
+def test_alarm_detection_is_one_formula_on_both_sides():
+    cfg = stack_config("production").alarms
+    assert component_args.alarm_thresholds(cfg).worst_case_detection_seconds == cfg.worst_case_detection_seconds
