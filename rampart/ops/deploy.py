@@ -127,7 +127,10 @@ def run_deploy(aws: Aws, options: DeployOptions, report: Report,
         report.info("revision given", new_arn)
     else:
         assert options.image is not None
-        new_arn = register_revision(ecs, current, options.container_name, options.image)
+        family = current.rsplit("/", 1)[-1].split(":", 1)[0]
+        with report.creating(f"a new revision of task definition family {family}"):
+            new_arn = register_revision(ecs, current, options.container_name, options.image)
+        report.leave(f"task definition revision {new_arn} (tags copied from {current})")
         report.ok("revision registered", f"{new_arn} ({options.container_name} -> {options.image})")
     report.result["taskDefinitionArn"] = new_arn
     if options.register_only:
@@ -138,12 +141,14 @@ def run_deploy(aws: Aws, options: DeployOptions, report: Report,
         "revisionType": "AppSpecContent",
         "appSpecContent": {"content": content, "sha256": hashlib.sha256(content.encode()).hexdigest()},
     }
-    with calling("codedeploy:CreateDeployment", group_name):
+    with calling("codedeploy:CreateDeployment", group_name), report.creating(f"a deployment of {group_name}"):
         deployment_id = codedeploy.create_deployment(
             applicationName=options.application, deploymentGroupName=options.deployment_group,
             revision=revision, description=options.description,
         )["deploymentId"]
     report.result["deploymentId"] = deployment_id
+    report.leave(f"deployment {deployment_id} (CodeDeploy carries it on if this run stops; stop it with "
+                 f"`aws deploy stop-deployment --deployment-id {deployment_id} --auto-rollback-enabled`)")
     report.result["timeoutSeconds"] = options.timeout
     report.ok("deployment started", deployment_id)
 

@@ -68,7 +68,8 @@ def run_migrate(aws: Aws, options: MigrateOptions, report: Report, result: Migra
     if primary.get("platformVersion") or service.get("platformVersion"):
         placement["platformVersion"] = primary.get("platformVersion") or service["platformVersion"]
 
-    with calling("ecs:RunTask", f"{task_definition_arn} in cluster {options.cluster}"):
+    with calling("ecs:RunTask", f"{task_definition_arn} in cluster {options.cluster}"), \
+            report.creating(f"a task started by rampart-migrate in cluster {options.cluster}"):
         answer = ecs.run_task(
             cluster=options.cluster, taskDefinition=task_definition_arn, count=1, startedBy="rampart-migrate",
             networkConfiguration={"awsvpcConfiguration": vpc},
@@ -80,6 +81,8 @@ def run_migrate(aws: Aws, options: MigrateOptions, report: Report, result: Migra
         raise OperationFailed(f"ecs:RunTask {task_definition_arn}: no task started ({reasons or 'no reason given'})")
     task_arn = str(answer["tasks"][0]["taskArn"])
     report.result["taskArn"] = task_arn
+    report.leave(f"task {task_arn} (startedBy rampart-migrate; it runs on if this run stops: a migration is never "
+                 "killed halfway)")
     report.result["taskDefinitionArn"] = task_definition_arn
     report.ok("task started", f"{task_arn} ({name}: {options.command})")
 

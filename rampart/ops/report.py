@@ -64,6 +64,15 @@ class Report:
         the report of a failed or interrupted run must say what is left to look at."""
         self.result.setdefault("leftBehind", []).append(what)
 
+    @contextmanager
+    def creating(self, what: str) -> Iterator[None]:
+        """A create call in flight: SIGINT before its answer leaves `what` possibly made, and the report says so."""
+        try:
+            yield
+        except KeyboardInterrupt:
+            self.leave(f"{what} (requested when interrupted: it may exist)")
+            raise
+
     def progress(self, message: str) -> None:
         """A transient line for a person watching; never part of the report."""
         if self._status is not None:

@@ -126,11 +126,12 @@ def run_snapshot(aws: Aws, options: SnapshotOptions, report: Report) -> None:
 
 def _create(rds: Any, identifier: str, instance: str, report: Report) -> None:
     try:
-        rds.create_db_snapshot(
-            DBSnapshotIdentifier=identifier,
-            DBInstanceIdentifier=instance,
-            Tags=[{"Key": MANAGED_BY_KEY, "Value": MANAGED_BY_VALUE}, {"Key": INSTANCE_KEY, "Value": instance}],
-        )
+        with report.creating(f"snapshot {identifier} (tagged {MANAGED_BY_KEY}={MANAGED_BY_VALUE})"):
+            rds.create_db_snapshot(
+                DBSnapshotIdentifier=identifier,
+                DBInstanceIdentifier=instance,
+                Tags=[{"Key": MANAGED_BY_KEY, "Value": MANAGED_BY_VALUE}, {"Key": INSTANCE_KEY, "Value": instance}],
+            )
     except (ClientError, BotoCoreError) as exc:
         if isinstance(exc, ClientError) and error_code(exc) in QUOTA_CODES:
             raise OperationFailed(

@@ -43,3 +43,11 @@ def proxy(aws_env: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]
     quick_retries(monkeypatch)
     yield running
     running.stop()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    from tests.faults.matrix import RESULTS, table
+
+    if RESULTS:
+        terminalreporter.write_sep("=", f"ops commands × faults ({len(RESULTS)} runs)")
+        terminalreporter.write_line(table(RESULTS))

@@ -21,7 +21,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-FAULTS = ("throttle", "500", "503", "denied", "reset", "slow", "gone", "lost", "sigint")
+FAULTS = ("throttle", "500", "503", "denied", "reset", "slow", "gone", "lost", "sigint", "answer")
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
 
 # (status, code for query/EC2 services, code for JSON/CBOR services): the codes AWS documents for each case.
@@ -44,6 +44,8 @@ class Rule:
     """Only calls whose request body names this (a snapshot id, a deployment id): one resource, every attempt."""
     delay: float = 3.0
     """For `slow`: seconds held before forwarding (set it beyond the client's read timeout)."""
+    body: dict | None = None
+    """For `answer`: the response the proxy gives itself, for what moto cannot do (a deployment that progresses)."""
 
     def __post_init__(self) -> None:
         if self.fault not in FAULTS:
@@ -76,6 +78,7 @@ class FaultProxy:
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
         self.gone = False
+        self.answer: dict | None = None
 
     @property
     def url(self) -> str:
@@ -105,12 +108,13 @@ class FaultProxy:
         rule matches."""
         with self._lock:
             fault = None
+            self.answer = None
             for index, rule in enumerate(self.rules):
                 if rule.action not in (action, "*") or (rule.resource and rule.resource not in body):
                     continue
                 count = self._counts[index] = self._counts.get(index, 0) + 1
                 if fault is None and rule.fires(count):
-                    fault = rule.fault
+                    fault, self.answer = rule.fault, rule.body
             self.calls.append(Call(action, fault))
             return fault
 
@@ -163,16 +167,42 @@ def error_response(fault: str, action: str, headers: dict[str, str]) -> tuple[in
     return status, {"Content-Type": "text/xml"}, xml.encode()
 
 
-def _cbor_text(value: str) -> bytes:
-    raw = value.encode()
-    if len(raw) < 24:
-        return bytes([0x60 | len(raw)]) + raw
-    return bytes([0x79]) + struct.pack(">H", len(raw)) + raw
+def answer_response(body: dict, headers: dict[str, str]) -> tuple[list[tuple[str, str]], bytes]:
+    if headers.get("smithy-protocol") == "rpc-v2-cbor":
+        return [("Content-Type", "application/cbor"), ("smithy-protocol", "rpc-v2-cbor")], _cbor(body)
+    return [("Content-Type", "application/x-amz-json-1.1")], json.dumps(body).encode()
+
+
+def _cbor_head(major: int, length: int) -> bytes:
+    if length < 24:
+        return bytes([major << 5 | length])
+    if length < 0x10000:
+        return bytes([major << 5 | 25]) + struct.pack(">H", length)
+    return bytes([major << 5 | 26]) + struct.pack(">I", length)
+
+
+def _cbor(value: object) -> bytes:
+    """CBOR (RFC 8949) of JSON-like values: what an AWS RPC v2 body holds."""
+    if value is None:
+        return b"\xf6"
+    if isinstance(value, bool):
+        return b"\xf5" if value else b"\xf4"
+    if isinstance(value, int):
+        return _cbor_head(0, value) if value >= 0 else _cbor_head(1, -1 - value)
+    if isinstance(value, float):
+        return b"\xfb" + struct.pack(">d", value)
+    if isinstance(value, str):
+        raw = value.encode()
+        return _cbor_head(3, len(raw)) + raw
+    if isinstance(value, list):
+        return _cbor_head(4, len(value)) + b"".join(_cbor(item) for item in value)
+    if isinstance(value, dict):
+        return _cbor_head(5, len(value)) + b"".join(_cbor(k) + _cbor(v) for k, v in value.items())
+    raise TypeError(f"no CBOR for {type(value).__name__}")
 
 
 def _cbor_map(items: dict[str, str]) -> bytes:
-    """CBOR of a small map of text to text (RFC 8949): all an AWS error body needs."""
-    return bytes([0xA0 | len(items)]) + b"".join(_cbor_text(k) + _cbor_text(v) for k, v in items.items())
+    return _cbor(items)
 
 
 def _reset(connection: socket.socket) -> None:
@@ -199,6 +229,9 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                     proxy.vanish()
                 self.close_connection = True
                 _reset(self.connection)
+                return
+            if fault == "answer":
+                self._reply(200, *answer_response(proxy.answer or {}, headers))
                 return
             if fault in ERRORS:
                 status, extra, payload = error_response(fault, action, headers)
