@@ -338,8 +338,10 @@ def rollback_policy(
              # The Service Authorization Reference lists no resource type for these two: scoped to a group ARN
              # they would never be allowed. Neither can start new code.
              "Action": ["codedeploy:StopDeployment", "codedeploy:ContinueDeployment"], "Resource": "*"},
+            # The AWS predefined configs and this stack's own, which are named after their deployment group.
             {"Sid": "DeploymentConfigs", "Effect": "Allow", "Action": "codedeploy:GetDeploymentConfig",
-             "Resource": f"{codedeploy}:deploymentconfig:*"},
+             "Resource": [f"{codedeploy}:deploymentconfig:CodeDeployDefault.*",
+                          *(f"{codedeploy}:deploymentconfig:{g}-*" for g in groups)]},
             {"Sid": "ReadServices", "Effect": "Allow", "Action": ["ecs:DescribeServices"],
              "Resource": list(service_arns)},
             {"Sid": "ReadAlarms", "Effect": "Allow", "Action": "cloudwatch:DescribeAlarms",

@@ -348,6 +348,22 @@ def _service_wide(action: str) -> bool:
     return action in ("*", "*:*") or (action.endswith(":*") and action.count(":") == 1)
 
 
+# Describe*/List* over one resource type (`alarm:*`, `snapshot:*`): listing is over whatever exists of that type
+# by nature, and the pattern already keeps it to that type; on "*" it is judged as before.
+_LISTING = re.compile(r"^[A-Za-z0-9-]+:(Describe|List)[A-Za-z0-9]*$")
+
+
+def _every(resource: str) -> str:
+    """`arn:aws:rds:...:snapshot:*` -> "every rds snapshot"; `arn:aws:logs:*:*:*` -> "every logs resource"."""
+    kind = re.split(r"[:/]", resource.split(":", 5)[5])[0]
+    return f"every {wildcard_service(resource)} {kind if kind != '*' else 'resource'}"
+
+
+def _tag_scoped(statement: Mapping[str, Any]) -> bool:
+    """A typed pattern narrowed by the resources' (or the request's) tags: only tagged resources are granted."""
+    return any(k.lower().startswith(("aws:resourcetag/", "aws:requesttag/")) for k in condition_keys(statement))
+
+
 def wildcard_findings(where: str, statement: Mapping[str, Any], allowlist: Sequence[str]) -> Iterator[str]:
     """Service-wide action wildcards, and `*` resources for actions that support resource-level scoping."""
     if get_ci(statement, "NotAction") is not None:
@@ -355,11 +371,11 @@ def wildcard_findings(where: str, statement: Mapping[str, Any], allowlist: Seque
     for action in actions(statement):
         if _service_wide(action):
             yield f"{where}: Action {action} is a service-wide wildcard; expected named actions"
-    wide = [r for r in resources(statement) if is_wildcard_resource(r)]
+    wide = [r for r in resources(statement) if r == "*" or (is_wildcard_resource(r) and not _tag_scoped(statement))]
     scopable = [a for a in actions(statement) if not _service_wide(a) and not unscopable(a, allowlist)
-                and any(covers_action(r, a) for r in wide)]
+                and any(covers_action(r, a) and (r == "*" or not _LISTING.match(a)) for r in wide)]
     if scopable:
-        shown = ", ".join("\"*\"" if r == "*" else f"{r} (every {wildcard_service(r)} resource)"
+        shown = ", ".join("\"*\"" if r == "*" else f"{r} ({_every(r)})"
                           for r in wide if any(covers_action(r, a) for a in scopable))
         yield (
             f"{where}: Resource {shown} for {', '.join(scopable)}, which support resource-level permissions; "

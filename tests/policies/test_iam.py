@@ -154,6 +154,30 @@ def test_unscopable_actions_are_configurable():
                     unscopableActions=["ecs:UpdateService"]) == []
 
 
+@pytest.mark.parametrize(("resource", "every"), [
+    ("arn:aws:logs:*:*:*", True), ("arn:aws:s3:::*", True), ("arn:aws:s3:::*/*", True),
+    ("arn:aws:dynamodb:*:*:table/*", True), ("arn:aws:logs:eu-west-1:1:log-group:*:log-stream:*", True),
+    ("arn:aws:s3:::orders/*", False), ("arn:aws:dynamodb:*:*:table/orders/index/*", False),
+    ("arn:aws:logs:eu-west-1:1:log-group:/app/web:*", False), ("arn:aws:iam::1:role/app-*", False),
+])
+def test_a_resource_arn_is_judged_by_what_it_matches(resource, every):
+    assert iam.is_wildcard_resource(resource) is every
+
+
+def test_a_typed_wildcard_narrowed_by_tags_or_only_listed_is_scoped():
+    snapshots = f"arn:aws:rds:eu-west-1:{ACCOUNT}:snapshot:*"
+    tagged = statement(Action=["rds:DeleteDBSnapshot"], Resource=snapshots,
+                       Condition={"StringEquals": {"aws:ResourceTag/rampart:owner": "deploy"}})
+    untagged = statement(Action=["rds:DeleteDBSnapshot"], Resource=snapshots)
+    listing = statement(Action=["rds:DescribeDBSnapshots"], Resource=snapshots)
+    assert messages("iam-no-wildcards-without-exemption", ROLE_POLICY, role_policy(tagged, listing)) == []
+    [message] = messages("iam-no-wildcards-without-exemption", ROLE_POLICY, role_policy(untagged))
+    assert f"Resource {snapshots} (every rds snapshot) for rds:DeleteDBSnapshot" in message
+    # On "*", listing is judged as before.
+    assert messages("iam-no-wildcards-without-exemption", ROLE_POLICY,
+                    role_policy(statement(Action=["rds:DescribeDBSnapshots"], Resource="*"))) != []
+
+
 # --- iam-managed-policy-allowlist -------------------------------------------------------------------------------------
 
 
