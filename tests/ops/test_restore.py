@@ -158,3 +158,59 @@ def test_bad_flags_exit_2_with_one_message(argv, message, capsys):
 def test_target_identifier_keeps_its_timestamp_within_63_characters():
     name = target_identifier("x" * 70, dt.datetime(2026, 11, 30, 12, 5, tzinfo=dt.UTC))
     assert len(name) <= 63 and name.endswith("-restore-202611301205")
+
+
+@pytest.fixture(scope="module")
+def local_postgres() -> Any:
+    """A throwaway PostgreSQL (trust auth on loopback) standing in for the restored instance's endpoint: moto
+    serves the AWS side (the instance and its RDS-managed master secret), this serves the query set."""
+    import os
+    import shutil
+    import socket
+    import subprocess
+    import tempfile
+
+    initdb = shutil.which("initdb") or "/usr/local/bin/initdb"
+    pg_ctl = shutil.which("pg_ctl") or "/usr/local/bin/pg_ctl"
+    if not (Path(initdb).exists() and shutil.which("psql")):
+        pytest.skip("PostgreSQL server binaries and psql are not installed")
+    # initdb refuses to run as root: run the server as the postgres user when the suite runs as root.
+    run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 and shutil.which("runuser") else []
+    # Not under pytest's tmp dir: it is private to root, and the postgres user must reach its data directory.
+    home = Path(tempfile.mkdtemp(prefix="rampart-pg-"))
+    data = home / "data"
+    data.mkdir()
+    if run_as:
+        shutil.chown(home, "postgres")
+        shutil.chown(data, "postgres")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # moto's RDS-managed master secret always holds the user "admin": the server's superuser carries that name.
+    subprocess.run([*run_as, initdb, "-D", str(data), "-A", "trust", "-U", "admin"], check=True,
+                   capture_output=True, timeout=120)
+    # The server's output goes to a log file: a captured pipe would be held open by the server and hang the run.
+    subprocess.run([*run_as, pg_ctl, "-D", str(data), "-l", str(home / "server.log"), "-w", "-o",
+                    f"-p {port} -k {data} -c listen_addresses=127.0.0.1", "start"], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    yield port
+    subprocess.run([*run_as, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], check=False,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def test_query_verification_runs_the_checks_with_the_master_secret(client, capsys, tmp_path, local_postgres):
+    _hardened_source(client)
+    verify = ["--verify", "query", "--verify-host", "127.0.0.1", "--verify-port", str(local_postgres),
+              "--database", "postgres"]
+    code, report = _restore(capsys, tmp_path, "--latest-restorable", "--target-instance", "copy-v", *verify,
+                            "--check", "SELECT count(*) > 0 FROM pg_class")
+    assert code == 0, report["steps"]
+    queries = [s["detail"] for s in report["steps"] if s["name"] == "query"]
+    assert queries == ["SELECT 1 -> 1", "SELECT count(*) > 0 FROM pg_class -> t"]
+    code, report = _restore(capsys, tmp_path, "--latest-restorable", "--target-instance", "copy-w", *verify,
+                            "--check", "SELECT * FROM orders")
+    assert code == 1
+    assert 'relation "orders" does not exist' in next(s["detail"] for s in report["steps"] if s["status"] == "fail")
+    assert "query 'SELECT * FROM orders' failed" in report["steps"][-1]["detail"]
+    assert "copy-w was left in place" in report["steps"][-1]["detail"]
