@@ -71,11 +71,20 @@ def _role_grants(role: Resource, resources: Sequence[Resource]) -> Iterator[str]
             yield from (f"{policy.name} {message}" for message in check_no_admin(policy, Context()))
 
 
+def _runs_as(function: Resource, role: Resource) -> bool:
+    """The function's `role` is this role: an output of it, or its ARN written out (`...:role/<path/>name`)."""
+    dependencies = function.property_dependencies.get("role", ())
+    if dependencies:
+        return role.urn in dependencies
+    arn, name = function.get("role"), role.get("name")
+    return isinstance(arn, str) and isinstance(name, str) and arn.startswith("arn:") and arn.endswith(f"/{name}")
+
+
 def check_role_not_admin(resources: Sequence[Resource], context: Context) -> Iterator[Finding]:
     roles = of_type(resources, ROLE)
     for function in of_type(resources, FUNCTION):
         for role in roles:
-            if not (function.urn and role.urn in function.property_dependencies.get("role", ())):
+            if not _runs_as(function, role):
                 continue
             for message in _role_grants(role, resources):
                 yield Finding(f"execution role {role.name}: {message}; a function's role grants only what its code "

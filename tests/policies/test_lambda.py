@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 from guardrails import lambda_
+from guardrails.rule import Resource
 
 from tests.support.pack import registration
-from tests.support.rules import resource_messages, urn
+from tests.support.rules import resource_messages, stack_findings, urn
 from tests.support.service_pack import flip, hits, run
 
 RULES = {rule.name: rule for rule in lambda_.POLICIES}
@@ -89,3 +90,16 @@ def test_deprecated_runtime_list_is_configurable_per_stack():
 def test_reference_and_plain_names_pass(name):
     assert resource_messages(RULES["lambda-no-secrets-in-environment"], lambda_.FUNCTION,
                              {"environment": {"variables": {name: "value"}}}) == []
+
+
+def test_role_written_as_a_literal_arn_is_linked_by_name():
+    role = Resource(type=ROLE, props={"name": "fn-role", "assumeRolePolicy": TRUST,
+                                      "managedPolicyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"]},
+                    urn=ROLE_URN, name="fn-role")
+
+    def function(arn: str) -> Resource:
+        return Resource(type=lambda_.FUNCTION, props={**FUNCTION, "role": arn}, urn=urn(lambda_.FUNCTION, "fn"),
+                        name="fn")
+    rule = RULES["lambda-role-not-admin"]
+    assert len(stack_findings(rule, [role, function("arn:aws:iam::111111111111:role/fn-role")])) == 1
+    assert stack_findings(rule, [role, function("arn:aws:iam::111111111111:role/other-role")]) == []
