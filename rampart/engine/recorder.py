@@ -25,6 +25,7 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.proto import engine_pb2, resource_pb2
 from pulumi.runtime.stack import run_in_stack
 
+from rampart.engine import sdk_speedups
 from rampart.engine.fake_outputs import FakeCloud
 
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
@@ -396,7 +397,7 @@ def record(
             callbacks=None,
         )
     )
-    with _fresh_event_loop() as loop, _linear_quiescence():
+    with _fresh_event_loop() as loop, _linear_quiescence(), sdk_speedups.installed():
         loop.run_until_complete(run_in_stack(program))
     return recording
 
