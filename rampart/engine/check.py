@@ -296,9 +296,7 @@ def run_check(options: CheckOptions, progress: Progress = lambda _: None) -> Che
                 progress(f"{stack}: {len(registrations)} resources through {len(info.policies)} policies")
                 pack.stack = stack  # named in a timeout or crash message
                 levels = pack.configure(configs[stack][0])
-                diagnostics = []
-                for registration in registrations:
-                    diagnostics.extend(pack.analyze(registration))
+                diagnostics = pack.analyze_all(registrations)
                 diagnostics.extend(pack.analyze_stack(registrations))
                 sources = {r.urn: _source(r, root) for r in registrations}
                 result.findings = [replace(f, source=sources.get(f.urn)) for f in classify(diagnostics, info, levels)]
