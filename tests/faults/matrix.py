@@ -130,7 +130,7 @@ def run_case(case: Case, direct: Callable[[str], Any], aws_proxy: FaultProxy, tm
         scenario.close()
         if proxy is not aws_proxy:
             proxy.stop()
-        aws_proxy.reset()
+        aws_proxy.rules = []  # the call log stays, for whoever wants the steps
 
 
 def _judge(case: Case, scenario: Scenario, direct: Callable[[str], Any], proxy: FaultProxy, code: int,
