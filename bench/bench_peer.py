@@ -43,13 +43,15 @@ class Series:
         return statistics.median(self.seconds)
 
 
-def run_rampart(program: Path, stacks: list[str], flags: list[str], cache_flags: list[str]) -> tuple[float, int]:
+def run_rampart(program: Path, stacks: list[str], flags: list[str], cache_flags: list[str],
+                source: Path = ROOT) -> tuple[float, int]:
+    """`source`: the directory `python -m rampart` imports rampart from (a baseline's exported tree)."""
     args = [sys.executable, "-m", "rampart", "check", "--program", str(program), "--policy-pack",
             str(ROOT / "policies"), "--format", "json", *flags, *cache_flags]
     for stack in stacks:
         args += ["--stack", stack]
     started = time.perf_counter()
-    completed = subprocess.run(args, capture_output=True, text=True, check=False, cwd=ROOT)  # noqa: S603
+    completed = subprocess.run(args, capture_output=True, text=True, check=False, cwd=source)  # noqa: S603
     elapsed = time.perf_counter() - started
     if completed.returncode == 2:
         raise SystemExit(f"rampart check failed:\n{completed.stdout[-2000:]}\n{completed.stderr[-2000:]}")
@@ -72,10 +74,12 @@ def run_peer(services: int, outdir: Path) -> tuple[float, int]:
 
 
 def paired(size: int, program: Path, repeat: int, modes: list[str], outdir: Path,
-           cache_flags: list[str]) -> dict[str, Series]:
+           cache_flags: list[str], baseline: Path | None) -> dict[str, Series]:
     """Rampart (each mode) and the peer, interleaved; the order rotates so neither always runs first."""
-    series = {name: Series() for name in [*modes, "cdk"]}
+    series = {name: Series() for name in [*modes, "cdk", *(["baseline"] if baseline else [])]}
     runners = [(m, lambda m=m: run_rampart(program, [f"bench-{size}"], MODES[m], cache_flags)) for m in modes]
+    if baseline:
+        runners.append(("baseline", lambda: run_rampart(program, [f"bench-{size}"], MODES[modes[0]], [], baseline)))
     runners.append(("cdk", lambda: run_peer(size, outdir)))
     for rep in range(repeat):
         shift = rep % len(runners)
@@ -114,6 +118,13 @@ def report(project: Series, by_size: dict[int, dict[str, Series]], modes: list[s
             rows.append({"services": size, "mode": mode, "seconds": series[mode].seconds, "resources":
                          series[mode].resources, "cdkSeconds": cdk.seconds, "cdkResources": cdk.resources,
                          "ratio": ratio})
+        if "baseline" in series:
+            before = series["baseline"]
+            lines.append(f"{'  baseline (' + main_mode + '), ' + str(size):34} {before.resources:>9} "
+                         f"{before.median:>9.2f}   {pair_ratio(before, cdk):.2f}x; now/baseline "
+                         f"{pair_ratio(series[main_mode], before):.2f}")
+            rows.append({"services": size, "mode": "baseline", "seconds": before.seconds,
+                         "ratioToCurrent": pair_ratio(series[main_mode], before)})
     sizes = sorted(by_size)
     targets = [("both project stacks", f"< {PROJECT_TARGET_SECONDS:.1f} s", f"{project.median:.2f} s",
                 project.median < PROJECT_TARGET_SECONDS)]
@@ -146,6 +157,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="1,10,50")
     parser.add_argument("--modes", default="assume-existing,first-preview",
                         help="rampart modes; the first is the one judged against the targets")
+    parser.add_argument("--baseline", type=Path,
+                        help="a directory holding an earlier `rampart` package (git archive REV rampart), run "
+                             "interleaved as a before/after pair")
     parser.add_argument("--cache", action="store_true",
                         help="let rampart use its stack cache (default: --no-cache, every run does the work)")
     args = parser.parse_args()
@@ -162,8 +176,8 @@ def main() -> None:
             seconds, project.resources = run_rampart(program, ["production", "staging"], MODES[modes[0]],
                                                      cache_flags)
             project.seconds.append(seconds)
-        by_size = {size: paired(size, program, args.repeat, modes, Path(tmp) / f"cdk.out-{size}", cache_flags)
-                   for size in sizes}
+        by_size = {size: paired(size, program, args.repeat, modes, Path(tmp) / f"cdk.out-{size}", cache_flags,
+                                args.baseline) for size in sizes}
     load_end = _load()
     document = report(project, by_size, modes, (load_start, load_end))
     document.update({"repeat": args.repeat, "cacheFlags": cache_flags})
