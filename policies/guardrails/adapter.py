@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import os
+import sysconfig
 import threading
+import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -119,6 +122,7 @@ class _WaivedLedger:
 
 _LEDGER = _WaivedLedger()
 _STACK_KEY = "<stack>"
+_LIBRARY_DIRS = tuple({sysconfig.get_paths()[kind] for kind in ("stdlib", "purelib", "platlib")})
 
 
 class _NotKnownToThisRun(UnknownValueError):
@@ -138,6 +142,25 @@ def _judged(results: Any, default_urn: str) -> list[Finding]:
         return findings(results, default_urn)
     except Undeterminable as error:
         raise _NotKnownToThisRun(error.message) from None
+
+
+class PolicyRaised(Exception):
+    """A rule that raised, named: the gRPC error's details (what the Pulumi CLI and `rampart check` show) would
+    otherwise carry only the exception's message, which names no policy and may quote a secret input."""
+
+
+def _named_on_raise(rule: Rule, run: Any) -> list[Finding]:
+    try:
+        return run()
+    except UnknownValueError:  # an unknown input (or Undeterminable): reported by pulumi_policy as not runnable
+        raise
+    except Exception as error:
+        # The innermost frame of the pack's own code (a rule), relative to the pack directory the engine runs in.
+        where = next((f"{os.path.relpath(frame.f_code.co_filename)}:{line}"
+                      for frame, line in reversed(list(traceback.walk_tb(error.__traceback__)))
+                      if not frame.f_code.co_filename.startswith(_LIBRARY_DIRS)), "an unknown line")
+        # Type and line only: the message may quote the resource's (secret) input.
+        raise PolicyRaised(f"policy '{rule.name}' raised {type(error).__name__} at {where}") from None
 
 
 def rule_config(rule: Rule, configured: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -258,7 +281,7 @@ def to_policy(rule: Rule) -> ResourceValidationPolicy | StackValidationPolicy:
         def validate_stack(args: StackValidationArgs, report: ReportViolation) -> None:
             configured = args.get_config()
             context = Context(config=rule_config(rule, configured))
-            found = _judged(stack_check(_stack_resources(args), context), default_urn="")
+            found = _named_on_raise(rule, lambda: _judged(stack_check(_stack_resources(args), context), ""))
             _dispatch(rule, found, configured, report, _STACK_KEY)
 
         return StackValidationPolicy(validate=validate_stack, **common)
@@ -272,7 +295,7 @@ def to_policy(rule: Rule) -> ResourceValidationPolicy | StackValidationPolicy:
             return
         configured = args.get_config()
         context = Context(config=rule_config(rule, configured))
-        found = _judged(check(to_resource(args), context), default_urn=args.urn)
+        found = _named_on_raise(rule, lambda: _judged(check(to_resource(args), context), args.urn))
         _dispatch(rule, found, configured, report, args.urn)
 
     policy = ResourceValidationPolicy(validate=validate_resource, **common)

@@ -36,6 +36,12 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _parallel(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError("expected a whole number of stacks between 1 and 64")
+    return int(text)
+
+
 def _timeout(args: argparse.Namespace, flag: str) -> float:
     value = getattr(args, flag.lstrip("-").replace("-", "_"))
     if value is not None:
@@ -70,6 +76,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="write the report here instead of stdout")
     parser.add_argument("--verbose", action="store_true",
                         help="text format: list advisory findings of medium and low severity too")
+    parser.add_argument("--parallel", type=_parallel, default=2, metavar="N",
+                        help="stack programs run at once (default: 2)")
     parser.add_argument("--assume-existing", action="store_true",
                         help="preview as if every resource were already deployed (every output known), instead of "
                         "the first preview of a new stack (values computed at create time unknown)")
@@ -115,9 +123,16 @@ def handle(args: argparse.Namespace) -> int:
         raise UsageError(f"--program {args.program}: not a directory")
     if args.output:
         _check_output(args.output)
+    if args.policy_config_dir is not None and not args.policy_config_dir.is_dir():
+        # Without this, every stack would silently run with the pack's declared levels.
+        raise UsageError(f"--policy-config-dir {args.policy_config_dir}: not a directory; expected the directory "
+                         "holding <stack>.json pack configs")
     pack = (args.policy_pack or _default_pack(program)).resolve()
+    if not (pack / "PulumiPolicy.yaml").is_file():  # before any program runs, not after
+        raise UsageError(f"--policy-pack {pack}: no PulumiPolicy.yaml; expected a policy pack directory")
     options = CheckOptions(program_dir=program, pack_dir=pack, stacks=tuple(args.stack),
                            policy_config_dir=args.policy_config_dir, assume_existing=args.assume_existing,
+                           parallel=args.parallel,
                            program_timeout=_timeout(args, "--program-timeout"),
                            policy_timeout=_timeout(args, "--policy-timeout"))
     if console.is_interactive():

@@ -11,6 +11,7 @@ import selectors
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,12 @@ DEFAULT_POLICY_TIMEOUT_SECONDS = 120.0
 otherwise hold `rampart check` forever. Generous: the whole production stack's AnalyzeStack takes about a second."""
 # A frame as faulthandler (`line 12 in name`) or a traceback (`line 12, in name`) prints it.
 _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+),? in (?P<name>[A-Za-z_][A-Za-z0-9_<>]*)')
+# What guardrails.adapter.PolicyRaised puts in a gRPC error's details; nothing else of the details is shown (a
+# policy's own exception message may quote a secret input).
+_RAISED = re.compile(r"policy '(?P<policy>[A-Za-z0-9_.:-]+)' raised (?P<type>[A-Za-z_][A-Za-z0-9_.]*) at "
+                     r"(?P<where>[^\s:]+:\d+|an unknown line)")
+_ANY_FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')  # <module> included
+_STDERR_KEPT_BYTES = 256 * 1024
 _ENFORCEMENT_NAMES = {
     analyzer_pb2.ADVISORY: "advisory",
     analyzer_pb2.MANDATORY: "mandatory",
@@ -86,6 +93,8 @@ class PolicyPackProcess:
     _channel: grpc.Channel | None = field(default=None, init=False)
     _stub: analyzer_pb2_grpc.AnalyzerStub | None = field(default=None, init=False)
     _info: PackInfo | None = field(default=None, init=False)
+    _stderr_tail: bytearray = field(default_factory=bytearray, init=False)
+    _stderr_reader: threading.Thread | None = field(default=None, init=False)
 
     def __enter__(self) -> PolicyPackProcess:
         self.start()
@@ -116,6 +125,9 @@ class PolicyPackProcess:
             cwd=self.pack_dir,
             env=env,
         )
+        # Read while it runs: a pack that writes more than the pipe holds (64 KiB) would block mid-policy.
+        self._stderr_reader = threading.Thread(target=self._keep_stderr, name="pack-stderr", daemon=True)
+        self._stderr_reader.start()
         port = self._read_port()
         self._channel = grpc.insecure_channel(f"127.0.0.1:{port}")
         grpc.channel_ready_future(self._channel).result(timeout=STARTUP_TIMEOUT_SECONDS)
@@ -140,14 +152,26 @@ class PolicyPackProcess:
         text = line.decode(errors="replace").strip()
         if text.isdigit():
             return int(text)
+        with contextlib.suppress(subprocess.TimeoutExpired):  # it closed stdout: give it a moment to exit
+            self._process.wait(timeout=2)
+        code = self._process.poll()
         stderr = self._drain_stderr()
         self.stop()
         raise UsageError(
-            f"policy pack {self.pack_dir} did not start (expected it to print its gRPC port):\n{stderr or text}"
+            f"policy pack {self.pack_dir} did not start (expected it to print its gRPC port): "
+            f"{_start_failure(stderr, text, code, str(self.pack_dir.resolve()))}"
         )
 
+    def _keep_stderr(self) -> None:
+        assert self._process is not None and self._process.stderr is not None
+        stream = self._process.stderr
+        while chunk := stream.read1(65536):
+            self._stderr_tail += chunk
+            del self._stderr_tail[:-_STDERR_KEPT_BYTES]  # the end is what names the failure
+
     def _drain_stderr(self) -> str:
-        if self._process is None or self._process.stderr is None:
+        """Stop the pack; everything it wrote to stderr (the last 256 KiB)."""
+        if self._process is None:
             return ""
         if self._process.poll() is None:
             self._process.terminate()
@@ -155,7 +179,10 @@ class PolicyPackProcess:
                 self._process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self._process.kill()
-        return self._process.stderr.read().decode(errors="replace").strip()[-4000:]
+                self._process.wait()
+        if self._stderr_reader is not None:
+            self._stderr_reader.join(timeout=5)
+        return self._stderr_tail.decode(errors="replace").strip()
 
     def stop(self) -> None:
         if self._channel is not None:
@@ -169,6 +196,8 @@ class PolicyPackProcess:
                 except subprocess.TimeoutExpired:
                     self._process.kill()
                     self._process.wait()
+            if self._stderr_reader is not None:
+                self._stderr_reader.join(timeout=5)  # it ends at EOF, now that the pack has exited
             for stream in (self._process.stdout, self._process.stderr):
                 if stream is not None:
                     stream.close()
@@ -192,7 +221,9 @@ class PolicyPackProcess:
         """A failed call as one message: a hang or a crash in the pack names the call, what it was analysing and
         the policy function that was running (never a traceback)."""
         hung = exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED  # type: ignore[attr-defined]
-        where = self._policy_frame(dump_stacks=hung)
+        raised = None if hung else _RAISED.search(exc.details() or "")  # type: ignore[attr-defined]
+        where = (f"policy {raised['policy']} ({raised['type']} at {raised['where']})" if raised
+                 else self._policy_frame(dump_stacks=hung))
         if hung:
             raise UsageError(
                 f"policy pack {self.pack_dir}: {method} ({doing}) did not answer within {self.call_timeout:g}s "
@@ -346,6 +377,20 @@ def _analyze_request(registration: Registration) -> analyzer_pb2.AnalyzeRequest:
         name=registration.name,
         options=_options(registration),
     )
+
+
+def _start_failure(stderr: str, stdout: str, code: int | None, pack_dir: str) -> str:
+    """Why the pack did not start, without its traceback: the exception's last line and the pack's own frame.
+    At start-up the pack has been sent nothing of the stack, so its exception cannot quote the stack's secrets."""
+    status = "it was still running" if code is None else f"it exited with code {code}"
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    frames = [m for m in _ANY_FRAME.finditer(stderr) if m["file"].startswith(pack_dir)]
+    where = f" at {os.path.relpath(frames[-1]['file'], pack_dir)}:{frames[-1]['line']}" if frames else ""
+    if lines and any(line.startswith("Traceback") for line in lines):
+        return f"{status}; {lines[-1][:300]}{where}"
+    if stdout:
+        return f"{status}; it printed {stdout[:80]!r} instead"
+    return f"{status}{'; its last error line: ' + lines[-1][:300] if lines else ' without printing anything'}"
 
 
 def _to_struct(values: Mapping[str, Any]) -> struct_pb2.Struct:

@@ -21,6 +21,7 @@ from rampart.engine.analyzer import DEFAULT_POLICY_TIMEOUT_SECONDS, PackInfo, Po
 from rampart.engine.environment import ProgramEnvironment, activated
 from rampart.engine.recorder import Registration, redact_secrets
 from rampart.engine.stackfile import discover_stacks, load_project, load_stack
+from rampart.engine.worker import signal_name as _signal_name
 from rampart.errors import UsageError
 from rampart.reports.model import (
     CheckReport,
@@ -203,9 +204,7 @@ class _StackRuns:
                 self._process.wait(timeout=max(0.0, self._deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 self._kill()
-            self._stderr.flush()
-            detail = (self._dir / "worker.stderr").read_bytes().decode(errors="replace").strip()[-3000:]
-            return {"error": {"kind": "program", "message": f"the program for stack {stack} crashed:\n{detail}"}}
+            return {"error": {"kind": "program", "message": _worker_died(stack, self._process.returncode)}}
         return json.loads(result_file.read_text(encoding="utf-8"))
 
     def _kill(self) -> None:
@@ -219,6 +218,20 @@ class _StackRuns:
         self._status.close()
         self._stderr.close()
         self._tmp.cleanup()
+
+
+def _worker_died(stack: str, code: int | None) -> str:
+    """The worker itself ended without this stack's result (a stack's own crash is reported by the worker). Its
+    stderr is not shown: it holds the programs' own output, which may hold anything they read."""
+    if code is None:
+        how = "did not end"
+    elif code < 0:
+        how = f"was killed by signal {_signal_name(-code)}"
+    else:
+        how = f"exited with code {code}"
+    return (f"stack {stack}: the program runner (rampart.engine.worker) {how} without a result for it; its output "
+            "is not shown (it holds the programs' own output, which may hold secrets); expected every stack's "
+            "program to return or raise (run it with `pulumi preview` to see its output)")
 
 
 def _readable_before(stream: Any, deadline: float) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import faulthandler
 import importlib
 import json
 import os
@@ -190,9 +191,42 @@ def _run_to_file(program_dir: Path, stack: str, result_dir: Path, mode: str = FI
         result = {"error": {"kind": "usage", "message": str(exc)}}
     except Exception as exc:  # the engine's own failure, still reported per stack
         result = {"error": {"kind": "program", "message": f"{type(exc).__name__}: {exc}"}}
+    _write_result(result_dir, stack, result)
+
+
+def _write_result(result_dir: Path, stack: str, result: dict[str, Any]) -> None:
     partial = result_dir / f".{stack}.json.partial"
     partial.write_text(json.dumps(result), encoding="utf-8")
     partial.replace(result_dir / f"{stack}.json")
+
+
+_FAULT_FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
+
+
+def signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
+
+
+def crash_result(stack: str, status: int, fault_dump: str, program_dir: Path) -> dict[str, Any]:
+    """A stack whose process ended without a result (killed, `os._exit`, a crash in C). What it printed is not
+    shown: a program's output may hold anything it read (environment, files). Its exit status and, after a fatal
+    signal, the program's own line from faulthandler's dump (file and line only) say where to look."""
+    if os.WIFSIGNALED(status):
+        how = f"was killed by signal {signal_name(os.WTERMSIG(status))}"
+    else:
+        how = f"exited with code {os.WEXITSTATUS(status)}"
+    where = ""
+    for match in _FAULT_FRAME.finditer(fault_dump):  # innermost first
+        path = Path(match["file"]).resolve()
+        if path.is_relative_to(program_dir) and not _SKIPPED_DIRS.intersection(path.relative_to(program_dir).parts):
+            where = f" at {path.relative_to(program_dir).as_posix()}:{match['line']}"
+            break
+    return {"error": {"kind": "program", "message": (
+        f"stack {stack}: the program's process {how}{where} without a result; its output is not shown (it may "
+        "hold secrets); expected the program to return or raise")}}
 
 
 def main() -> int:
@@ -229,6 +263,9 @@ def main() -> int:
                 code = 0
                 try:
                     _limit_memory()
+                    # A fatal signal's Python stack, to this stack's own file: names the program line it died at.
+                    fault_file = (args.result_dir / f".{stack}.fault").open("w", encoding="utf-8")
+                    faulthandler.enable(file=fault_file)
                     _run_to_file(program_dir, stack, args.result_dir, mode, args.timeout)
                 except BaseException:  # noqa: BLE001 (the parent reports a missing result)
                     code = 1
@@ -237,9 +274,13 @@ def main() -> int:
                     sys.stderr.flush()
                     os._exit(code)
             running[pid] = stack
-        pid, _ = os.wait()
+        pid, wait_status = os.wait()
         stack = running.pop(pid, None)
         if stack is not None:
+            if not (args.result_dir / f"{stack}.json").is_file():
+                fault = args.result_dir / f".{stack}.fault"
+                dump = fault.read_text(encoding="utf-8", errors="replace") if fault.is_file() else ""
+                _write_result(args.result_dir, stack, crash_result(stack, wait_status, dump, program_dir))
             done(stack)
     return 0
 

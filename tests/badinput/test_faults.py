@@ -29,12 +29,25 @@ def run(capsys, *argv: str) -> tuple[int, str]:
 
 @pytest.mark.parametrize(("pack", "names"), [
     ("hang", ("--policy-timeout", "Analyze", "aws:rds/instance:Instance", "policy function never_returns")),
-    ("crash", ("Analyze", "aws:rds/instance:Instance", "without raising")),  # grpc logs no traceback: unnamed
+    # A pack built with Rampart's adapter names the rule that raised, its exception type and line.
+    ("named_crash", ("Analyze", "aws:rds/instance:Instance", "policy rds-raises (ValueError at __main__.py:13)")),
+    # Any other pulumi_policy pack: grpc logs no traceback, so only the call and the resource are named.
+    ("crash", ("Analyze", "aws:rds/instance:Instance", "without raising")),
+    ("start_crash", ("start_crash did not start", "exited with code 1",
+                     "ModuleNotFoundError: No module named 'no_such_guardrails' at __main__.py:3")),
 ])
 def test_a_policy_that_hangs_or_raises_is_named(tiny, capsys, pack, names):
     code, output = run(capsys, "--program", str(tiny), "--stack", "staging", "--policy-pack", str(PACKS / pack),
                        "--policy-timeout", "3")
     judge(code, output, expected_code=2, must_name=names)
+
+
+def test_a_pack_that_writes_a_lot_to_stderr_is_not_blocked(tiny, capsys):
+    # Each Analyze writes ~0.5 MiB to stderr; unread, the pipe fills at 64 KiB and the pack blocks mid-policy.
+    code, output = run(capsys, "--program", str(tiny), "--stack", "staging", "--policy-pack", str(PACKS / "chatty"),
+                       "--policy-timeout", "20", "--format", "json")
+    assert code == 0, output
+    assert "did not answer" not in output
 
 
 def test_a_program_that_never_returns_is_interrupted_at_its_line(tiny, capsys):

@@ -38,7 +38,8 @@ def project(tmp_path_factory) -> Path:
 def test_a_broken_stack_file_is_one_message_naming_file_and_key(project, case):
     error = stack_error(project, case.id)
     # `rampart check` exits 2 for any stack error (CheckReport.exit_code); the end-to-end test below checks that.
-    judge(2 if error else 0, error, expected_code=2, must_name=(f"Pulumi.{case.id}.yaml", case.fragment))
+    judge(2 if error else 0, error, expected_code=2, must_name=(f"Pulumi.{case.id}.yaml", case.fragment),
+          via="the config path")
 
 
 def test_rampart_check_says_what_the_config_path_says(project, tmp_path):
