@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from guardrails.rule import Context, Finding, Framework, Resource, Rule
+from guardrails.rule import Context, Finding, Framework, Resource, Rule, Undeterminable
 from guardrails.shapes import as_list, of_type
 
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
@@ -123,8 +123,12 @@ def _port(value: Any) -> int:
         return 0
 
 
-def _protocol(value: Any) -> str:
-    return str(value).lower() if value is not None else "-1"
+def _protocol(value: Any, owner: Resource) -> str:
+    # Every rule shape requires a protocol: a null one was computed from something this run did not know, and
+    # reading it as "-1" (all traffic) would report ports the program never opened.
+    if value is None:
+        raise Undeterminable(f"{owner.name or owner.urn}: a rule's protocol")
+    return str(value).lower()
 
 
 def _strings(value: Any) -> tuple[str, ...]:
@@ -156,7 +160,7 @@ def inline_permissions(group: Resource, groups: Sequence[Resource] = ()) -> list
             if block.get("self") is True:
                 sources = (*sources, "self")
             permissions.append(Permission(
-                direction=direction, group=group.urn, owner=group, protocol=_protocol(block.get("protocol")),
+                direction=direction, group=group.urn, owner=group, protocol=_protocol(block.get("protocol"), group),
                 from_port=_port(block.get("fromPort")), to_port=_port(block.get("toPort")),
                 cidrs=_strings(block.get("cidrBlocks")) + _strings(block.get("ipv6CidrBlocks")),
                 prefix_lists=_strings(block.get("prefixListIds")), source_groups=sources,
@@ -172,13 +176,13 @@ def rule_permission(rule: Resource, groups: Sequence[Resource] = ()) -> Permissi
             sources = (*sources, "self")
         return Permission(
             direction=str(rule.get("type", "ingress")), group=_group_key(rule, groups, "securityGroupId"),
-            owner=rule, protocol=_protocol(rule.get("protocol")), from_port=_port(rule.get("fromPort")),
+            owner=rule, protocol=_protocol(rule.get("protocol"), rule), from_port=_port(rule.get("fromPort")),
             to_port=_port(rule.get("toPort")),
             cidrs=_strings(rule.get("cidrBlocks")) + _strings(rule.get("ipv6CidrBlocks")),
             prefix_lists=_strings(rule.get("prefixListIds")), source_groups=sources,
         )
     if rule.type in (SG_INGRESS_RULE, SG_EGRESS_RULE):
-        protocol = _protocol(rule.get("ipProtocol"))
+        protocol = _protocol(rule.get("ipProtocol"), rule)
         from_port, to_port = _port(rule.get("fromPort")), _port(rule.get("toPort"))
         return Permission(
             direction="ingress" if rule.type == SG_INGRESS_RULE else "egress",

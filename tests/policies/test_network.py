@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from guardrails import network
-from guardrails.rule import Context, Resource, findings
+from guardrails.rule import Context, Resource, Undeterminable, findings
 
 from tests.support.pack import analyze, analyze_stack, registration
 from tests.support.rules import rule_context, urn
@@ -440,3 +440,12 @@ def test_a_waiver_cannot_silence_public_ingress(policy_pack):
     diags = analyze_stack(policy_pack, _registrations(broken()),
                           config={"sg-no-public-ingress": {"waivers": [waiver]}})
     assert [d for d in diags if d.policy == "sg-no-public-ingress"]
+
+
+def test_a_protocol_the_run_did_not_know_is_undeterminable_not_all_traffic():
+    # Every rule shape requires a protocol: a null one is unknown, not "-1" (issue 16).
+    rule = Resource(network.SG_INGRESS_RULE, {"securityGroupId": "sg-1", "cidrIpv4": "10.0.0.0/8",
+                                              "fromPort": 443.0, "toPort": 443.0, "ipProtocol": None},
+                    urn=urn(network.SG_INGRESS_RULE, "https"), name="https")
+    with pytest.raises(Undeterminable, match="protocol"):
+        resource_messages("sg-no-admin-ports", rule)
