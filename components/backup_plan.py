@@ -21,15 +21,15 @@ import pulumi
 import pulumi_aws as aws
 
 from components.keys import StackKey, StackKeyArgs
-from infra.backup_windows import BACKUP_START_WINDOW_MINUTES
-from infra.config import BackupConfig
 
 BACKUP_POLICIES = (
     ("backup", "policy/service-role/AWSBackupServiceRolePolicyForBackup"),
     ("restores", "policy/service-role/AWSBackupServiceRolePolicyForRestores"),
 )
-# One figure with the config check that keeps the job's start window clear of the RDS windows.
-START_WINDOW_MINUTES = BACKUP_START_WINDOW_MINUTES
+# How long after its scheduled time an AWS Backup job may still start (the plan rule's `start_window`, minutes):
+# a job that cannot start within an hour (the shortest window AWS allows) is reported failed, not silently late.
+# The stack's config check keeps this window clear of the RDS windows (infra/backup_windows.py) with this figure.
+START_WINDOW_MINUTES = 60
 COMPLETION_WINDOW_MINUTES = 360
 
 _NAME_PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,40}[a-z0-9]$")
@@ -72,8 +72,17 @@ def _partition(arn: str) -> str:
 
 
 @dataclass(frozen=True, kw_only=True)
+class BackupSchedule:
+    """When AWS Backup runs and how long it keeps what it takes (the copy retention applies in the copy vault)."""
+
+    schedule: str = "cron(0 5 * * ? *)"
+    retention_days: int = 35
+    copy_retention_days: int = 35
+
+
+@dataclass(frozen=True, kw_only=True)
 class BackupPlanArgs:
-    backup: BackupConfig
+    backup: BackupSchedule
     kms_key_arn: pulumi.Input[str]
     resource_arns: Sequence[pulumi.Input[str]]
     """What the plan backs up (the database's ARN)."""
@@ -93,11 +102,36 @@ class BackupPlan(pulumi.ComponentResource):
     def __init__(self, name: str, args: BackupPlanArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         interval = _validate(args)
         super().__init__("rampart:index:BackupPlan", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        self._name, self._args = name, args
         # Vault, plan and selection keep readable fixed names (a restore starts from the vault's name), unique in
         # their scope, so Pulumi's create-before-delete replacement would collide with the old one. Deleting first
         # loses nothing: AWS refuses to delete a vault that still holds recovery points.
-        named = pulumi.ResourceOptions(parent=self, delete_before_replace=True)
+        self._named = pulumi.ResourceOptions(parent=self, delete_before_replace=True)
+        vault, plan = self._vault_and_plan()
+        role, attachments = self._role()
+        aws.backup.Selection(
+            f"{name}-selection",
+            name=f"{args.name_prefix}-selection",
+            plan_id=plan.id,
+            iam_role_arn=role.arn,
+            resources=list(args.resource_arns),
+            # The role must carry its policies before AWS Backup validates the selection.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=attachments, delete_before_replace=True),
+        )
+
+        self.plan_id = plan.id
+        self.vault_name = vault.name
+        self.schedule_interval_minutes = interval
+        self.register_outputs(
+            {
+                "planId": self.plan_id,
+                "vaultName": self.vault_name,
+                "scheduleIntervalMinutes": self.schedule_interval_minutes,
+            }
+        )
+
+    def _vault_and_plan(self) -> tuple[aws.backup.Vault, aws.backup.Plan]:
+        name, args, named = self._name, self._args, self._named
         backup = args.backup
 
         vault = aws.backup.Vault(
@@ -136,7 +170,10 @@ class BackupPlan(pulumi.ComponentResource):
             ],
             opts=named,
         )
+        return vault, plan
 
+    def _role(self) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
+        name, args, child = self._name, self._args, pulumi.ResourceOptions(parent=self)
         partition = pulumi.Output.from_input(args.kms_key_arn).apply(_partition)
         role = aws.iam.Role(
             f"{name}-role",
@@ -164,26 +201,7 @@ class BackupPlan(pulumi.ComponentResource):
             )
             for role_suffix, policy in BACKUP_POLICIES
         ]
-        aws.backup.Selection(
-            f"{name}-selection",
-            name=f"{args.name_prefix}-selection",
-            plan_id=plan.id,
-            iam_role_arn=role.arn,
-            resources=list(args.resource_arns),
-            # The role must carry its policies before AWS Backup validates the selection.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=attachments, delete_before_replace=True),
-        )
-
-        self.plan_id = plan.id
-        self.vault_name = vault.name
-        self.schedule_interval_minutes = interval
-        self.register_outputs(
-            {
-                "planId": self.plan_id,
-                "vaultName": self.vault_name,
-                "scheduleIntervalMinutes": self.schedule_interval_minutes,
-            }
-        )
+        return role, attachments
 
 
 def _validate(args: BackupPlanArgs) -> int:
@@ -193,6 +211,12 @@ def _validate(args: BackupPlanArgs) -> int:
         )
     if not args.resource_arns:
         raise ValueError("BackupPlanArgs.resource_arns: expected at least one resource ARN to back up, got none")
+    if not isinstance(args.backup, BackupSchedule):
+        raise ValueError(f"BackupPlanArgs.backup: expected a BackupSchedule, got {type(args.backup).__name__}")
+    for field in ("retention_days", "copy_retention_days"):
+        days = getattr(args.backup, field)
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 36500:
+            raise ValueError(f"BackupPlanArgs.backup.{field}: expected 1..36500 days, got {days!r}")
     try:
         return schedule_interval_minutes(args.backup.schedule)
     except ValueError as exc:

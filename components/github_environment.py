@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_github as github
 
-from infra.config import GithubConfig
+from components.github_settings import GithubRepositorySettings, validate_github
 
 PRODUCTION = "production"
 MIN_PRODUCTION_WAIT_MINUTES = 5
@@ -24,8 +24,8 @@ _ANY_BRANCH = re.compile(r"^[*/]+$")
 
 @dataclass(frozen=True, kw_only=True)
 class GithubEnvironmentArgs:
-    github: GithubConfig
-    """The repository and its protection settings (infra/config.py GithubConfig)."""
+    github: GithubRepositorySettings
+    """The repository and its protection settings (components/github_settings.py)."""
     environment: str
     """The stack's environment name, used as the GitHub environment name (e.g. "production")."""
     variables: Mapping[str, pulumi.Input[str]]
@@ -44,6 +44,7 @@ def _validate_actions_name(kind: str, name: str) -> None:
 
 
 def _validate(args: GithubEnvironmentArgs) -> None:
+    validate_github(args.github, "GithubEnvironmentArgs.github")
     gh = args.github
     if not _ENVIRONMENT_NAME.match(args.environment):
         raise ValueError(

@@ -14,7 +14,7 @@ import pulumi_aws as aws
 from components.aws_partition import partition_of
 from components.ci_policies import infrastructure_policy, preview_policy, rollback_policy, state_bucket_of
 from components.deploy_policy import deploy_policy
-from infra.config import GithubConfig
+from components.github_settings import GithubRepositorySettings, validate_github
 
 ISSUER_HOST = "token.actions.githubusercontent.com"
 ISSUER_URL = f"https://{ISSUER_HOST}"
@@ -32,7 +32,7 @@ _FAMILY = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 
 @dataclass(frozen=True, kw_only=True)
 class GithubOidcArgs:
-    github: GithubConfig
+    github: GithubRepositorySettings
     """The repository whose workflows may assume the roles."""
     environment: str
     """GitHub environment the deploy job runs in; only tokens for it may assume the deploy role."""
@@ -80,6 +80,7 @@ def _no_literal_wildcards(field: str, values: Sequence[Any]) -> None:
 
 
 def _validate(args: GithubOidcArgs) -> None:
+    validate_github(args.github, "GithubOidcArgs.github")
     for field in ("environment", "rollback_environment"):
         value = getattr(args, field)
         if (value is not None or field == "environment") and not _ENVIRONMENT_NAME.match(str(value)):
@@ -105,8 +106,6 @@ def _validate(args: GithubOidcArgs) -> None:
         raise ValueError(
             "GithubOidcArgs.provider_arn: expected the existing provider's ARN when create_provider is false, got None"
         )
-    if (args.github.owner_id is None) != (args.github.repository_id is None):
-        raise ValueError("GithubOidcArgs.github: expected owner_id and repository_id both set or both unset")
     required = {
         "service_arns": args.service_arns,
         "task_definition_families": args.task_definition_families,
@@ -130,7 +129,7 @@ def _validate(args: GithubOidcArgs) -> None:
             raise ValueError(f"GithubOidcArgs.task_definition_families: expected a family name, got {family!r}")
 
 
-def subjects(github: GithubConfig, context: str) -> list[str]:
+def subjects(github: GithubRepositorySettings, context: str) -> list[str]:
     """Exact `sub` claims for one context (`environment:NAME` or `pull_request`), in both the name form and,
     when the numeric ids are known, the immutable-id form newer repositories get."""
     found = [f"repo:{github.repository}:{context}"]

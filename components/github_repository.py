@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_github as github
 
-from infra.config import GithubConfig
+from components.github_settings import GithubRepositorySettings, validate_github
 
 POLICY_CHECK = "rampart check"
 """The status check the policy gate reports under; without it a PR could merge past the pack."""
@@ -17,11 +17,12 @@ _ALLOW_EVERYTHING = {"*", "*/*", "*@*", "*/*@*"}
 
 @dataclass(frozen=True, kw_only=True)
 class GithubRepositoryRulesArgs:
-    github: GithubConfig
-    """The repository and its protection settings (infra/config.py GithubConfig)."""
+    github: GithubRepositorySettings
+    """The repository and its protection settings (components/github_settings.py)."""
 
 
 def _validate(args: GithubRepositoryRulesArgs) -> None:
+    validate_github(args.github, "GithubRepositoryRulesArgs.github")
     gh = args.github
     if POLICY_CHECK not in gh.required_status_checks:
         raise ValueError(

@@ -10,14 +10,14 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_github as github
 
-from infra.config import GithubConfig
+from components.github_settings import GithubRepositorySettings, validate_github
 
 VARIABLE_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
 
 @dataclass(frozen=True, kw_only=True)
 class GithubRepositoryVariablesArgs:
-    github: GithubConfig
+    github: GithubRepositorySettings
     variables: Mapping[str, pulumi.Input[str]]
     """Variable name -> value. Values are configuration, never secrets: Actions variables are readable by anyone
     who can read the repository."""
@@ -30,6 +30,7 @@ class GithubRepositoryVariables(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: GithubRepositoryVariablesArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        validate_github(args.github, "GithubRepositoryVariablesArgs.github")
         for variable in args.variables:
             if not VARIABLE_NAME.match(variable) or variable.startswith("GITHUB_"):
                 raise ValueError(

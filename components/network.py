@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import CLOUDWATCH_LOG_RETENTION_DAYS
+from components.log_retention import CLOUDWATCH_LOG_RETENTION_DAYS
 
 # CloudWatch Logs accepts only these retention periods; anything else fails inside `pulumi up`.
 LOG_RETENTION_DAYS = frozenset(CLOUDWATCH_LOG_RETENTION_DAYS)
@@ -116,37 +116,70 @@ class Network(pulumi.ComponentResource):
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         subnet_cidrs = _validate(args)
         super().__init__("rampart:index:Network", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        invoke = pulumi.InvokeOptions(parent=self)
-        az_count = args.az_count
+        self._name, self._args = name, args
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._invoke = pulumi.InvokeOptions(parent=self)
+        zone_names = self._zone_names()
+        vpc, igw = self._vpc()
+        private_cidrs, public_cidrs = subnet_cidrs[: args.az_count], subnet_cidrs[args.az_count :]
+        public_subnets = self._subnets("public", vpc, public_cidrs, zone_names)
+        private_subnets = self._subnets("private", vpc, private_cidrs, zone_names)
+        self._public_routes(vpc, igw, public_subnets)
+        nat_gateways = self._nat_gateways(igw, public_subnets)
+        private_rts = self._private_routes(vpc, private_subnets, nat_gateways)
+        self._flow_logs(name, args, vpc, self._invoke)
+        endpoint_sg = self._endpoints(vpc, private_subnets, private_rts)
 
-        if args.availability_zones is not None:
-            zone_names: list[pulumi.Input[str]] = list(args.availability_zones)[:az_count]
-        else:
-            available = aws.get_availability_zones_output(state="available", opts=invoke)
+        self.vpc_id = vpc.id
+        self.vpc_cidr = args.cidr
+        self.public_subnet_ids = [s.id for s in public_subnets]
+        self.private_subnet_ids = [s.id for s in private_subnets]
+        self.private_route_table_ids = [rt.id for rt in private_rts]
+        self.endpoint_security_group_id = endpoint_sg.id
+        self.availability_zones = pulumi.Output.all(*zone_names).apply(list)
+        self.register_outputs(
+            {
+                "vpcId": self.vpc_id,
+                "vpcCidr": self.vpc_cidr,
+                "publicSubnetIds": self.public_subnet_ids,
+                "privateSubnetIds": self.private_subnet_ids,
+                "natPublicIps": self.nat_public_ips,
+                "privateRouteTableIds": self.private_route_table_ids,
+                "endpointSecurityGroupId": self.endpoint_security_group_id,
+                "availabilityZones": self.availability_zones,
+                "flowLogGroupName": self.flow_log_group_name,
+            }
+        )
 
-            def _zone(index: int) -> pulumi.Output[str]:
-                def pick(names: list[str]) -> str:
-                    if len(names) < az_count:
-                        raise ValueError(
-                            f"NetworkArgs.az_count: expected at most the {len(names)} available zones, got {az_count}"
-                        )
-                    return names[index]
+    def _zone_names(self) -> list[pulumi.Input[str]]:
+        az_count = self._args.az_count
+        if self._args.availability_zones is not None:
+            return list(self._args.availability_zones)[:az_count]
+        available = aws.get_availability_zones_output(state="available", opts=self._invoke)
 
-                return available.names.apply(pick)
+        def _zone(index: int) -> pulumi.Output[str]:
+            def pick(names: list[str]) -> str:
+                if len(names) < az_count:
+                    raise ValueError(
+                        f"NetworkArgs.az_count: expected at most the {len(names)} available zones, got {az_count}"
+                    )
+                return names[index]
 
-            zone_names = [_zone(i) for i in range(az_count)]
+            return available.names.apply(pick)
 
+        return [_zone(i) for i in range(az_count)]
+
+    def _vpc(self) -> tuple[aws.ec2.Vpc, aws.ec2.InternetGateway]:
+        name, child = self._name, self._child
         vpc = aws.ec2.Vpc(
             f"{name}-vpc",
-            cidr_block=args.cidr,
+            cidr_block=self._args.cidr,
             # Interface endpoints with private DNS need both, or tasks resolve the public API addresses.
             enable_dns_support=True,
             enable_dns_hostnames=True,
             tags={"Name": f"{name}-vpc"},
             opts=child,
         )
-
         # Anything left in the default group (by a console click or a resource without an explicit group)
         # must reach nothing: managing it with no rules strips the allow-all rules AWS creates.
         aws.ec2.DefaultSecurityGroup(
@@ -157,36 +190,30 @@ class Network(pulumi.ComponentResource):
             tags={"Name": f"{name}-default-closed"},
             opts=child,
         )
-
         igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={"Name": f"{name}-igw"}, opts=child)
+        return vpc, igw
 
-        private_cidrs, public_cidrs = subnet_cidrs[:az_count], subnet_cidrs[az_count:]
-        public_subnets = [
+    def _subnets(
+        self, tier: str, vpc: aws.ec2.Vpc, cidrs: Sequence[ipaddress.IPv4Network], zone_names: list[pulumi.Input[str]]
+    ) -> list[aws.ec2.Subnet]:
+        return [
             aws.ec2.Subnet(
-                f"{name}-public-{i}",
+                f"{self._name}-{tier}-{i}",
                 vpc_id=vpc.id,
                 cidr_block=str(cidr),
                 availability_zone=zone_names[i],
                 # The ALB and NAT gateways bring their own addresses; nothing else may get a public IP.
                 map_public_ip_on_launch=False,
-                tags={"Name": f"{name}-public-{i}", "rampart:tier": "public"},
-                opts=child,
+                tags={"Name": f"{self._name}-{tier}-{i}", "rampart:tier": tier},
+                opts=self._child,
             )
-            for i, cidr in enumerate(public_cidrs)
-        ]
-        private_subnets = [
-            aws.ec2.Subnet(
-                f"{name}-private-{i}",
-                vpc_id=vpc.id,
-                cidr_block=str(cidr),
-                availability_zone=zone_names[i],
-                map_public_ip_on_launch=False,
-                tags={"Name": f"{name}-private-{i}", "rampart:tier": "private"},
-                opts=child,
-            )
-            for i, cidr in enumerate(private_cidrs)
+            for i, cidr in enumerate(cidrs)
         ]
 
+    def _public_routes(
+        self, vpc: aws.ec2.Vpc, igw: aws.ec2.InternetGateway, public_subnets: list[aws.ec2.Subnet]
+    ) -> None:
+        name, child = self._name, self._child
         public_rt = aws.ec2.RouteTable(f"{name}-public-rt", vpc_id=vpc.id, tags={"Name": f"{name}-public"}, opts=child)
         aws.ec2.Route(
             f"{name}-public-default-route",
@@ -200,10 +227,14 @@ class Network(pulumi.ComponentResource):
                 f"{name}-public-rta-{i}", route_table_id=public_rt.id, subnet_id=subnet.id, opts=child
             )
 
+    def _nat_gateways(
+        self, igw: aws.ec2.InternetGateway, public_subnets: list[aws.ec2.Subnet]
+    ) -> list[aws.ec2.NatGateway]:
+        name = self._name
         nat_gateways = []
         self.nat_public_ips = []
-        for i in range(args.nat_gateways):
-            eip = aws.ec2.Eip(f"{name}-nat-eip-{i}", domain="vpc", tags={"Name": f"{name}-nat-{i}"}, opts=child)
+        for i in range(self._args.nat_gateways):
+            eip = aws.ec2.Eip(f"{name}-nat-eip-{i}", domain="vpc", tags={"Name": f"{name}-nat-{i}"}, opts=self._child)
             self.nat_public_ips.append(eip.public_ip)
             nat_gateways.append(
                 aws.ec2.NatGateway(
@@ -216,7 +247,12 @@ class Network(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
                 )
             )
+        return nat_gateways
 
+    def _private_routes(
+        self, vpc: aws.ec2.Vpc, private_subnets: list[aws.ec2.Subnet], nat_gateways: list[aws.ec2.NatGateway]
+    ) -> list[aws.ec2.RouteTable]:
+        name, child = self._name, self._child
         private_rts = []
         for i, subnet in enumerate(private_subnets):
             rt = aws.ec2.RouteTable(
@@ -234,10 +270,13 @@ class Network(pulumi.ComponentResource):
                 f"{name}-private-rta-{i}", route_table_id=rt.id, subnet_id=subnet.id, opts=child
             )
             private_rts.append(rt)
+        return private_rts
 
-        self._flow_logs(name, args, vpc, invoke)
-
-        region = aws.get_region_output(opts=invoke).region
+    def _endpoints(
+        self, vpc: aws.ec2.Vpc, private_subnets: list[aws.ec2.Subnet], private_rts: list[aws.ec2.RouteTable]
+    ) -> aws.ec2.SecurityGroup:
+        name, child = self._name, self._child
+        region = aws.get_region_output(opts=self._invoke).region
         endpoint_sg = aws.ec2.SecurityGroup(
             f"{name}-endpoints-sg",
             vpc_id=vpc.id,
@@ -251,7 +290,7 @@ class Network(pulumi.ComponentResource):
             ip_protocol="tcp",
             from_port=443,
             to_port=443,
-            cidr_ipv4=args.cidr,
+            cidr_ipv4=self._args.cidr,
             description="HTTPS to AWS APIs from resources in this VPC",
             opts=child,
         )
@@ -276,27 +315,7 @@ class Network(pulumi.ComponentResource):
             tags={"Name": f"{name}-s3"},
             opts=child,
         )
-
-        self.vpc_id = vpc.id
-        self.vpc_cidr = args.cidr
-        self.public_subnet_ids = [s.id for s in public_subnets]
-        self.private_subnet_ids = [s.id for s in private_subnets]
-        self.private_route_table_ids = [rt.id for rt in private_rts]
-        self.endpoint_security_group_id = endpoint_sg.id
-        self.availability_zones = pulumi.Output.all(*zone_names).apply(list)
-        self.register_outputs(
-            {
-                "vpcId": self.vpc_id,
-                "vpcCidr": self.vpc_cidr,
-                "publicSubnetIds": self.public_subnet_ids,
-                "privateSubnetIds": self.private_subnet_ids,
-                "natPublicIps": self.nat_public_ips,
-                "privateRouteTableIds": self.private_route_table_ids,
-                "endpointSecurityGroupId": self.endpoint_security_group_id,
-                "availabilityZones": self.availability_zones,
-                "flowLogGroupName": self.flow_log_group_name,
-            }
-        )
+        return endpoint_sg
 
     def _flow_logs(self, name: str, args: NetworkArgs, vpc: aws.ec2.Vpc, invoke: pulumi.InvokeOptions) -> None:
         child = pulumi.ResourceOptions(parent=self)
@@ -312,41 +331,14 @@ class Network(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-flow-logs-role",
             description="VPC flow logs delivery to its own log group",
-            assume_role_policy=account_id.apply(
-                lambda account: json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Effect": "Allow",
-                                "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                                "Action": "sts:AssumeRole",
-                                "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-                            }
-                        ],
-                    }
-                )
-            ),
+            assume_role_policy=account_id.apply(_flow_logs_trust),
             opts=child,
         )
         # Least privilege: write to this one log group; no logs:CreateLogGroup (the group exists) and no "*".
         policy = aws.iam.RolePolicy(
             f"{name}-flow-logs-policy",
             role=role.id,
-            policy=log_group.arn.apply(
-                lambda arn: json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Effect": "Allow",
-                                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                                "Resource": [arn, f"{arn}:*"],
-                            }
-                        ],
-                    }
-                )
-            ),
+            policy=log_group.arn.apply(_flow_logs_policy),
             opts=child,
         )
         aws.ec2.FlowLog(
@@ -363,3 +355,34 @@ class Network(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
         self.flow_log_group_name = log_group.name
+
+
+def _flow_logs_trust(account: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+                }
+            ],
+        }
+    )
+
+
+def _flow_logs_policy(arn: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                    "Resource": [arn, f"{arn}:*"],
+                }
+            ],
+        }
+    )

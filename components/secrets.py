@@ -19,8 +19,6 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import ApplicationSecretConfig
-
 _NAME_PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,60}[a-z0-9]$")
 
 
@@ -35,8 +33,19 @@ def pinned_value_from(arn: str, version_id: str) -> str:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SecretSpec:
+    """One application secret: its name, where its value comes from, how long a deleted one can be restored."""
+
+    name: str
+    config_key: str
+    """Key of the value in `values` (the stack's secret config key)."""
+    description: str
+    recovery_window_days: int = 30
+
+
+@dataclass(frozen=True, kw_only=True)
 class ApplicationSecretsArgs:
-    secrets: Sequence[ApplicationSecretConfig]
+    secrets: Sequence[SecretSpec]
     values: Mapping[str, pulumi.Output[str]]
     """configKey -> the secret value (a Pulumi secret Output)."""
     kms_key_arn: pulumi.Input[str]
@@ -104,6 +113,13 @@ def _validate(args: ApplicationSecretsArgs) -> None:
             "ApplicationSecretsArgs.name_prefix: expected 2-62 lowercase letters, digits and hyphens, "
             f"got {args.name_prefix!r}"
         )
+    for index, spec in enumerate(args.secrets):
+        if not isinstance(spec, SecretSpec):
+            kind = type(spec).__name__
+            raise ValueError(f"ApplicationSecretsArgs.secrets[{index}]: expected a SecretSpec, got {kind}")
+        if not 7 <= spec.recovery_window_days <= 30:
+            raise ValueError(f"ApplicationSecretsArgs.secrets[{index}].recovery_window_days: expected 7..30 days "
+                             f"(a deleted secret stays restorable), got {spec.recovery_window_days!r}")
     for field, values in (
         ("name", [s.name for s in args.secrets]),
         ("config_key", [s.config_key for s in args.secrets]),

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import re
 
-# How long after its scheduled time an AWS Backup job may still start (the plan rule's `start_window`, minutes):
-# a job that cannot start within an hour (the shortest window AWS allows) is reported failed, not silently late.
-BACKUP_START_WINDOW_MINUTES = 60
+from components.backup_plan import START_WINDOW_MINUTES
+
+# How long after its scheduled time an AWS Backup job may still start: the plan rule's own figure.
+BACKUP_START_WINDOW_MINUTES = START_WINDOW_MINUTES
 # AWS Backup starts no database backup in this many minutes before the maintenance window (developer guide).
 MAINTENANCE_LEAD_MINUTES = 60
 

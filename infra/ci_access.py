@@ -17,6 +17,7 @@ from components.github_variables import GithubRepositoryVariables, GithubReposit
 from components.keys import StackKey
 from components.smoke_runner import SmokeRunner
 from infra import naming, outputs
+from infra.component_args import github_settings
 from infra.config import StackConfig
 from infra.timing import deploy_job_minutes, deployment_timing
 
@@ -42,7 +43,7 @@ def build_ci_access(
     oidc = GithubOidc(
         f"{prefix}-github-oidc",
         GithubOidcArgs(
-            github=cfg.github,
+            github=github_settings(cfg.github),
             environment=cfg.environment,
             name_prefix=prefix,
             account_id=account_id,
@@ -117,19 +118,21 @@ def build_ci_access(
         )
     GithubEnvironment(
         f"{prefix}-github-environment",
-        GithubEnvironmentArgs(github=cfg.github, environment=cfg.environment, variables=environment_variables),
+        GithubEnvironmentArgs(
+            github=github_settings(cfg.github), environment=cfg.environment, variables=environment_variables
+        ),
         opts=on_github,
     )
     if oidc.rollback_role_arn is not None:
         _rollback_environment(cfg, oidc.rollback_role_arn, environment_variables, on_github)
     GithubRepositoryVariables(
         f"{prefix}-github-variables",
-        GithubRepositoryVariablesArgs(github=cfg.github, variables=repository_variables),
+        GithubRepositoryVariablesArgs(github=github_settings(cfg.github), variables=repository_variables),
         opts=on_github,
     )
     if cfg.github.manage_repository_settings:
         GithubRepositoryRules(
-            f"{prefix}-github-repository", GithubRepositoryRulesArgs(github=cfg.github), opts=on_github
+            f"{prefix}-github-repository", GithubRepositoryRulesArgs(github=github_settings(cfg.github)), opts=on_github
         )
     return oidc
 
@@ -146,7 +149,7 @@ def _rollback_environment(
     GithubEnvironment(
         f"{naming.prefix(cfg)}-github-rollback-environment",
         GithubEnvironmentArgs(
-            github=cfg.github.model_copy(update={"wait_timer_minutes": 0}),
+            github=github_settings(cfg.github, wait_timer_minutes=0),
             environment=str(rollback_environment(cfg)),
             variables=variables,
         ),

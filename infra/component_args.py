@@ -7,15 +7,28 @@ the component declares, and tests/infra/test_component_args.py fails when either
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from components.backup_plan import BackupSchedule
 from components.blue_green_service import Autoscaling, DeploymentStrategy, ServiceSpec
 from components.database_settings import DatabaseSettings
 from components.deployment_alarms import AlarmThresholds
-from infra.config import AlarmsConfig, DatabaseConfig, DeploymentConfig, ServiceConfig
+from components.github_settings import GithubRepositorySettings, GithubReviewers
+from components.secrets import SecretSpec
+from infra.config import (
+    AlarmsConfig,
+    ApplicationSecretConfig,
+    BackupConfig,
+    DatabaseConfig,
+    DeploymentConfig,
+    GithubConfig,
+    ServiceConfig,
+)
 
 T = TypeVar("T")
 
@@ -45,3 +58,17 @@ def alarm_thresholds(alarms: AlarmsConfig) -> AlarmThresholds:
 
 def database_settings(database: DatabaseConfig) -> DatabaseSettings:
     return copy_fields(DatabaseSettings, database)
+
+
+def backup_schedule(backup: BackupConfig) -> BackupSchedule:
+    return copy_fields(BackupSchedule, backup)
+
+
+def secret_specs(secrets: Sequence[ApplicationSecretConfig]) -> tuple[SecretSpec, ...]:
+    return tuple(copy_fields(SecretSpec, secret) for secret in secrets)
+
+
+def github_settings(github: GithubConfig, **overrides: Any) -> GithubRepositorySettings:
+    """`overrides`: settings that differ for one environment (the rollback gate has no wait timer)."""
+    settings = copy_fields(GithubRepositorySettings, github, reviewers=copy_fields(GithubReviewers, github.reviewers))
+    return dataclasses.replace(settings, **overrides)

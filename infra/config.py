@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from components.deployment_alarms import METRIC_DELAY_SECONDS, worst_case_detection_seconds  # noqa: F401 (re-export)
+from components.log_retention import CLOUDWATCH_LOG_RETENTION_DAYS
 from infra.backup_windows import window_conflict
 
 NAMESPACE = "rampart"
@@ -91,11 +92,6 @@ def _cidr(value: str) -> str:
     if network.version != 4 or not 16 <= network.prefixlen <= 24:
         raise ValueError("expected an IPv4 CIDR block with a prefix between /16 and /24")
     return value
-
-
-CLOUDWATCH_LOG_RETENTION_DAYS = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-)
 
 
 def _log_retention(value: int) -> int:

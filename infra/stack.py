@@ -23,7 +23,14 @@ from components.smoke_runner import SmokeRunner, SmokeRunnerArgs
 from components.web_acl import WebAcl, WebAclArgs
 from infra import naming, outputs
 from infra.ci_access import build_ci_access
-from infra.component_args import alarm_thresholds, database_settings, deployment_strategy, service_spec
+from infra.component_args import (
+    alarm_thresholds,
+    backup_schedule,
+    database_settings,
+    deployment_strategy,
+    secret_specs,
+    service_spec,
+)
 from infra.config import StackConfig
 from infra.recovery import recovery_summary
 from infra.timing import deployment_timing
@@ -65,7 +72,7 @@ def build_stack(cfg: StackConfig) -> None:
     secrets = ApplicationSecrets(
         f"{prefix}-secrets",
         ApplicationSecretsArgs(
-            secrets=cfg.application_secrets,
+            secrets=secret_specs(cfg.application_secrets),
             values=cfg.secret_values,
             kms_key_arn=key.key_arn,
             name_prefix=prefix,
@@ -175,7 +182,7 @@ def build_stack(cfg: StackConfig) -> None:
     BackupPlan(
         f"{prefix}-backup",
         BackupPlanArgs(
-            backup=cfg.backup,
+            backup=backup_schedule(cfg.backup),
             kms_key_arn=key.key_arn,
             resource_arns=[database.arn],
             copy_vault_arn=copy_vault_arn,

@@ -9,9 +9,10 @@ from components.backup_plan import (
     BackupCopyVaultArgs,
     BackupPlan,
     BackupPlanArgs,
+    BackupSchedule,
     schedule_interval_minutes,
 )
-from infra.config import BackupConfig
+from infra.component_args import backup_schedule
 from tests.support.stacks import record_program, stack_config
 
 PLAN = "aws:backup/plan:Plan"
@@ -24,7 +25,7 @@ COPY_VAULT_ARN = "arn:aws:backup:us-west-2:123456789012:backup-vault:rampart-pro
 
 def _args(backup=None, copy_vault_arn=None, **overrides):
     values = dict(
-        backup=backup or stack_config("production").backup,
+        backup=backup or backup_schedule(stack_config("production").backup),
         kms_key_arn=KEY_ARN,
         resource_arns=[DB_ARN],
         copy_vault_arn=copy_vault_arn,
@@ -86,7 +87,7 @@ def test_copy_to_the_other_region_vault_with_its_retention(with_copy):
 
 
 def test_no_copy_when_no_copy_vault():
-    rec, _ = _record(_args(backup=stack_config("staging").backup))
+    rec, _ = _record(_args(backup=backup_schedule(stack_config("staging").backup)))
     rule = _rule(rec)
     assert not rule.get("copyActions")
     assert rule["lifecycle"]["deleteAfter"] == 14
@@ -135,7 +136,7 @@ def test_unknown_schedules_rejected(schedule):
 
 def test_unknown_schedule_rejected_by_the_component():
     with pytest.raises(ValueError, match=r"^BackupPlanArgs\.backup\.schedule: expected"):
-        _record(_args(backup=BackupConfig(schedule="cron(0 2 1 * ? *)")))
+        _record(_args(backup=BackupSchedule(schedule="cron(0 2 1 * ? *)")))
 
 
 @pytest.mark.parametrize(("overrides", "field"), [({"resource_arns": []}, "resource_arns"),
@@ -165,3 +166,16 @@ def test_copy_vault_lives_in_the_other_region_with_its_own_key():
     assert key.plain_inputs()["enableKeyRotation"] is True
     assert "logs.us-west-2.amazonaws.com" in key.plain_inputs()["policy"]
     assert vault.plain_inputs().get("forceDestroy") is False
+
+
+@pytest.mark.parametrize(
+    ("backup", "field"),
+    [
+        ({"schedule": "cron(0 5 * * ? *)"}, "backup"),
+        (BackupSchedule(retention_days=0), "backup.retention_days"),
+        (BackupSchedule(copy_retention_days=36501), "backup.copy_retention_days"),
+    ],
+)
+def test_backup_settings_are_checked(backup, field):
+    with pytest.raises(ValueError, match=rf"^BackupPlanArgs\.{field}: expected"):
+        _record(_args(backup=backup))

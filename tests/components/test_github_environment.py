@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pulumi
 import pytest
 
 from components.github_environment import GithubEnvironment, GithubEnvironmentArgs
-from infra.config import GithubReviewersConfig
+from components.github_settings import GithubReviewers
+from infra.component_args import github_settings
 from rampart.engine.recorder import SECRET_SIG, SECRET_SIG_KEY, contains_secret
 from tests.support.stacks import record_program, stack_config
 
@@ -18,7 +21,7 @@ SECRET_VALUE = "s3cr3t-value-never-plain"
 
 
 def gh(**update):
-    return stack_config("production").github.model_copy(update=update)
+    return dataclasses.replace(github_settings(stack_config("production").github), **update)
 
 
 def record_env(environment="production", github=None, variables=None, secrets=None):
@@ -81,7 +84,7 @@ def test_protected_branches_only_uses_no_named_policies():
 
 
 def test_staging_same_branch_policy_no_wait_no_reviewers():
-    rec = record_env("staging", github=stack_config("staging").github)
+    rec = record_env("staging", github=github_settings(stack_config("staging").github))
     inputs = rec.one(ENV).plain_inputs()
     assert inputs["environment"] == "staging"
     assert inputs["waitTimer"] == 0
@@ -90,19 +93,19 @@ def test_staging_same_branch_policy_no_wait_no_reviewers():
     assert [r.plain_inputs()["branchPattern"] for r in rec.by_type(POLICY)] == ["main"]
 
 
-@pytest.mark.parametrize("reviewers", [GithubReviewersConfig(), GithubReviewersConfig(users=(), teams=())])
+@pytest.mark.parametrize("reviewers", [GithubReviewers(), GithubReviewers(users=(), teams=())])
 def test_production_without_reviewers_raises(reviewers):
     with pytest.raises(ValueError, match=r"GithubEnvironmentArgs.github: expected at least one production reviewer"):
         record_env(github=gh(reviewers=reviewers))
 
 
 def test_staging_without_reviewers_is_fine():
-    rec = record_env("staging", github=gh(reviewers=GithubReviewersConfig()))
+    rec = record_env("staging", github=gh(reviewers=GithubReviewers()))
     assert rec.one(ENV).plain_inputs()["environment"] == "staging"
 
 
 def test_too_many_reviewers_raises():
-    many = GithubReviewersConfig(users=tuple(range(1, 5)), teams=tuple(range(10, 13)))
+    many = GithubReviewers(users=tuple(range(1, 5)), teams=tuple(range(10, 13)))
     with pytest.raises(ValueError, match="at most 6 reviewers"):
         record_env(github=gh(reviewers=many))
 

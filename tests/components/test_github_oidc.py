@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 
 from components.github_oidc import GithubOidc, GithubOidcArgs
+from infra.component_args import github_settings
 from tests.support.stacks import record_program, stack_config
 
 PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
@@ -30,7 +32,7 @@ SUB = "token.actions.githubusercontent.com:sub"
 
 
 def gh(**update):
-    return stack_config("production").github.model_copy(update=update)
+    return dataclasses.replace(github_settings(stack_config("production").github), **update)
 
 
 def make_args(**overrides):
@@ -135,7 +137,8 @@ def test_deploy_trust_name_form_only_without_ids():
 
 
 def test_staging_subject_names_its_environment():
-    rec = record_oidc(github=stack_config("staging").github, environment="staging", name_prefix="shop-staging")
+    staging = github_settings(stack_config("staging").github)
+    rec = record_oidc(github=staging, environment="staging", name_prefix="shop-staging")
     subs = trust(role(rec, "deploy"))["Statement"][0]["Condition"]["StringEquals"][SUB]
     assert all(s.endswith(":environment:staging") for s in subs)
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from components.github_repository import GithubRepositoryRules, GithubRepositoryRulesArgs
+from infra.component_args import github_settings
 from tests.support.stacks import record_program, stack_config
 
 RULESET = "github:index/repositoryRuleset:RepositoryRuleset"
@@ -13,7 +16,7 @@ WORKFLOW = "github:index/workflowRepositoryPermissions:WorkflowRepositoryPermiss
 
 
 def gh(**update):
-    return stack_config("production").github.model_copy(update=update)
+    return dataclasses.replace(github_settings(stack_config("production").github), **update)
 
 
 def record_rules(github=None):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components.github_variables import GithubRepositoryVariables, GithubRepositoryVariablesArgs
+from infra.component_args import github_settings
 from tests.support.stacks import record_program, stack_config
 
 VARIABLE = "github:index/actionsVariable:ActionsVariable"
@@ -12,7 +13,7 @@ PREVIEW_ARN = "arn:aws:iam::123456789012:role/shop-gh-preview"
 
 
 def record(variables):
-    github = stack_config("staging").github
+    github = github_settings(stack_config("staging").github)
     return record_program(
         lambda: GithubRepositoryVariables("vars", GithubRepositoryVariablesArgs(github=github, variables=variables))
     )
@@ -35,5 +36,8 @@ def test_one_variable_per_entry_in_the_repository_under_the_component():
 def test_names_actions_refuses_are_rejected_before_any_resource(name):
     with pytest.raises(ValueError, match="GithubRepositoryVariablesArgs.variables: expected UPPER_SNAKE"):
         GithubRepositoryVariables(
-            "vars", GithubRepositoryVariablesArgs(github=stack_config("staging").github, variables={name: "x"})
+            "vars",
+            GithubRepositoryVariablesArgs(
+                github=github_settings(stack_config("staging").github), variables={name: "x"}
+            ),
         )

@@ -3,7 +3,8 @@ import json
 import pulumi
 import pytest
 
-from components.secrets import ApplicationSecrets, ApplicationSecretsArgs, pinned_value_from
+from components.secrets import ApplicationSecrets, ApplicationSecretsArgs, SecretSpec, pinned_value_from
+from infra.component_args import secret_specs
 from rampart.engine.recorder import SECRET_SIG, SECRET_SIG_KEY, contains_secret
 from tests.support.stacks import record_program, stack_config
 
@@ -14,7 +15,7 @@ VALUES = {"sessionKey": "test-session-value-3f9a", "paymentsApiKey": "test-payme
 
 
 def _record(stack="production", protect=True, values=VALUES, secret_values=True, secrets=None):
-    config = secrets if secrets is not None else stack_config(stack).application_secrets
+    config = secrets if secrets is not None else secret_specs(stack_config(stack).application_secrets)
 
     def program():
         wrapped = {
@@ -131,6 +132,19 @@ def test_missing_value_names_the_key_and_the_fix():
 
 
 def test_duplicate_names_rejected():
-    (first, _) = stack_config("production").application_secrets
+    (first, _) = secret_specs(stack_config("production").application_secrets)
     with pytest.raises(ValueError, match=r"ApplicationSecretsArgs\.secrets: expected a unique name"):
         _record(secrets=(first, first))
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"name": "x"}, r"ApplicationSecretsArgs\.secrets\[0\]: expected a SecretSpec"),
+        (SecretSpec(name="x", config_key="x", description="d", recovery_window_days=0),
+         r"ApplicationSecretsArgs\.secrets\[0\]\.recovery_window_days: expected 7\.\.30"),
+    ],
+)
+def test_secret_specs_are_checked(spec, message):
+    with pytest.raises(ValueError, match=message):
+        _record(secrets=(spec,), values={"x": "test-value-0000"})

@@ -8,11 +8,24 @@ import dataclasses
 
 import pytest
 
+from components.backup_plan import BackupSchedule
 from components.blue_green.spec import Autoscaling, DeploymentStrategy, ServiceSpec
 from components.database_settings import DatabaseSettings
 from components.deployment_alarms import AlarmThresholds
+from components.github_settings import GithubRepositorySettings, GithubReviewers
+from components.secrets import SecretSpec
 from infra import component_args
-from infra.config import AlarmsConfig, AutoscalingConfig, DatabaseConfig, DeploymentConfig, ServiceConfig
+from infra.config import (
+    AlarmsConfig,
+    ApplicationSecretConfig,
+    AutoscalingConfig,
+    BackupConfig,
+    DatabaseConfig,
+    DeploymentConfig,
+    GithubConfig,
+    GithubReviewersConfig,
+    ServiceConfig,
+)
 from tests.support.stacks import STACKS, stack_config
 
 # (component type, config model, config fields the stack keeps for itself)
@@ -22,6 +35,16 @@ PAIRS = [
     (DeploymentStrategy, DeploymentConfig, set()),
     (AlarmThresholds, AlarmsConfig, set()),
     (DatabaseSettings, DatabaseConfig, set()),
+    (BackupSchedule, BackupConfig, {"copy_region"}),
+    (SecretSpec, ApplicationSecretConfig, set()),
+    (GithubReviewers, GithubReviewersConfig, set()),
+    (
+        GithubRepositorySettings,
+        GithubConfig,
+        # Account- and stack-level wiring that build_stack uses itself (providers, variables, which roles exist).
+        {"manage_repository_settings", "oidc_provider_arn", "state_backend_url", "secrets_provider_key_arn",
+         "app_secret_arn", "reader_app_secret_arn", "rollback_environment"},
+    ),
 ]
 
 
@@ -39,7 +62,10 @@ def test_both_stacks_map_value_for_value(stack):
         (component_args.deployment_strategy(cfg.deployment), cfg.deployment),
         (component_args.alarm_thresholds(cfg.alarms), cfg.alarms),
         (component_args.database_settings(cfg.database), cfg.database),
+        (component_args.backup_schedule(cfg.backup), cfg.backup),
+        (component_args.github_settings(cfg.github), cfg.github),
         *((component_args.service_spec(s), s) for s in cfg.services),
+        *zip(component_args.secret_specs(cfg.application_secrets), cfg.application_secrets, strict=True),
     ]
     for plain, model in mapped:
         for f in dataclasses.fields(plain):
@@ -54,3 +80,9 @@ def test_both_stacks_map_value_for_value(stack):
 def test_alarm_detection_is_one_formula_on_both_sides():
     cfg = stack_config("production").alarms
     assert component_args.alarm_thresholds(cfg).worst_case_detection_seconds == cfg.worst_case_detection_seconds
+
+
+def test_an_override_applies_to_one_environment_only():
+    cfg = stack_config("production").github
+    assert component_args.github_settings(cfg, wait_timer_minutes=0).wait_timer_minutes == 0
+    assert component_args.github_settings(cfg).wait_timer_minutes == cfg.wait_timer_minutes > 0
