@@ -10,17 +10,16 @@ that nobody outside the account can read. The WAF web ACL in front of it is its 
 from __future__ import annotations
 
 import ipaddress
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
+from components.alb_access_logs import ACCESS_LOG_PREFIX, build_access_log_bucket
+
 HTTPS_PORT = 443
 HTTP_PORT = 80
-ACCESS_LOG_PREFIX = "alb"
-NONCURRENT_LOG_DAYS = 30
 HSTS = "max-age=31536000; includeSubDomains"
 
 # CodeDeploy rewrites the forward action of both listeners on every deployment; a `pulumi up` that restores
@@ -158,10 +157,42 @@ class LoadBalancer(pulumi.ComponentResource):
     def __init__(self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         ingress_networks = _validate(args)
         super().__init__("rampart:index:LoadBalancer", name, None, opts)
+        bucket, bucket_ready = build_access_log_bucket(self, name, args.access_log_retention_days)
+
+        security_group = self._security_group(name, args, ingress_networks)
+        alb = self._alb(name, args, security_group, bucket, bucket_ready)
+        production, test, http = self._listeners(name, args, alb)
+
+        self.arn = alb.arn
+        self.arn_suffix = alb.arn_suffix
+        self.dns_name = alb.dns_name
+        self.zone_id = alb.zone_id
+        self.security_group_id = security_group.id
+        self.production_listener_arn = production.arn
+        self.test_listener_arn = test.arn
+        self.http_listener_arn = http.arn
+        self.access_logs_bucket = bucket.bucket
+        self.register_outputs(
+            {
+                "arn": self.arn,
+                "arnSuffix": self.arn_suffix,
+                "dnsName": self.dns_name,
+                "zoneId": self.zone_id,
+                "securityGroupId": self.security_group_id,
+                "productionListenerArn": self.production_listener_arn,
+                "testListenerArn": self.test_listener_arn,
+                "httpListenerArn": self.http_listener_arn,
+                "accessLogsBucket": self.access_logs_bucket,
+            }
+        )
+
+    def _security_group(
+        self,
+        name: str,
+        args: LoadBalancerArgs,
+        ingress_networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network],
+    ) -> aws.ec2.SecurityGroup:
         child = pulumi.ResourceOptions(parent=self)
-
-        bucket, bucket_ready = self._access_log_bucket(name, args)
-
         security_group = aws.ec2.SecurityGroup(
             f"{name}-sg",
             vpc_id=args.vpc_id,
@@ -212,8 +243,17 @@ class LoadBalancer(pulumi.ComponentResource):
             description="Forwarding and health checks to targets inside the VPC",
             opts=child,
         )
+        return security_group
 
-        alb = aws.lb.LoadBalancer(
+    def _alb(
+        self,
+        name: str,
+        args: LoadBalancerArgs,
+        security_group: aws.ec2.SecurityGroup,
+        bucket: aws.s3.Bucket,
+        bucket_ready: list[pulumi.Resource],
+    ) -> aws.lb.LoadBalancer:
+        return aws.lb.LoadBalancer(
             f"{name}-alb",
             load_balancer_type="application",
             internal=False,
@@ -231,6 +271,11 @@ class LoadBalancer(pulumi.ComponentResource):
             # The ALB checks write access to the bucket when logging is switched on: the policy comes first.
             opts=pulumi.ResourceOptions(parent=self, depends_on=bucket_ready),
         )
+
+    def _listeners(
+        self, name: str, args: LoadBalancerArgs, alb: aws.lb.LoadBalancer
+    ) -> tuple[aws.lb.Listener, aws.lb.Listener, aws.lb.Listener]:
+        child = pulumi.ResourceOptions(parent=self)
 
         def https_listener(role: str, port: int) -> aws.lb.Listener:
             return aws.lb.Listener(
@@ -267,144 +312,6 @@ class LoadBalancer(pulumi.ComponentResource):
             tags={"Name": f"{name}-http"},
             opts=child,
         )
-
-        self.arn = alb.arn
-        self.arn_suffix = alb.arn_suffix
-        self.dns_name = alb.dns_name
-        self.zone_id = alb.zone_id
-        self.security_group_id = security_group.id
-        self.production_listener_arn = production.arn
-        self.test_listener_arn = test.arn
-        self.http_listener_arn = http.arn
-        self.access_logs_bucket = bucket.bucket
-        self.register_outputs(
-            {
-                "arn": self.arn,
-                "arnSuffix": self.arn_suffix,
-                "dnsName": self.dns_name,
-                "zoneId": self.zone_id,
-                "securityGroupId": self.security_group_id,
-                "productionListenerArn": self.production_listener_arn,
-                "testListenerArn": self.test_listener_arn,
-                "httpListenerArn": self.http_listener_arn,
-                "accessLogsBucket": self.access_logs_bucket,
-            }
-        )
-
-    def _access_log_bucket(self, name: str, args: LoadBalancerArgs) -> tuple[aws.s3.Bucket, list[pulumi.Resource]]:
-        child = pulumi.ResourceOptions(parent=self)
-        invoke = pulumi.InvokeOptions(parent=self)
-        bucket = aws.s3.Bucket(
-            f"{name}-access-logs",
-            # Logs are evidence: deleting the stack must not silently empty the bucket.
-            force_destroy=False,
-            tags={"Name": f"{name}-access-logs"},
-            opts=child,
-        )
-        public_access = aws.s3.BucketPublicAccessBlock(
-            f"{name}-access-logs-public-access",
-            bucket=bucket.bucket,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        # ACLs off: every object belongs to this account whoever wrote it (log delivery included).
-        ownership = aws.s3.BucketOwnershipControls(
-            f"{name}-access-logs-ownership",
-            bucket=bucket.bucket,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
-        )
-        # ALB access logs can only be delivered to SSE-S3 (AES256) buckets: with a KMS default key the
-        # delivery fails silently, so AES256 here is the strongest setting that keeps logs flowing.
-        encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-access-logs-encryption",
-            bucket=bucket.bucket,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="AES256"
-                    )
-                )
-            ],
-            opts=child,
-        )
-        versioning = aws.s3.BucketVersioning(
-            f"{name}-access-logs-versioning",
-            bucket=bucket.bucket,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            opts=child,
-        )
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-access-logs-lifecycle",
-            bucket=bucket.bucket,
-            rules=[
-                aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="expire-access-logs",
-                    status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
-                        days=args.access_log_retention_days
-                    ),
-                    # With versioning on, expiry only adds a delete marker: the old version must expire too, or
-                    # nothing is ever removed. 30 days is the window to recover logs deleted by mistake or malice.
-                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                        noncurrent_days=NONCURRENT_LOG_DAYS
-                    ),
-                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                        days_after_initiation=1
-                    ),
-                )
-            ],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
-        )
-
-        account_id = aws.get_caller_identity_output(opts=invoke).account_id
-        # Older regions deliver ALB logs from a regional ELB account rather than the service principal; the
-        # grant to both is limited to PutObject under this account's log prefix.
-        elb_account = aws.elb.get_service_account_output(opts=invoke).arn
-        policy = pulumi.Output.all(bucket.arn, account_id, elb_account).apply(
-            lambda values: json.dumps(_bucket_policy(*values))
-        )
-        bucket_policy = aws.s3.BucketPolicy(
-            f"{name}-access-logs-policy",
-            bucket=bucket.bucket,
-            policy=policy,
-            # A policy applied before the public access block could be judged public and rejected.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access, ownership]),
-        )
-        return bucket, [bucket_policy, encryption, public_access]
+        return production, test, http
 
 
-def _bucket_policy(bucket_arn: str, account_id: str, elb_account_arn: str) -> dict:
-    log_objects = f"{bucket_arn}/{ACCESS_LOG_PREFIX}/AWSLogs/{account_id}/*"
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "ElbLogDelivery",
-                "Effect": "Allow",
-                "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
-                "Action": "s3:PutObject",
-                "Resource": log_objects,
-                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-            },
-            {
-                "Sid": "ElbLogDeliveryRegionalAccount",
-                "Effect": "Allow",
-                "Principal": {"AWS": elb_account_arn},
-                "Action": "s3:PutObject",
-                "Resource": log_objects,
-            },
-            {
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            },
-        ],
-    }
