@@ -11,7 +11,8 @@ Carries the fixes for DESIGN.md "Blue/green with CodeDeploy: the traps":
    ready wait that stops (and so rolls back) on timeout;
 5. alarms on both target groups and the service (DeploymentAlarms); blue is kept longer than they take to fire;
 6. secrets are injected by `valueFrom` pinned to a version, never through `environment`;
-11. the traffic control is one field (`traffic_control`) so ECS-native blue/green can be added beside it.
+11. the traffic control is one field (`traffic_control`): "CODE_DEPLOY", or "ECS" for ECS-native blue/green
+    (components/blue_green/ecs_native.py) with the same guarantees and no CodeDeploy resources.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import pulumi_aws as aws
 
 from components.blue_green.codedeploy import build_codedeploy
 from components.blue_green.context import Part
+from components.blue_green.ecs_native import NativeControl, build_deployment_events, build_infrastructure_role
 from components.blue_green.image import build_log_group, build_repository
 from components.blue_green.naming import fit_name, target_group_name
 from components.blue_green.roles import build_task_roles
@@ -86,8 +88,9 @@ class BlueGreenServiceArgs:
     region: str
     vpc_cidr: pulumi.Input[str] | None = None
     """Accepted for the wiring's convenience; the tasks' rules reference security groups instead."""
-    traffic_control: Literal["CODE_DEPLOY"] = "CODE_DEPLOY"
-    """How traffic moves between blue and green; ECS-native blue/green would be a second value."""
+    traffic_control: Literal["CODE_DEPLOY", "ECS"] = "CODE_DEPLOY"
+    """How traffic moves between blue and green: a CodeDeploy deployment group, or ECS's own blue/green
+    deployments (deployment strategy BLUE_GREEN; no CodeDeploy resources)."""
 
 
 def planned_service_arn(cluster_arn: pulumi.Input[str], service_name: str) -> pulumi.Output[str]:
@@ -130,10 +133,12 @@ class BlueGreenService(pulumi.ComponentResource):
     """Role the application runs as (no permissions by default)."""
     execution_role_arn: pulumi.Output[str]
     """Role ECS uses to pull the image, write logs and read this service's secrets."""
-    codedeploy_application_name: pulumi.Output[str]
-    """CodeDeploy application deployments are created in."""
-    deployment_group_name: pulumi.Output[str]
-    """CodeDeploy deployment group deployments are created in."""
+    traffic_control: str
+    """"CODE_DEPLOY" or "ECS" (ECS-native blue/green)."""
+    codedeploy_application_name: pulumi.Output[str] | None
+    """CodeDeploy application deployments are created in (None under ECS-native blue/green)."""
+    deployment_group_name: pulumi.Output[str] | None
+    """CodeDeploy deployment group deployments are created in (None under ECS-native blue/green)."""
     production_target_group_name: pulumi.Output[str]
     """Target group behind the production listener at creation (CodeDeploy swaps the roles later)."""
     test_target_group_name: pulumi.Output[str]
@@ -160,10 +165,13 @@ class BlueGreenService(pulumi.ComponentResource):
         security_group = build_task_security_group(part)
         task_definition = build_task_definition(part, roles, log_group)
         traffic = build_traffic(part)
-        service = build_service(part, task_definition, security_group, traffic, [roles.execution_policy])
-        alarms = self._rollback_alarms(part, service, traffic)
-        codedeploy = build_codedeploy(part, service, traffic, alarms.alarm_names if alarms else [])
-        application, deployment_group = codedeploy.application, codedeploy.deployment_group
+        if args.traffic_control == "ECS":
+            service, alarms = self._ecs_native(part, task_definition, security_group, traffic, roles)
+        else:
+            service = build_service(part, task_definition, security_group, traffic, [roles.execution_policy])
+            alarms = self._rollback_alarms(part, service, traffic)
+            codedeploy = build_codedeploy(part, service, traffic, alarms.alarm_names if alarms else [])
+            application, deployment_group = codedeploy.application, codedeploy.deployment_group
         execution_role, task_role = roles.execution_role, roles.task_role
         blue, green = traffic.blue, traffic.green
 
@@ -183,10 +191,14 @@ class BlueGreenService(pulumi.ComponentResource):
         self.repository_arn = repository.arn
         self.task_role_arn = task_role.arn
         self.execution_role_arn = execution_role.arn
-        self.codedeploy_application_name = application.name
-        self.deployment_group_name = (
-            deployment_group.deployment_group_name if deployment_group else pulumi.Output.from_input(base)
-        )
+        self.traffic_control = args.traffic_control
+        self.codedeploy_application_name = None
+        self.deployment_group_name = None
+        if args.traffic_control == "CODE_DEPLOY":
+            self.codedeploy_application_name = application.name
+            self.deployment_group_name = (
+                deployment_group.deployment_group_name if deployment_group else pulumi.Output.from_input(base)
+            )
         self.production_target_group_name = blue.name
         self.test_target_group_name = green.name
         self.production_target_group_arn = blue.arn
@@ -195,8 +207,23 @@ class BlueGreenService(pulumi.ComponentResource):
         self.detection_seconds = detection_seconds(args.alarms)
         self.register_outputs({key: getattr(self, key) for key in _OUTPUTS})
 
+    def _ecs_native(self, part: Part, task_definition, security_group, traffic: Traffic, roles):
+        """ECS-native blue/green: the alarms come first (the service names them), then the service, then its
+        deployment events to the topic. Nothing of CodeDeploy."""
+        role, role_policies = build_infrastructure_role(part)
+        if task_definition is None:
+            return None, None
+        # The service's name is fixed (part.base), so the alarms can watch it before it exists.
+        alarms = self._rollback_alarms(part, part.base, traffic)
+        assert alarms is not None
+        native = NativeControl(role, role_policies, alarms.alarm_names)
+        service = build_service(part, task_definition, security_group, traffic, [roles.execution_policy], native)
+        assert service is not None
+        build_deployment_events(part, service)
+        return service, alarms
+
     def _rollback_alarms(
-        self, part: Part, service: aws.ecs.Service | None, traffic: Traffic
+        self, part: Part, service: aws.ecs.Service | str | None, traffic: Traffic
     ) -> DeploymentAlarms | None:
         """Rollback alarms watch a deployment; without a service the running-tasks alarm would only page
         on-call."""
@@ -211,7 +238,7 @@ class BlueGreenService(pulumi.ComponentResource):
                 load_balancer_arn_suffix=args.load_balancer_arn_suffix,
                 target_group_arn_suffixes=[traffic.blue.arn_suffix, traffic.green.arn_suffix],
                 cluster_name=args.cluster_name,
-                service_name=service.name,
+                service_name=service if isinstance(service, str) else service.name,
                 desired_count=svc.autoscaling.min_count if svc.autoscaling else svc.desired_count,
                 topic_arn=args.notification_topic_arn,
             ),

@@ -18,6 +18,9 @@ MAX_PATH_PATTERNS = 5
 STRATEGY_ROUTING = {"canary": "TimeBasedCanary", "linear": "TimeBasedLinear"}
 STRATEGIES = (*STRATEGY_ROUTING, "all-at-once")
 FARGATE_CPU = (256, 512, 1024, 2048, 4096)
+TRAFFIC_CONTROLS = ("CODE_DEPLOY", "ECS")
+# ECS-native blue/green: bake time and pause-hook timeout bounds ECS accepts (minutes).
+ECS_MAX_BAKE_MINUTES = 1440
 _NAME_PREFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _USER = re.compile(r"^[0-9]{1,10}(:[0-9]{1,10})?$")
@@ -32,8 +35,8 @@ def validate(args: BlueGreenServiceArgs) -> None:
         if not isinstance(getattr(args, field), kind):
             _fail(field, f"a {kind.__name__}", type(getattr(args, field)).__name__)
     validate_thresholds(args.alarms, "BlueGreenServiceArgs.alarms")
-    if args.traffic_control != "CODE_DEPLOY":
-        _fail("traffic_control", "'CODE_DEPLOY' (the only traffic control implemented)", args.traffic_control)
+    if args.traffic_control not in TRAFFIC_CONTROLS:
+        _fail("traffic_control", f"one of {TRAFFIC_CONTROLS}", args.traffic_control)
     if not isinstance(args.name_prefix, str) or not _NAME_PREFIX.match(args.name_prefix):
         _fail("name_prefix", "lower-case letters, digits and inner hyphens", args.name_prefix)
     if not isinstance(args.environment, str) or not args.environment:
@@ -90,6 +93,9 @@ def _validate_deployment(args: BlueGreenServiceArgs) -> None:
     if deployment.strategy not in STRATEGIES:
         _fail("deployment.strategy", f"one of {STRATEGIES}", deployment.strategy)
     detection = detection_seconds(args.alarms)
+    if args.traffic_control == "ECS":
+        _validate_ecs_native(deployment, detection)
+        return
     if deployment.termination_wait_minutes * 60 <= detection:
         _fail(
             "deployment.termination_wait_minutes",
@@ -103,3 +109,14 @@ def _validate_deployment(args: BlueGreenServiceArgs) -> None:
             "or traffic shifts on before the alarms can see the first step",
             deployment.interval_minutes,
         )
+
+
+def _validate_ecs_native(deployment: DeploymentStrategy, detection: int) -> None:
+    """ECS keeps blue for the bake time: the alarms must be able to fire, and roll back, within it."""
+    field = "deployment.termination_wait_minutes"
+    if deployment.termination_wait_minutes * 60 <= detection:
+        _fail(field, f"a bake time (ECS bake_time_in_minutes) longer than the alarm detection window "
+              f"({detection}s), or the alarms fire after blue is gone", deployment.termination_wait_minutes)
+    if deployment.termination_wait_minutes > ECS_MAX_BAKE_MINUTES:
+        _fail(field, f"at most {ECS_MAX_BAKE_MINUTES} minutes (the ECS bake time limit)",
+              deployment.termination_wait_minutes)
