@@ -667,7 +667,7 @@ def _deployment(**update):
         ({"secret_arns": []}, "secret_arns"),
         ({"private_subnet_ids": ["subnet-a"]}, "private_subnet_ids"),
         ({"log_retention_days": 0}, "log_retention_days"),
-        ({"traffic_control": "ECS"}, "traffic_control"),
+        ({"traffic_control": "APP_MESH"}, "traffic_control"),
         ({"region": "mars-1"}, "region"),
         ({"service": {"name": "web"}}, "service"),
         ({"service": _service(container_port=80)}, "service.container_port"),
