@@ -157,6 +157,17 @@ class Aws:
             self._clients[service] = self._create(service)
         return self._clients[service]
 
+    def single_attempt(self, service: str) -> Any:
+        """A client that never retries by itself, for a call with no idempotency token (CodeDeploy's
+        CreateDeployment): the caller looks before it tries again, or a lost answer would act twice."""
+        key = f"{service}/single-attempt"
+        if key not in self._clients:
+            made = self._session.client(service, config=RETRY_CONFIG.merge(botocore.config.Config(
+                retries={"mode": "standard", "total_max_attempts": 1})))
+            made.meta.events.register("provide-client-params.*.*", _note_call)
+            self._clients[key] = made
+        return self._clients[key]
+
     def _create(self, service: str) -> Any:
         made = self._session.client(service, config=RETRY_CONFIG)
         made.meta.events.register("provide-client-params.*.*", _note_call)

@@ -89,6 +89,8 @@ CASES: tuple[Case, ...] = (
     Case("deploy", "throttle once", (_r("RegisterTaskDefinition", "throttle", ONCE), DEPLOY_ANSWER), 0),
     Case("deploy", "AccessDenied", (_r("CreateDeployment", "denied"), DEPLOY_ANSWER), 1, quick=True),
     Case("deploy", "reset", (_r("GetDeployment", "reset"),), 1, quick=True),
+    # CreateDeployment takes no idempotency token: a retry after a lost answer must not start a second one.
+    Case("deploy", "response lost", (_r("CreateDeployment", "lost", ONCE), DEPLOY_ANSWER), 0, quick=True),
     Case("deploy", "endpoint gone", (_r("GetDeployment", "gone"),), 1),
     Case("deploy", "bad input", (DEPLOY_ANSWER,), 2, ("--poll", "-1")),
     Case("verify", "none", (), 1),  # the world has an alarm in ALARM: drift, exit 1, by design
