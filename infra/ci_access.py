@@ -58,8 +58,11 @@ def build_ci_access(
             task_definition_families=[*(f"{prefix}-{name}" for name in services), smoke.family],
             pass_role_arns=[*(arn for s in services.values() for arn in (s.task_role_arn, s.execution_role_arn)),
                             smoke.task_role_arn, smoke.execution_role_arn],
-            codedeploy_application_names=[s.codedeploy_application_name for s in services.values()],
-            deployment_group_names=[s.deployment_group_name for s in services.values()],
+            # ECS-native services have no CodeDeploy group: the role gets no CodeDeploy grant for them.
+            codedeploy_application_names=[s.codedeploy_application_name for s in services.values()
+                                          if s.codedeploy_application_name is not None],
+            deployment_group_names=[s.deployment_group_name for s in services.values()
+                                    if s.deployment_group_name is not None],
             repository_arns=[s.repository_arn for s in services.values()],
             db_instance_arns=[database.arn],
             log_group_arns=[*(s.log_group_arn for s in services.values()), smoke.log_group_arn],
@@ -81,6 +84,7 @@ def build_ci_access(
         {
             name: {
                 "service": s.service_name,
+                "trafficControl": s.traffic_control,
                 "deploymentGroup": s.deployment_group_name,
                 "application": s.codedeploy_application_name,
                 "containerName": s.container_name,

@@ -214,6 +214,10 @@ class ServiceConfig(_Model):
     (the image must then ship curl)."""
     migration_command: tuple[Annotated[str, StringConstraints(min_length=1)], ...] = ()
     """Command (exec form) the deploy workflow runs as a one-off task before traffic moves; empty: no migration."""
+    traffic_control: Literal["CODE_DEPLOY", "ECS"] = "CODE_DEPLOY"
+    """How blue/green moves traffic: a CodeDeploy deployment group, or ECS's own blue/green deployments (no
+    CodeDeploy resources; docs/operations.md, "Two blue/green paths"). The stack's `deployment` settings apply to
+    both; under ECS traffic moves all at once after the smoke gate, and terminationWaitMinutes is the bake time."""
 
     @model_validator(mode="after")
     def _fargate_size(self) -> ServiceConfig:

@@ -15,7 +15,8 @@ Stack outputs (JSON, camelCase):
         "<service>": {
           "serviceName": "...", "taskDefinitionArn": "...",
           "taskDefinitionFamily": "...", "containerName": "...", "containerPort": 8080,
-          "codedeployApplication": "...", "deploymentGroup": "...",
+          "trafficControl": "CODE_DEPLOY",
+          "codedeployApplication": "...", "deploymentGroup": "...",   (null under trafficControl ECS)
           "productionTargetGroup": "...", "testTargetGroup": "...",
           "productionListenerArn": "...", "testListenerArn": "...", "testListenerPort": 8443,
           "subnetIds": ["..."], "securityGroupIds": ["..."], "logGroupName": "...",
@@ -80,6 +81,7 @@ SERVICE_KEYS = (
     "detectionSeconds",
     "healthCheckPath",
     "migrationCommand",
+    "trafficControl",
     "deployment",
 )
 # Keys inside services.<name>.deployment: worst cases of one healthy deployment (infra/timing.py); the first is
@@ -102,7 +104,8 @@ GITHUB_ENVIRONMENT_VARIABLES = (
     "RAMPART_ROLLBACK_ROLE_ARN",  # in the `<stack>-rollback` environment only
     "RAMPART_GITHUB_APP_SECRET_ARN",  # only when github.appSecretArn is set
     "RAMPART_CLUSTER",
-    # JSON: {"<service>": {"service", "deploymentGroup", "application", "containerName", "containerPort",
+    # JSON: {"<service>": {"service", "trafficControl", "deploymentGroup", "application" (null under ECS),
+    #                      "containerName", "containerPort",
     #                      "deployTimeoutSeconds"}}
     "RAMPART_SERVICES",
 )

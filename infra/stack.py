@@ -50,6 +50,7 @@ def build_stack(cfg: StackConfig) -> None:
             region=cfg.region,
             alias=f"alias/{prefix}",
             protect=cfg.is_production,
+            eventbridge_publishes=_ecs_native(cfg),
         ),
         opts=on_aws,
     )
@@ -66,7 +67,8 @@ def build_stack(cfg: StackConfig) -> None:
     )
     notifications = Notifications(
         f"{prefix}-notifications",
-        NotificationsArgs(kms_key_arn=key.key_arn, emails=cfg.notifications.emails),
+        NotificationsArgs(kms_key_arn=key.key_arn, emails=cfg.notifications.emails,
+                          eventbridge_publishes=_ecs_native(cfg)),
         opts=on_aws,
     )
     secrets = ApplicationSecrets(
@@ -146,6 +148,7 @@ def build_stack(cfg: StackConfig) -> None:
                 },
                 secret_arns=[secrets.arns[name] for name in service.secrets],
                 region=cfg.region,
+                traffic_control=service.traffic_control,
             ),
             opts=on_aws,
         )
@@ -248,6 +251,11 @@ def build_stack(cfg: StackConfig) -> None:
     )
 
 
+def _ecs_native(cfg: StackConfig) -> bool:
+    """Some service deploys ECS-native blue/green: its deployment events reach the topic through EventBridge."""
+    return any(service.traffic_control == "ECS" for service in cfg.services)
+
+
 def _service_outputs(
     component: BlueGreenService, service, cfg: StackConfig, load_balancer: LoadBalancer, network: Network
 ) -> dict[str, object]:
@@ -272,6 +280,7 @@ def _service_outputs(
         "detectionSeconds": component.detection_seconds,
         "healthCheckPath": service.health_check_path,
         "migrationCommand": list(service.migration_command),
+        "trafficControl": component.traffic_control,
         "deployment": deployment_timing(cfg.deployment, cfg.alarms).as_output(),
     }
     assert set(values) == set(outputs.SERVICE_KEYS), "infra/outputs.py pins the service output keys"

@@ -30,7 +30,7 @@ from tests.support.stacks import STACKS, stack_config
 
 # (component type, config model, config fields the stack keeps for itself)
 PAIRS = [
-    (ServiceSpec, ServiceConfig, {"secrets", "log_retention_days", "migration_command"}),
+    (ServiceSpec, ServiceConfig, {"secrets", "log_retention_days", "migration_command", "traffic_control"}),
     (Autoscaling, AutoscalingConfig, set()),
     (DeploymentStrategy, DeploymentConfig, set()),
     (AlarmThresholds, AlarmsConfig, set()),
