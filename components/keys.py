@@ -28,8 +28,9 @@ _USE_ACTIONS = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDat
 _ALIAS = re.compile(r"^alias/[A-Za-z0-9/_-]{1,250}$")
 
 
-def key_policy(account_id: str, region: str) -> str:
-    """The key policy document (JSON) for `account_id` in `region`."""
+def key_policy(account_id: str, region: str, eventbridge_publishes: bool = False) -> str:
+    """The key policy document (JSON) for `account_id` in `region`; `eventbridge_publishes`: EventBridge rules
+    deliver events to the stack's encrypted topic (ECS-native blue/green deployment notifications)."""
     partition = partition_of(region)
     root = f"arn:{partition}:iam::{account_id}:root"
     statements = [
@@ -62,6 +63,15 @@ def key_policy(account_id: str, region: str) -> str:
             "Resource": "*",
             "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
         },
+        *([{
+            # EventBridge delivers ECS deployment events to the encrypted topic as the EventBridge service.
+            "Sid": "EventBridgePublishesToEncryptedTopics",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+        }] if eventbridge_publishes else []),
         {
             # Principals still need IAM permissions; this statement narrows the key to the stack's services.
             "Sid": "UseThroughStackServices",
@@ -103,6 +113,8 @@ class StackKeyArgs:
     """Deleting the key destroys every backup and secret it encrypts: the longest window is the default."""
     protect: bool = True
     """`protect` on the key itself; staging may turn it off to allow `pulumi destroy`."""
+    eventbridge_publishes: bool = False
+    """EventBridge may use the key to deliver events to encrypted topics (ECS-native blue/green notifications)."""
 
 
 class StackKey(pulumi.ComponentResource):
@@ -118,7 +130,9 @@ class StackKey(pulumi.ComponentResource):
         super().__init__("rampart:index:StackKey", name, None, opts)
         alias_name = args.alias if args.alias.startswith("alias/") else f"alias/{args.alias}"
 
-        policy = pulumi.Output.from_input(args.account_id).apply(lambda account: key_policy(account, args.region))
+        policy = pulumi.Output.from_input(args.account_id).apply(
+            lambda account: key_policy(account, args.region, args.eventbridge_publishes)
+        )
         key = aws.kms.Key(
             f"{name}-key",
             description=args.description,

@@ -15,6 +15,8 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 # The AWS services that publish here: CodeDeploy (deployment and rollback events) and CloudWatch (alarms).
 PUBLISHERS = ("codedeploy.amazonaws.com", "cloudwatch.amazonaws.com")
+# And, for ECS-native blue/green services, EventBridge (their "ECS Deployment State Change" events).
+EVENTBRIDGE = "events.amazonaws.com"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -24,6 +26,8 @@ class NotificationsArgs:
     (kms:GenerateDataKey*, kms:Decrypt), or CloudWatch and CodeDeploy cannot publish."""
     emails: Sequence[str] = ()
     """Addresses subscribed by email (each must confirm the subscription)."""
+    eventbridge_publishes: bool = False
+    """EventBridge rules deliver here too (ECS-native blue/green deployment events)."""
 
 
 class Notifications(pulumi.ComponentResource):
@@ -53,7 +57,9 @@ class Notifications(pulumi.ComponentResource):
         aws.sns.TopicPolicy(
             f"{name}-topic-policy",
             arn=topic.arn,
-            policy=pulumi.Output.all(topic.arn, account_id).apply(lambda v: json.dumps(_topic_policy(*v))),
+            policy=pulumi.Output.all(topic.arn, account_id).apply(
+                lambda v: json.dumps(_topic_policy(*v, eventbridge=args.eventbridge_publishes))
+            ),
             opts=child,
         )
         for email in emails:
@@ -73,14 +79,14 @@ class Notifications(pulumi.ComponentResource):
         self.register_outputs({"topicArn": self.topic_arn, "topicName": self.topic_name})
 
 
-def _topic_policy(topic_arn: str, account_id: str) -> dict:
+def _topic_policy(topic_arn: str, account_id: str, eventbridge: bool = False) -> dict:
     return {
         "Version": "2012-10-17",
         "Statement": [
             {
                 "Sid": "AwsServicesPublish",
                 "Effect": "Allow",
-                "Principal": {"Service": list(PUBLISHERS)},
+                "Principal": {"Service": [*PUBLISHERS, *([EVENTBRIDGE] if eventbridge else [])]},
                 "Action": "sns:Publish",
                 "Resource": topic_arn,
                 # Only on behalf of this account: another account's alarm cannot page us (confused deputy).
