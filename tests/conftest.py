@@ -7,6 +7,9 @@ if str(ROOT) not in sys.path:
 
 import pytest  # noqa: E402
 
+# The bad-input harness's counts, summed over xdist workers (tests/badinput/tally_plugin.py).
+pytest_plugins = ["tests.badinput.tally_plugin"]
+
 
 @pytest.fixture(scope="session")
 def policy_pack():
