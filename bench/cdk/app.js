@@ -141,10 +141,14 @@ function alarm(scope, id, props) {
 function service(stack, base, index) {
   const name = `svc${index}`;
   const scope = new Construct(stack, name);
+  // Shared resources imported by ARN, as across stacks a grant would otherwise edit the shared stack's key and
+  // secret policies and make it depend on every service stack (a cycle).
+  const key = kms.Key.fromKeyArn(scope, 'KeyRef', base.key.keyArn);
+  const secrets = base.secrets.map((s, i) => secretsmanager.Secret.fromSecretCompleteArn(scope, `SecretRef${i}`, s.secretArn));
   const repository = new ecr.Repository(scope, 'Repo', { imageScanOnPush: true, imageTagMutability: ecr.TagMutability.IMMUTABLE,
-    encryption: ecr.RepositoryEncryption.KMS, encryptionKey: base.key,
+    encryption: ecr.RepositoryEncryption.KMS, encryptionKey: key,
     lifecycleRules: [{ maxImageCount: 50, description: 'keep rollback targets' }] });
-  const logGroup = new logs.LogGroup(scope, 'Logs', { retention: logs.RetentionDays.THREE_MONTHS, encryptionKey: base.key });
+  const logGroup = new logs.LogGroup(scope, 'Logs', { retention: logs.RetentionDays.THREE_MONTHS, encryptionKey: key });
   const executionRole = new iam.Role(scope, 'ExecutionRole', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') });
   const taskRole = new iam.Role(scope, 'TaskRole', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') });
   const task = new ecs.FargateTaskDefinition(scope, 'Task', { cpu: 512, memoryLimitMiB: 1024, executionRole, taskRole,
@@ -152,7 +156,7 @@ function service(stack, base, index) {
   task.addContainer('app', {
     image: ecs.ContainerImage.fromEcrRepository(repository, 'bench'), readonlyRootFilesystem: true, user: '1000',
     portMappings: [{ containerPort: 8080 }], logging: ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: name }),
-    secrets: Object.fromEntries(base.secrets.map((s, i) => [`SECRET_${i}`, ecs.Secret.fromSecretsManager(s)])),
+    secrets: Object.fromEntries(secrets.map((s, i) => [`SECRET_${i}`, ecs.Secret.fromSecretsManager(s)])),
     healthCheck: { command: ['CMD-SHELL', 'wget -qO- localhost:8080/healthz || exit 1'] },
   });
   const securityGroup = new ec2.SecurityGroup(scope, 'Sg', { vpc: base.vpc, allowAllOutbound: false, description: name });
@@ -219,17 +223,28 @@ function ciAccess(stack) {
   }
 }
 
+// CloudFormation takes at most 500 resources per stack; a CDK user splits the services over stacks of ten
+// (about 280 resources each) and keeps the network, the load balancer and the data in their own stacks.
+const SERVICES_PER_STACK = 10;
+
 function build(services) {
   // Violations are counted from the validation report below rather than failing the synth, as `rampart check`
   // reports rather than crashes.
   const app = new cdk.App({ outdir: process.argv[3] || undefined,
     context: { '@aws-cdk/core:failSynthOnValidationErrors': false } });
-  const stack = new cdk.Stack(app, 'RampartPeer', { env: { account: '123456789012', region: 'us-east-1' } });
-  const base = shared(stack);
+  const env = { account: '123456789012', region: 'us-east-1' };
+  const base = shared(new cdk.Stack(app, 'RampartPeer', { env }));
   const groups = [];
-  for (let i = 1; i <= services; i += 1) groups.push(service(stack, base, i));
-  database(stack, base, groups);
-  ciAccess(stack);
+  let stack;
+  for (let i = 1; i <= services; i += 1) {
+    if ((i - 1) % SERVICES_PER_STACK === 0) {
+      stack = new cdk.Stack(app, `RampartPeerServices${(i - 1) / SERVICES_PER_STACK + 1}`, { env });
+    }
+    groups.push(service(stack, base, i));
+  }
+  const data = new cdk.Stack(app, 'RampartPeerData', { env });
+  database(data, base, groups);
+  ciAccess(data);
   cdk.Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return app;
 }
@@ -237,13 +252,12 @@ function build(services) {
 function main() {
   const services = Number.parseInt(process.argv[2] || '1', 10);
   const assembly = build(services).synth();
-  const artifact = assembly.getStackByName('RampartPeer');
-  const resources = Object.keys(artifact.template.Resources || {}).length;
+  const resources = assembly.stacks.reduce((n, s) => n + Object.keys(s.template.Resources || {}).length, 0);
   const report = JSON.parse(fs.readFileSync(path.join(assembly.directory, 'validation-report.json'), 'utf-8'));
   const nag = report.pluginReports.find((r) => r.pluginName === 'AwsSolutions') || { violations: [] };
   const findings = nag.violations.reduce((n, v) => n + (v.violatingResources || v.violatingConstructs || [1]).length, 0);
-  process.stdout.write(`${JSON.stringify({ services, resources, nagRules: nag.violations.length, nagFindings: findings,
-    plugins: report.pluginReports.map((r) => r.pluginName) })}\n`);
+  process.stdout.write(`${JSON.stringify({ services, stacks: assembly.stacks.length, resources,
+    nagRules: nag.violations.length, nagFindings: findings, plugins: report.pluginReports.map((r) => r.pluginName) })}\n`);
 }
 
 main();
