@@ -18,14 +18,18 @@ from guardrails.alarms import (
     DEPLOYMENT_GROUP,
     DETECTION_THRESHOLDS,
     ECS_SERVICE,
+    METRIC_ALARM,
     alarm_watches,
     block,
     blocks,
+    detection_seconds,
     group_detection_seconds,
     group_for_service,
     group_service,
     group_target_group_names,
+    is_code_deploy,
     number,
+    physical_name,
     resolve_group_alarms,
     service_target_group_names,
     strings,
@@ -178,6 +182,54 @@ def check_bake_time(resources: Sequence[Resource], context: Context) -> Iterator
                 )
 
 
+def _minutes(value: object) -> int | None:
+    """ECS takes its deployment minutes as strings ("30"); a number is accepted too."""
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return number(value)
+
+
+def _native_detection_seconds(service: Resource, resources: Sequence[Resource], context: Context) -> int | None:
+    """The slowest of the alarms an ECS-native blue/green service rolls back on (by name)."""
+    names = set(strings(block(service.get("alarms")).get("alarmNames")))
+    delay = context.threshold("metricDelaySeconds")
+    timings = [detection_seconds(a, delay) for a in of_type(resources, METRIC_ALARM) if a.get("name") in names]
+    known = [t for t in timings if t is not None]
+    return max(known) if known else None
+
+
+def check_native_bake_time(resources: Sequence[Resource], context: Context) -> Iterator[Finding]:
+    """ECS-native blue/green: the bake keeps blue as terminationWaitTimeInMinutes does for CodeDeploy, and a
+    pause hook (the smoke gate) that times out rolls back within maxReadyWaitMinutes."""
+    max_ready = context.threshold("maxReadyWaitMinutes")
+    for service in of_type(resources, ECS_SERVICE):
+        config = block(service.get("deploymentConfiguration"))
+        if is_code_deploy(service) or config.get("strategy") != "BLUE_GREEN":
+            continue
+        label = f"service {physical_name(service) or service.name}"
+        detection = _native_detection_seconds(service, resources, context)
+        required = detection if detection is not None else context.threshold("maxDetectionSeconds")
+        basis = "the slowest rollback alarm" if detection is not None else "maxDetectionSeconds"
+        bake = _minutes(config.get("bakeTimeInMinutes"))
+        if bake is None or bake * 60 < required:
+            yield Finding(f"{label}: deploymentConfiguration.bakeTimeInMinutes is {bake}: expected blue kept at least "
+                          f"{required}s ({basis}), or the alarms fire after blue is gone", service.urn)
+        for hook in blocks(config.get("lifecycleHooks")):
+            if hook.get("targetType") != "PAUSE":
+                continue
+            timeout = block(hook.get("timeoutConfiguration"))
+            minutes = _minutes(timeout.get("timeoutInMinutes"))
+            if timeout.get("action", "ROLLBACK") != "ROLLBACK" or minutes is None or not 1 <= minutes <= max_ready:
+                yield Finding(f"{label}: pause hook timeoutConfiguration is {dict(timeout)}: expected action ROLLBACK "
+                              f"within 1 to {max_ready} minutes (an unanswered smoke gate must not release green)",
+                              service.urn)
+
+
+def check_bake_times(resources: Sequence[Resource], context: Context) -> Iterator[Finding]:
+    yield from check_bake_time(resources, context)
+    yield from check_native_bake_time(resources, context)
+
+
 # 19 and 20: deployment configs --------------------------------------------------------------------------------
 def _config_for(group: Resource, resources: Sequence[Resource]) -> Resource | None:
     name = group.get("deploymentConfigName")
@@ -314,16 +366,19 @@ POLICIES: list[Rule] = [
     ),
     Rule(
         name="codedeploy-bake-time",
-        description="Blue is kept after the shift at least as long as the rollback alarms take to fire.",
+        description="Blue is kept after the shift (CodeDeploy termination wait, or ECS bake time) at least as long "
+        "as the rollback alarms take to fire.",
         enforcement="MP",
         severity="high",
         framework=Framework(_DEPLOYMENT_SAFETY, "RDS-18"),
         remediation="Set `blue_green_deployment_config.terminate_blue_instances_on_deployment_success` "
         "{action: TERMINATE, termination_wait_time_in_minutes: >= the alarm detection window}; with "
         "`deployment_ready_option.action_on_timeout` STOP_DEPLOYMENT keep `wait_time_in_minutes` within "
-        "maxReadyWaitMinutes.",
+        "maxReadyWaitMinutes. ECS-native: `deployment_configuration.bake_time_in_minutes` >= the alarm detection "
+        "window, and a PAUSE hook's `timeout_configuration` {action: ROLLBACK, timeout_in_minutes: 1 to "
+        "maxReadyWaitMinutes}.",
         url="https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_BlueInstanceTerminationOption.html",
-        stack_check=check_bake_time,
+        stack_check=check_bake_times,
         thresholds={**DETECTION_THRESHOLDS, "maxReadyWaitMinutes": 60},
     ),
     Rule(

@@ -335,6 +335,24 @@ def check_fargate_platform_latest(resource: Resource, context: Context) -> Itera
 
 
 # 10 ----------------------------------------------------------------------------------------------------------
+NATIVE_ADVANCED = ("alternateTargetGroupArn", "productionListenerRule", "testListenerRule", "roleArn")
+
+
+def ecs_native_gaps(service: Resource) -> list[str]:
+    """What an ECS-native blue/green service lacks of the CodeDeploy path's guarantees: rollback on its alarms, and
+    green reachable on its own test rule before production traffic moves."""
+    gaps = []
+    alarms = block(service.get("alarms"))
+    if alarms.get("enable") is not True or alarms.get("rollback") is not True or not strings(alarms.get("alarmNames")):
+        gaps.append("alarms {enable: true, rollback: true, alarmNames: the rollback alarms}")
+    for index, balancer in enumerate(blocks(service.get("loadBalancers"))):
+        advanced = block(balancer.get("advancedConfiguration"))
+        missing = [key for key in NATIVE_ADVANCED if not advanced.get(key)]
+        if missing:
+            gaps.append(f"loadBalancers[{index}].advancedConfiguration.{', '.join(missing)}")
+    return gaps
+
+
 def check_codedeploy_controller(resources: Sequence[Resource], context: Context) -> Iterator[Finding]:
     groups = of_type(resources, DEPLOYMENT_GROUP)
     for service in of_type(resources, ECS_SERVICE):
@@ -345,7 +363,12 @@ def check_codedeploy_controller(resources: Sequence[Resource], context: Context)
                           "deploys this service: expected 'CODE_DEPLOY'", service.urn)
         elif blocks(service.get("loadBalancers")) and not is_blue_green(service):
             yield Finding(f"service behind a load balancer deploys with controller {controller!r}: expected "
-                          "blue/green (deploymentController.type CODE_DEPLOY with a DeploymentGroup)", service.urn)
+                          "blue/green (deploymentController.type CODE_DEPLOY with a DeploymentGroup, or "
+                          "deploymentConfiguration.strategy BLUE_GREEN)", service.urn)
+        elif not is_code_deploy(service) and is_blue_green(service) and ecs_native_gaps(service):
+            yield Finding(f"ECS-native blue/green service lacks {'; '.join(ecs_native_gaps(service))}: expected "
+                          "rollback on the deployment alarms and a test listener rule for green, as a CodeDeploy "
+                          "group gives", service.urn)
         elif is_code_deploy(service) and group is None:
             yield Finding("deploymentController.type is 'CODE_DEPLOY' but no DeploymentGroup of this stack deploys "
                           "it: expected an aws.codedeploy.DeploymentGroup with ecs_service naming this service",
@@ -595,13 +618,16 @@ POLICIES: list[Rule] = [
     ),
     Rule(
         name="ecs-service-codedeploy-controller",
-        description="Load-balanced services deploy blue/green, and services a deployment group targets use "
-        "CODE_DEPLOY.",
+        description="Load-balanced services deploy blue/green (CodeDeploy, or ECS-native with rollback alarms and a "
+        "test listener rule), and services a deployment group targets use CODE_DEPLOY.",
         enforcement="MP",
         severity="high",
         framework=Framework(_DEPLOYMENT_SAFETY, "RDS-10"),
         remediation="Set `deployment_controller` {type: CODE_DEPLOY} on the aws.ecs.Service and create an "
-        "aws.codedeploy.DeploymentGroup whose `ecs_service` names it.",
+        "aws.codedeploy.DeploymentGroup whose `ecs_service` names it; or, for ECS-native blue/green, set "
+        "`deployment_configuration` {strategy: BLUE_GREEN}, `alarms` {alarm_names, enable: true, rollback: true} and "
+        "each load balancer's `advanced_configuration` {alternate_target_group_arn, production_listener_rule, "
+        "test_listener_rule, role_arn}.",
         url="https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-bluegreen.html",
         stack_check=check_codedeploy_controller,
     ),

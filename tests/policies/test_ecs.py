@@ -332,8 +332,11 @@ def test_fargate_latest_flips_fail(overrides, expected):
 # 10 ----------------------------------------------------------------------------------------------------------
 def test_code_deploy_service_with_group_passes():
     assert run("ecs-service-codedeploy-controller", [service(), group()]) == []
+    # ECS-native blue/green passes with its rollback alarms and test rule (tests/policies/test_ecs_native.py);
+    # the strategy alone does not.
     native = service(deploymentController=None, deploymentConfiguration={"strategy": "BLUE_GREEN"})
-    assert run("ecs-service-codedeploy-controller", [native]) == []
+    [message] = run("ecs-service-codedeploy-controller", [native])
+    assert "ECS-native blue/green service lacks alarms" in message
     internal = service(deploymentController=None, loadBalancers=None)
     assert run("ecs-service-codedeploy-controller", [internal]) == []
 
