@@ -31,6 +31,15 @@ STACK_MANAGED_POLICIES = (
 attach (a test compares this with every attachment the stack registers)."""
 
 
+ECS_NATIVE_MANAGED_POLICIES = ("policy/AmazonECSInfrastructureRolePolicyForLoadBalancers",)
+"""Attached only in stacks with an ECS-native blue/green service (its ECS infrastructure role)."""
+
+
+def stack_managed_policies(cfg: StackConfig) -> tuple[str, ...]:
+    native = any(service.traffic_control == "ECS" for service in cfg.services)
+    return STACK_MANAGED_POLICIES + (ECS_NATIVE_MANAGED_POLICIES if native else ())
+
+
 def rollback_environment(cfg: StackConfig) -> str | None:
     return f"{cfg.environment}-rollback" if cfg.github.rollback_environment else None
 
@@ -70,7 +79,7 @@ def build_ci_access(
             secrets_provider_key_arn=str(cfg.github.secrets_provider_key_arn),
             stack_key_arn=key.key_arn,
             stack_secret_names=[f"{prefix}/{secret.name}" for secret in cfg.application_secrets],
-            managed_policy_arns=[f"arn:{partition_of(cfg.region)}:iam::aws:{p}" for p in STACK_MANAGED_POLICIES],
+            managed_policy_arns=[f"arn:{partition_of(cfg.region)}:iam::aws:{p}" for p in stack_managed_policies(cfg)],
             rollback_environment=rollback_environment(cfg),
             github_app_secret_arn=cfg.github.app_secret_arn,
             github_reader_app_secret_arn=cfg.github.reader_app_secret_arn,
