@@ -9,6 +9,8 @@ from rampart.ops import outputs as stack_outputs
 from rampart.ops.report import Report
 from rampart.ops.smoke import SmokeOptions, parse_url  # stdlib only, as `rampart smoke` imports it
 
+TRAFFIC_CONTROLS = ("CODE_DEPLOY", "ECS")
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -62,6 +64,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="no smoke gate: continue a deployment the group holds in Ready at once (for "
                         "rollbacks to a "
                         "revision that already served traffic)")
+    parser.add_argument("--traffic-control", choices=TRAFFIC_CONTROLS, default=None,
+                        help="how the service moves traffic (default: services.<service>.trafficControl from the "
+                        "stack outputs, else CODE_DEPLOY); ECS: register the revision, UpdateService and follow "
+                        "the ECS blue/green deployment, its pause hook serving as the smoke gate")
     stack_outputs.add_common(parser)
     parser.set_defaults(handler=handle)
 
@@ -87,13 +93,18 @@ def handle(args: argparse.Namespace) -> int:
         raise UsageError("--continue-when-ready: not with --smoke-url (the smoke gate decides when traffic moves)")
     outputs = stack_outputs.StackOutputs(args.stack, args.outputs)
     svc = f"services.{args.service}"
+    traffic = args.traffic_control or outputs.optional(f"{svc}.trafficControl") or "CODE_DEPLOY"
+    if traffic not in TRAFFIC_CONTROLS:
+        raise UsageError(f"{outputs.path}: {svc}.trafficControl: expected one of {', '.join(TRAFFIC_CONTROLS)}; "
+                         "or pass --traffic-control")
+    no_group = args.register_only or traffic == "ECS"  # ECS-native services have no CodeDeploy group
     options = DeployOptions(
         cluster=outputs.pick(args.cluster, "clusterName", "--cluster", expect=str),
         service=outputs.pick(args.ecs_service, f"{svc}.serviceName", "--ecs-service", expect=str),
         application=outputs.pick(args.application, f"{svc}.codedeployApplication", "--application", expect=str)
-        if not args.register_only else "",
+        if not no_group else "",
         deployment_group=outputs.pick(args.deployment_group, f"{svc}.deploymentGroup", "--deployment-group",
-                                      expect=str) if not args.register_only else "",
+                                      expect=str) if not no_group else "",
         container_name=outputs.pick(args.container, f"{svc}.containerName", "--container", expect=str),
         container_port=int(outputs.pick(args.container_port, f"{svc}.containerPort", "--container-port",
                                         expect=(int, float))) if not args.register_only else 0,
@@ -106,6 +117,7 @@ def handle(args: argparse.Namespace) -> int:
         description=args.description,
         smoke=smoke,
         continue_when_ready=args.continue_when_ready,
+        traffic_control=traffic,
     )
     if args.smoke_task:
         from dataclasses import replace

@@ -67,6 +67,8 @@ class DeployOptions:
     """Run those checks as the stack's smoke task inside the VPC instead of from this machine."""
     continue_when_ready: bool = False
     """Without a smoke gate, let a deployment held in Ready go on at once (a rollback to a revision that ran)."""
+    traffic_control: str = "CODE_DEPLOY"
+    """"ECS": the service runs ECS-native blue/green (rampart/ops/ecs_native_deploy.py), no CodeDeploy call."""
 
 
 def registrable(task_definition: dict[str, Any], accepted: set[str]) -> dict[str, Any]:
@@ -108,6 +110,11 @@ def appspec(task_definition_arn: str, container_name: str, container_port: int) 
 
 def run_deploy(aws: Aws, options: DeployOptions, report: Report,
                clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+    if options.traffic_control == "ECS":
+        from rampart.ops.ecs_native_deploy import run_native_deploy  # imports this module
+
+        run_native_deploy(aws, options, report, clock, sleep)
+        return
     ecs = aws.client("ecs")
     codedeploy = aws.client("codedeploy")
     group_name = f"deployment group {options.deployment_group} of application {options.application}"
