@@ -74,8 +74,7 @@ class FaultProxy:
         self._upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self._counts: dict[int, int] = {}
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
+        self._server = _QuietServer(("127.0.0.1", 0), _handler(self))
         self._thread: threading.Thread | None = None
         self.gone = False
         self.answer: dict | None = None
@@ -209,6 +208,13 @@ def _reset(connection: socket.socket) -> None:
     """Close with RST, not FIN: the client sees `connection reset by peer`, as when a load balancer drops it."""
     connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     connection.close()
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        return  # a socket this proxy reset on purpose, or a client that timed out first: expected, not news
 
 
 def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:

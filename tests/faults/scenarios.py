@@ -205,7 +205,7 @@ class _Healthy(BaseHTTPRequestHandler):
 def program_dir(tmp: Path) -> Path:
     """A project whose stack file promises what the world's database has (14 days, protected)."""
     directory = tmp / "project"
-    directory.mkdir(exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True)
     (directory / "Pulumi.yaml").write_text("name: rampart\nruntime: python\n")
     (directory / "__main__.py").write_text("")
     (directory / "Pulumi.production.yaml").write_text(

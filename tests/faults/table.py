@@ -1,4 +1,4 @@
-"""`python -m tests.faults.table`: the whole commands × faults table, SIGINT at every AWS call included.
+"""`python -m tests.faults.table`: the whole commands × faults table, SIGINT at each AWS call included.
 
 The test suite runs a representative part (tests/faults/test_matrix.py, test_sigint.py); this runs every case,
 each in a fresh moto world behind a fresh proxy, and prints the markdown table the README quotes.
@@ -42,6 +42,7 @@ def _faults(endpoint: str, tmp: Path, patch: pytest.MonkeyPatch) -> list[Outcome
         proxy = FaultProxy(endpoint).start()
         patch.setenv("AWS_ENDPOINT_URL", proxy.url)
         try:
+            (tmp / f"case{index}").mkdir()
             outcomes.append(run_case(case, direct, proxy, tmp / f"case{index}"))
         finally:
             proxy.stop()
@@ -59,11 +60,15 @@ def _sigint(endpoint: str, tmp: Path, patch: pytest.MonkeyPatch) -> list[Interru
         try:
             case = next(c for c in CASES if c.command == baseline.command and c.fault == "none")
             reset_moto(endpoint)
+            (tmp / f"base-{baseline.command}").mkdir()
             run_case(case, direct, proxy, tmp / f"base-{baseline.command}")
-            steps = len(proxy.calls)
-            for step in range(1, steps + 1):
-                results.append(interrupt_at(step, make(), direct, proxy, tmp / f"{baseline.command}-{step}"))
-                print(f"  SIGINT {baseline.command} {step}/{steps} {results[-1].action}: exit {results[-1].code}",
+            # Each kind of call the command makes, at its first occurrence (a poll repeated N times is one step).
+            actions = list(dict.fromkeys(proxy.actions()))
+            for step, action in enumerate(actions, start=1):
+                (tmp / f"{baseline.command}-{step}").mkdir()
+                results.append(interrupt_at(1, make(), direct, proxy, tmp / f"{baseline.command}-{step}",
+                                            action=action))
+                print(f"  SIGINT {baseline.command} {step}/{len(actions)} {action}: exit {results[-1].code}",
                       file=sys.stderr)
         finally:
             proxy.stop()
@@ -76,7 +81,7 @@ def sigint_table(results: list[Interrupted], startup: list[tuple[int, bool]]) ->
     for command in dict.fromkeys(r.command for r in results):
         mine = [r for r in results if r.command == command]
         codes = Counter(r.code for r in mine)
-        rows.append(f"| {command} | every AWS call ({', '.join(r.action for r in mine)}) | {len(mine)} | "
+        rows.append(f"| {command} | each AWS call ({', '.join(r.action for r in mine)}) | {len(mine)} | "
                     f"{', '.join(f'{c}×{n}' for c, n in codes.items())} | {sum(r.traceback for r in mine)} | "
                     f"{'yes' if all(not r.unnamed for r in mine) else 'NO'} | "
                     f"{'yes' if all(r.foreign_intact for r in mine) else 'NO'} |")
@@ -102,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         quick_retries(patch)
         try:
             outcomes = _faults(endpoint, tmp, patch)
+            print(table(outcomes), flush=True)
             interrupted = [] if args.no_sigint else _sigint(endpoint, tmp, patch)
             startup: list[tuple[int, bool]] = []
             if not args.no_sigint:
@@ -113,7 +119,6 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             patch.undo()
             server.stop()
-    print(table(outcomes))
     if interrupted or startup:
         print()
         print(sigint_table(interrupted, startup))
