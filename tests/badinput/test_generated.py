@@ -25,7 +25,9 @@ from tests.badinput.harness import judge
 
 TINY_PACK = Path(__file__).resolve().parents[1] / "fixtures" / "packs" / "tiny"
 STACK = "generated"
-FAST = settings(max_examples=60, deadline=10_000, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# Derandomized: the same examples every run, so the counts the README quotes are reproducible.
+FAST = settings(max_examples=60, deadline=10_000, derandomize=True,
+                suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def _project(tmp_path: Path) -> Path:
