@@ -98,8 +98,9 @@ def _validate(args: GithubEnvironmentArgs) -> None:
 
 
 class GithubEnvironment(pulumi.ComponentResource):
-    """A repository environment gating deploys: required reviewers and a wait timer in production, deploys only
-    from named branches (or protected branches), and the variables and secrets the deploy job reads."""
+    """A repository environment gating deploys: the reviewers and wait timer the stack names (production must name
+    both), deploys only from named branches (or protected branches), and the variables and secrets the deploy job
+    reads."""
 
     environment_name: pulumi.Output[str]
     """The GitHub environment name the deploy workflow's `environment:` must use."""
@@ -110,9 +111,12 @@ class GithubEnvironment(pulumi.ComponentResource):
         gh = args.github
         production = args.environment == PRODUCTION
         child = pulumi.ResourceOptions(parent=self)
+        # Graded strictness comes from the stack's config (dev: nobody, staging: a reviewer, production: reviewers
+        # and a wait timer, validated above): whoever the stack names is asked.
+        gated = not gh.reviewers.empty
         reviewers = (
             [github.RepositoryEnvironmentReviewerArgs(users=list(gh.reviewers.users), teams=list(gh.reviewers.teams))]
-            if production
+            if gated
             else []
         )
 
@@ -121,10 +125,10 @@ class GithubEnvironment(pulumi.ComponentResource):
             repository=gh.name,
             environment=args.environment,
             reviewers=reviewers,
-            prevent_self_review=gh.prevent_self_review if production else False,
+            prevent_self_review=gh.prevent_self_review if gated else False,
             # The provider's default is true: an admin could skip the reviewers and the wait timer.
             can_admins_bypass=False if production else gh.can_admins_bypass,
-            wait_timer=gh.wait_timer_minutes if production else 0,
+            wait_timer=gh.wait_timer_minutes,
             # GitHub rejects both flags true and treats both false as "any branch may deploy".
             deployment_branch_policy=github.RepositoryEnvironmentDeploymentBranchPolicyArgs(
                 protected_branches=gh.protected_branches_only,

@@ -435,7 +435,8 @@ class StackConfig(_Model):
     stack: Name
     project: str = "rampart"
     region: AwsRegion = "us-east-1"
-    environment: Literal["production", "staging", "development"]
+    environment: Literal["production", "staging", "dev", "development"]
+    """Also the GitHub environment the stack deploys through (deploy-stack.yml: `environment: <stack>`)."""
     network: NetworkConfig = NetworkConfig()
     load_balancer: LoadBalancerConfig
     services: tuple[ServiceConfig, ...] = Field(min_length=1)
@@ -483,6 +484,12 @@ class StackConfig(_Model):
         if self.is_production and self.github.reviewers.empty:
             raise ValueError(
                 "github.reviewers: production needs at least one reviewer id (users or teams, numeric GitHub ids)"
+            )
+        if self.environment == "staging" and self.github.reviewers.empty:
+            # Graded strictness: dev deploys unattended, staging waits for a reviewer, production for reviewers and
+            # a wait timer.
+            raise ValueError(
+                "github.reviewers: staging needs at least one reviewer id (users or teams, numeric GitHub ids)"
             )
         if self.is_production and self.github.can_admins_bypass:
             raise ValueError("github.canAdminsBypass: production protection rules apply to admins too; expected false")

@@ -16,9 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def first_run_project(tmp_path: Path) -> Path:
-    """This project, with every service in both stack files awaiting its first image."""
+    """This project, with every service in every stack file awaiting its first image."""
     target = copy_project(tmp_path)
-    for stack in ("production", "staging"):
+    for stack in ("dev", "production", "staging"):
         document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
         for service in document["config"]["rampart:services"]:
             del service["image"]
@@ -35,7 +35,7 @@ def report(tmp_path_factory):
 
 
 def test_first_run_stacks_run_and_declare_no_service_yet(report):
-    assert [s.stack for s in report.stacks] == ["production", "staging"]
+    assert [s.stack for s in report.stacks] == ["dev", "production", "staging"]
     assert all(s.error is None for s in report.stacks), [s.error for s in report.stacks]
     for stack in report.stacks:
         types = {r.type for r in stack.resources}

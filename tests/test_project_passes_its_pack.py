@@ -20,8 +20,8 @@ def report():
     return run_check(CheckOptions(program_dir=ROOT, pack_dir=ROOT / "policies"))
 
 
-def test_both_stacks_are_checked(report):
-    assert [s.stack for s in report.stacks] == ["production", "staging"]
+def test_every_stack_is_checked(report):
+    assert [s.stack for s in report.stacks] == ["dev", "production", "staging"]
     assert all(s.error is None for s in report.stacks), [s.error for s in report.stacks]
     assert all(len(s.resources) > 100 for s in report.stacks)
 

@@ -22,7 +22,13 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from guardrails.rule import Rule  # noqa: E402
-from guardrails.stack_config import CONFIG_DIR, STACKS, STRICT_STACKS  # noqa: E402
+from guardrails.stack_config import (  # noqa: E402
+    ADVISORY_STACKS,
+    BLOCKING_IN_ADVISORY_STACKS,
+    CONFIG_DIR,
+    STACKS,
+    STRICT_STACKS,
+)
 
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "policies.md"
 # Keys of a rule's pack config that are not thresholds.
@@ -106,7 +112,9 @@ def _intro(rules: Sequence[Rule]) -> list[str]:
         ),
         "",
         f"Strict stacks ({strict}) enforce M and MP as mandatory. Every other stack keeps M mandatory and reports",
-        "MP as advisory, so non-production stacks see the same findings without being blocked by them. A mandatory",
+        "MP as advisory, so non-production stacks see the same findings without being blocked by them.",
+        f"Advisory-heavy stacks ({', '.join(sorted(ADVISORY_STACKS))}: the first rung of the graded environments) keep",
+        f"mandatory only the M rules of {' or '.join(sorted(BLOCKING_IN_ADVISORY_STACKS))} severity. A mandatory",
         "violation fails `pulumi preview`/`up` and makes `rampart check` exit 1; advisory violations are reported",
         "only (the text report shows high and critical ones and counts the rest; `--verbose` lists them).",
         "",
@@ -132,6 +140,8 @@ def _level(grade: str, stack: str) -> str:
         return "advisory"
     if grade == "MP" and stack not in STRICT_STACKS:
         return "advisory"
+    if stack in ADVISORY_STACKS:
+        return f"mandatory if {' or '.join(sorted(BLOCKING_IN_ADVISORY_STACKS))} severity"
     return "mandatory"
 
 

@@ -1,9 +1,11 @@
 """The per-stack pack config files (`policies/config/<stack>.json`), rendered from the rules so they never drift.
 
 The same file serves `rampart check` and `pulumi preview/up --policy-pack policies --policy-pack-config
-policies/config/<stack>.json`. Production is strict: M and MP rules are mandatory. Every other stack keeps M
-mandatory and downgrades MP to advisory. Thresholds that differ by stack live in STACK_THRESHOLDS; waivers are
-kept from the existing file, so rendering never drops an approved exemption.
+policies/config/<stack>.json`. Production is strict: M and MP rules are mandatory. Staging keeps M mandatory and
+downgrades MP to advisory. Dev, the first rung of the graded environments, keeps mandatory only the M rules of
+critical or high severity (exposure, credentials, encryption at rest): the rest advise. Thresholds that differ by
+stack live in STACK_THRESHOLDS; waivers are kept from the existing file, so rendering never drops an approved
+exemption.
 
     python policies/guardrails/stack_config.py            # rewrite policies/config/*.json
     python policies/guardrails/stack_config.py --check    # exit 1 if a file is out of date
@@ -24,8 +26,10 @@ if __package__ in (None, ""):
 from guardrails.rule import Rule  # noqa: E402
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
-STACKS: tuple[str, ...] = ("production", "staging")
+STACKS: tuple[str, ...] = ("production", "staging", "dev")
 STRICT_STACKS = frozenset({"production"})
+ADVISORY_STACKS = frozenset({"dev"})
+BLOCKING_IN_ADVISORY_STACKS = frozenset({"critical", "high"})
 
 # Per stack, per rule: thresholds that differ from the rule's defaults. Unknown keys are an error.
 # Detection bounds follow each stack's `alarms.maxDetectionMinutes` (production 5, staging 10).
@@ -50,6 +54,15 @@ STACK_THRESHOLDS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
         "log-group-retention": {"minRetentionDays": 30, "allowNeverExpire": False},
         "ecs-service-min-healthy-capacity": {"minDesiredCount": 1},
     },
+    "dev": {
+        "iam-github-oidc-trust": {"allowedSubjectKinds": ["environment", "pull_request", "ref"]},
+        "alarm-detection-latency-bound": {"maxDetectionSeconds": 600},
+        "codedeploy-bake-time": {"maxDetectionSeconds": 600},
+        "codedeploy-config-traffic-window": {"maxDetectionSeconds": 600},
+        "rds-backup-retention": {"minRetentionDays": 7},
+        "log-group-retention": {"minRetentionDays": 30, "allowNeverExpire": False},
+        "ecs-service-min-healthy-capacity": {"minDesiredCount": 1},
+    },
 }
 
 
@@ -57,6 +70,8 @@ def enforcement_level(rule: Rule, stack: str) -> str:
     if rule.enforcement == "A":
         return "advisory"
     if rule.enforcement == "MP" and stack not in STRICT_STACKS:
+        return "advisory"
+    if stack in ADVISORY_STACKS and rule.severity not in BLOCKING_IN_ADVISORY_STACKS:
         return "advisory"
     return "mandatory"
 

@@ -83,12 +83,16 @@ def test_protected_branches_only_uses_no_named_policies():
     assert rec.by_type(POLICY) == []
 
 
-def test_staging_same_branch_policy_no_wait_no_reviewers():
-    rec = record_env("staging", github=github_settings(stack_config("staging").github))
+def test_staging_same_branch_policy_one_reviewer_no_wait():
+    # Graded strictness: staging waits for a person (the stack's reviewers), never for a timer.
+    cfg = stack_config("staging").github
+    rec = record_env("staging", github=github_settings(cfg))
     inputs = rec.one(ENV).plain_inputs()
     assert inputs["environment"] == "staging"
     assert inputs["waitTimer"] == 0
-    assert inputs.get("reviewers", []) == []
+    assert inputs["reviewers"] == [{"users": [], "teams": list(cfg.reviewers.teams)}]
+    assert len(cfg.reviewers.teams) + len(cfg.reviewers.users) >= 1
+    assert inputs["preventSelfReview"] is True
     assert inputs["deploymentBranchPolicy"] == {"protectedBranches": False, "customBranchPolicies": True}
     assert [r.plain_inputs()["branchPattern"] for r in rec.by_type(POLICY)] == ["main"]
 
@@ -99,9 +103,13 @@ def test_production_without_reviewers_raises(reviewers):
         record_env(github=gh(reviewers=reviewers))
 
 
-def test_staging_without_reviewers_is_fine():
-    rec = record_env("staging", github=gh(reviewers=GithubReviewers()))
-    assert rec.one(ENV).plain_inputs()["environment"] == "staging"
+def test_dev_stack_deploys_unattended():
+    rec = record_env("dev", github=github_settings(stack_config("dev").github))
+    inputs = rec.one(ENV).plain_inputs()
+    assert inputs["environment"] == "dev"
+    assert inputs.get("reviewers", []) == []
+    assert inputs["waitTimer"] == 0
+    assert [r.plain_inputs()["branchPattern"] for r in rec.by_type(POLICY)] == ["main"]
 
 
 def test_too_many_reviewers_raises():

@@ -36,7 +36,7 @@ def gate():
 
 
 def test_the_gate_judges_every_rule_and_nothing_blocks(gate):
-    assert [s.stack for s in gate.stacks] == ["production", "staging"]
+    assert [s.stack for s in gate.stacks] == ["dev", "production", "staging"]
     assert [(s.stack, s.error) for s in gate.stacks if s.error] == []
     assert [(s.stack, f.policy, f.resource_name) for s in gate.stacks for f in s.findings
             if f.state == "undeterminable"] == []

@@ -223,6 +223,15 @@ def test_production_wait_timer_below_five_minutes_is_rejected():
                   github={"waitTimerMinutes": 4})
 
 
+def test_graded_strictness_staging_needs_a_reviewer_dev_needs_none():
+    staging, dev = parse(raw_config("staging"), "staging"), parse(raw_config("dev"), "dev")
+    assert not staging.github.reviewers.empty and staging.github.wait_timer_minutes == 0
+    assert dev.github.reviewers.empty and dev.github.wait_timer_minutes == 0
+    raw = copy.deepcopy(raw_config("staging"))
+    raw["github"] = {key: value for key, value in raw["github"].items() if key != "reviewers"}
+    assert "rampart:github.reviewers: staging needs at least one reviewer id" in error_of(raw, "staging")
+
+
 def test_production_backup_retention_below_fourteen_days_is_rejected():
     _expect_error("production", "rampart:database.backupRetentionDays: production keeps automated backups",
                   database={"backupRetentionDays": 13})

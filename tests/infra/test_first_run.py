@@ -12,7 +12,7 @@ import pytest
 
 from infra import outputs
 from infra.config import ConfigError
-from tests.support.stacks import raw_config, record_config, stack_config
+from tests.support.stacks import STACKS, raw_config, record_config, stack_config
 
 SERVICE = "aws:ecs/service:Service"
 TASK = "aws:ecs/taskDefinition:TaskDefinition"
@@ -46,8 +46,8 @@ def first_run_config(stack: str, awaiting: tuple[str, ...] | None = None):
 # Config ------------------------------------------------------------------------------------------------------
 
 
-def test_a_service_awaiting_its_image_validates_in_both_stacks():
-    for stack in ("production", "staging"):
+def test_a_service_awaiting_its_image_validates_in_every_stack():
+    for stack in STACKS:
         cfg = first_run_config(stack)
         assert all(s.awaiting_image and s.image is None for s in cfg.services)
 

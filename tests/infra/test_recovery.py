@@ -8,7 +8,7 @@ from infra.recovery import (
     worst_case_detection_seconds,
     worst_case_rpo_minutes,
 )
-from tests.support.stacks import stack_config
+from tests.support.stacks import STACKS, stack_config
 
 
 def test_pitr_bounds_rpo_at_five_minutes_when_automated_backups_are_on():
@@ -36,7 +36,7 @@ def test_detection_agrees_with_the_rollback_alarms():
     from components.deployment_alarms import detection_seconds
     from infra.component_args import alarm_thresholds
 
-    for stack in ("production", "staging"):
+    for stack in STACKS:
         alarms = stack_config(stack).alarms
         assert worst_case_detection_seconds(alarms) == detection_seconds(alarm_thresholds(alarms))
 
@@ -81,7 +81,7 @@ def test_the_recovery_line_states_the_manual_rollback_path():
     assert "manual rollback 13 min after its one approval (no wait timer)" in line
 
 
-@pytest.mark.parametrize("stack", ["production", "staging"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_worst_case_within_the_declared_targets(stack):
     summary = recovery_summary(stack_config(stack))
     assert summary["worstCaseRpoMinutes"] <= summary["rpoMinutes"]

@@ -14,7 +14,7 @@ from rampart.engine.stackfile import load_project, load_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "rampart"
-STACKS = ("production", "staging")
+STACKS = ("production", "staging", "dev")
 
 
 def stack_settings(stack: str):

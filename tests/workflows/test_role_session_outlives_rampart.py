@@ -22,7 +22,7 @@ from tests.support.stacks import stack_config
 from tests.support.workflows import Problems, Step, Workflow, load_all, mutated, rampart_invocations
 
 ROOT = Path(__file__).resolve().parents[2]
-STACKS = ("staging", "production")
+STACKS = ("dev", "staging", "production")
 CONFIGURE = "aws-actions/configure-aws-credentials@"
 
 # The commands that call AWS: the ones whose handler builds an Aws session.

@@ -31,8 +31,8 @@ def line_of(name: str, fragment: str, nth: int = 0) -> int:
 
 
 # Lines the messages must name, found by content so edits elsewhere in a workflow keep these tests valid.
-STAGING_USES = line_of("deploy.yml", "uses: ./")
-PRODUCTION_USES = line_of("deploy.yml", "uses: ./", 1)
+STAGING_USES = line_of("deploy.yml", "uses: ./", 1)  # after dev's
+PRODUCTION_USES = line_of("deploy.yml", "uses: ./", 2)
 DEPLOY = line_of("deploy-stack.yml", "rampart deploy")
 SNAPSHOT = line_of("deploy-stack.yml", "rampart snapshot")
 ROLLBACK_RAMPART = line_of("rollback.yml", "rampart rollback")
@@ -72,7 +72,7 @@ def with_variable(published, stack: str, environment: str, name: str, value=None
 SERVICES_READER = """on:
   workflow_dispatch:
     inputs:
-      stack: {type: choice, options: [staging, production]}
+      stack: {type: choice, options: [dev, staging, production]}
       service: {type: string}
 jobs:
   read:
