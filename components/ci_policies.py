@@ -23,6 +23,14 @@ REFRESH_READS: dict[str, tuple[str, ...]] = {
     "aws:backup/vault:Vault": ("backup:DescribeBackupVault", "backup:ListTags"),
     "aws:cloudwatch/logGroup:LogGroup": ("logs:DescribeLogGroups", "logs:ListTagsForResource"),
     "aws:cloudwatch/metricAlarm:MetricAlarm": ("cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"),
+    "aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration": (
+        "chatbot:DescribeSlackChannelConfigurations",
+        "chatbot:ListTagsForResource",
+    ),
+    "aws:chatbot/teamsChannelConfiguration:TeamsChannelConfiguration": (
+        "chatbot:GetMicrosoftTeamsChannelConfiguration",
+        "chatbot:ListTagsForResource",
+    ),
     "aws:codedeploy/application:Application": ("codedeploy:GetApplication", "codedeploy:ListTagsForResource"),
     "aws:codedeploy/deploymentConfig:DeploymentConfig": ("codedeploy:GetDeploymentConfig",),
     "aws:codedeploy/deploymentGroup:DeploymentGroup": (
@@ -199,6 +207,7 @@ ROLE_SERVICES = (
     "monitoring.rds.amazonaws.com",
     "backup.amazonaws.com",
     "vpc-flow-logs.amazonaws.com",
+    "chatbot.amazonaws.com",
 )
 """The services the stack's own roles are passed to (task, CodeDeploy, RDS monitoring, Backup, flow logs)."""
 

@@ -15,6 +15,7 @@ from components.aws_partition import partition_of
 from components.ci_policies import infrastructure_policy, preview_policy, rollback_policy, state_bucket_of
 from components.deploy_policy import deploy_policy
 from components.github_settings import GithubRepositorySettings, validate_github
+from components.notify_policy import notify_statements
 
 ISSUER_HOST = "token.actions.githubusercontent.com"
 ISSUER_URL = f"https://{ISSUER_HOST}"
@@ -70,6 +71,9 @@ class GithubOidcArgs:
     """Secret with a read-only GitHub App the preview role reads for the github provider's refresh."""
     """Secret with the GitHub App credentials the infrastructure role reads for the github provider."""
     rollback_environment: str | None = None
+    notification_topic_arn: pulumi.Input[str] | None = None
+    """The stack's notifications topic: the deploy and rollback roles may publish pipeline events to it (and use
+    stack_key_arn through SNS, which encrypts it); None: neither role publishes."""
     """GitHub environment of the emergency rollback job (one approval, no wait timer); None: no rollback role."""
 
 
@@ -256,13 +260,27 @@ class GithubOidc(pulumi.ComponentResource):
             repository_arns=_all(args.repository_arns),
             db_instance_arns=_all(args.db_instance_arns),
             log_group_arns=_all(args.log_group_arns),
+            notify=self._notify_inputs(),
         ).apply(
-            lambda v: json.dumps(
+            lambda v: json.dumps(self._with_notify(
                 deploy_policy(
-                    partition=self._partition, region=args.region, families=list(args.task_definition_families), **v
-                )
-            )
+                    partition=self._partition, region=args.region, families=list(args.task_definition_families),
+                    **{k: x for k, x in v.items() if k != "notify"},
+                ), v["notify"]))
         )
+
+    def _notify_inputs(self) -> pulumi.Output[list[str]]:
+        args = self._component_args
+        if args.notification_topic_arn is None:
+            return pulumi.Output.from_input([])
+        return pulumi.Output.all(args.notification_topic_arn, args.stack_key_arn)
+
+    def _with_notify(self, document: dict[str, Any], notify: list[str]) -> dict[str, Any]:
+        if notify:
+            topic_arn, key_arn = notify
+            document["Statement"] += notify_statements(topic_arn=topic_arn, key_arn=key_arn,
+                                                       region=self._component_args.region)
+        return document
 
     def _infrastructure_document(self) -> pulumi.Output[str]:
         args = self._component_args
@@ -301,4 +319,7 @@ class GithubOidc(pulumi.ComponentResource):
             service_arns=_all(args.service_arns),
             applications=_all(args.codedeploy_application_names),
             groups=_all(args.deployment_group_names),
-        ).apply(lambda v: json.dumps(rollback_policy(partition=self._partition, region=args.region, **v)))
+            notify=self._notify_inputs(),
+        ).apply(lambda v: json.dumps(self._with_notify(rollback_policy(
+            partition=self._partition, region=args.region, **{k: x for k, x in v.items() if k != "notify"}),
+            v["notify"])))

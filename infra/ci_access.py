@@ -47,6 +47,7 @@ def rollback_environment(cfg: StackConfig) -> str | None:
 def build_ci_access(
     cfg: StackConfig, *, on_aws: pulumi.ResourceOptions, account_id: pulumi.Input[str], key: StackKey,
     cluster: Cluster, services: dict[str, BlueGreenService], smoke: SmokeRunner, database: Database,
+    notification_topic_arn: pulumi.Input[str] | None = None,
 ) -> GithubOidc:
     prefix = naming.prefix(cfg)
     oidc = GithubOidc(
@@ -83,6 +84,7 @@ def build_ci_access(
             rollback_environment=rollback_environment(cfg),
             github_app_secret_arn=cfg.github.app_secret_arn,
             github_reader_app_secret_arn=cfg.github.reader_app_secret_arn,
+            notification_topic_arn=notification_topic_arn,
         ),
         opts=on_aws,
     )
@@ -113,6 +115,7 @@ def build_ci_access(
         **({"RAMPART_GITHUB_APP_SECRET_ARN": cfg.github.app_secret_arn} if cfg.github.app_secret_arn else {}),
         "RAMPART_CLUSTER": cluster.cluster_name,
         "RAMPART_SERVICES": services_variable,
+        **({"RAMPART_NOTIFICATION_TOPIC_ARN": notification_topic_arn} if notification_topic_arn is not None else {}),
     }
     repository_variables: dict[str, pulumi.Input[str]] = {
         outputs.repository_variable("RAMPART_PREVIEW_ROLE_ARN_{STACK}", cfg.stack): oidc.preview_role_arn,
@@ -156,8 +159,8 @@ def _rollback_environment(
 ) -> None:
     """The emergency rollback gate: the deploy environment's reviewers and branch policy, one approval and no wait
     timer, so a manual rollback fits inside the RTO; its role cannot ship new code (components/ci_policies.py)."""
-    shared = ("AWS_REGION", "RAMPART_STACK", "RAMPART_CLUSTER", "RAMPART_SERVICES")
-    variables = {name: deploy_variables[name] for name in shared}
+    shared = ("AWS_REGION", "RAMPART_STACK", "RAMPART_CLUSTER", "RAMPART_SERVICES", "RAMPART_NOTIFICATION_TOPIC_ARN")
+    variables = {name: deploy_variables[name] for name in shared if name in deploy_variables}
     variables["RAMPART_ROLLBACK_ROLE_ARN"] = role_arn
     GithubEnvironment(
         f"{naming.prefix(cfg)}-github-rollback-environment",

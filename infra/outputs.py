@@ -108,6 +108,8 @@ GITHUB_ENVIRONMENT_VARIABLES = (
     #                      "containerName", "containerPort",
     #                      "deployTimeoutSeconds"}}
     "RAMPART_SERVICES",
+    # The stack's notifications topic: `rampart notify` in deploy-stack.yml and rollback.yml publishes to it.
+    "RAMPART_NOTIFICATION_TOPIC_ARN",
 )
 # Repository-level variables, one set per stack (pull-request previews and drift checks run outside any
 # environment; each stack owns its own names so two stacks never manage the same variable).

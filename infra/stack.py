@@ -10,8 +10,10 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from components.aws_partition import partition_of
 from components.backup_plan import BackupCopyVault, BackupCopyVaultArgs, BackupPlan, BackupPlanArgs
 from components.blue_green_service import BlueGreenService, BlueGreenServiceArgs
+from components.chat_notifications import ChatNotifications, ChatNotificationsArgs, SlackChannel, TeamsChannel
 from components.cluster import Cluster, ClusterArgs
 from components.database import Database, DatabaseArgs
 from components.keys import StackKey, StackKeyArgs
@@ -71,6 +73,20 @@ def build_stack(cfg: StackConfig) -> None:
                           eventbridge_publishes=_ecs_native(cfg)),
         opts=on_aws,
     )
+    chat = cfg.notifications
+    if chat.slack is not None or chat.teams is not None:
+        ChatNotifications(
+            f"{prefix}-chat",
+            ChatNotificationsArgs(
+                name_prefix=prefix, topic_arn=notifications.topic_arn, partition=partition_of(cfg.region),
+                region=cfg.region, account_id=account_id,
+                slack=SlackChannel(team_id=chat.slack.team_id, channel_id=chat.slack.channel_id)
+                if chat.slack else None,
+                teams=TeamsChannel(tenant_id=chat.teams.tenant_id, team_id=chat.teams.team_id,
+                                   channel_id=chat.teams.channel_id) if chat.teams else None,
+            ),
+            opts=on_aws,
+        )
     secrets = ApplicationSecrets(
         f"{prefix}-secrets",
         ApplicationSecretsArgs(
@@ -196,7 +212,7 @@ def build_stack(cfg: StackConfig) -> None:
 
     oidc = build_ci_access(
         cfg, on_aws=on_aws, account_id=account_id, key=key, cluster=cluster, services=services, smoke=smoke,
-        database=database,
+        database=database, notification_topic_arn=notifications.topic_arn,
     )
 
     pulumi.export(outputs.ENVIRONMENT, cfg.environment)

@@ -51,7 +51,12 @@ class Explicit:
 
 Step = Rampart | Explicit
 
+# deploy-stack.yml's and rollback.yml's events (start, per step, outcome): the same publish whatever the event.
+NOTIFY = Rampart("notify --stack {stack} --topic-arn {topic} --step deploy --outcome failure --service {service} "
+                 "--revision {revision}")
+
 DEPLOY_JOB: list[Step] = [
+    NOTIFY,
     Rampart("snapshot --db-instance {db} --keep 10"),
     Rampart("migrate --stack {stack} --outputs {outputs} --service {service} --command 'python manage.py migrate' "
             "--task-definition {revision}", per_service=True),
@@ -87,6 +92,7 @@ ROLLBACK_JOB: list[Step] = [
              {"deploymentId": "{running}", "deploymentWaitType": "READY_WAIT"}),
     Explicit(_ROLLBACK, "ecs", "DescribeServices", {"cluster": "{cluster}", "services": ["{ecs_service}"]}),
     Explicit(_ROLLBACK, "cloudwatch", "DescribeAlarms", {"AlarmNames": ["{alarm}"]}),
+    NOTIFY,
 ]
 
 JOBS: dict[str, list[Step]] = {
@@ -134,6 +140,14 @@ def world_spec(recording: Recording) -> w.WorldSpec:
                      for key, declared in outputs["services"].items())
     return w.WorldSpec(region=outputs["region"], environment=outputs["environment"], cluster=outputs["clusterName"],
                        db=outputs["database"]["instanceIdentifier"], services=services, long_arns=True)
+
+
+def create_topic(client: Callable[[str], Any], recording: Recording) -> None:
+    """The stack's notifications topic (components/notifications.py) under its recorded ARN, encrypted with the
+    stack key as declared: a publish to it makes SNS use that key as the caller."""
+    (declared,) = [r.plain_inputs() for r in recording.by_type("aws:sns/topic:Topic")]
+    name = unwrap_secrets(recording.outputs)["notificationTopicArn"].rsplit(":", 1)[-1]
+    client("sns").create_topic(Name=name, Attributes={"KmsMasterKeyId": str(declared["kmsMasterKeyId"])})
 
 
 def outputs_file(recording: Recording, world: w.World, path: Path) -> dict[str, Any]:
@@ -199,7 +213,7 @@ def smoke_listener() -> Iterator[str]:
 def placeholders(outputs: dict[str, Any], outputs_path: Path, stack: str) -> list[dict[str, str]]:
     """One mapping per service (a step without per_service uses the first)."""
     shared = {"stack": stack, "outputs": str(outputs_path), "db": outputs["database"]["instanceIdentifier"],
-              "cluster": outputs["clusterName"]}
+              "cluster": outputs["clusterName"], "topic": outputs["notificationTopicArn"]}
     return [{**shared, "service": key, "revision": s["taskDefinitionArn"], "health": s.get("healthCheckPath", "/"),
              "ecs_service": s["serviceName"], "application": s["codedeployApplication"], "group": s["deploymentGroup"],
              "family": s["taskDefinitionFamily"], "container": s["containerName"], "port": str(int(s["containerPort"])),

@@ -228,6 +228,32 @@ def _get_log_events(account: Account, p: Mapping[str, Any]) -> list[Request]:
     return [Request("logs:GetLogEvents", account.arn("logs", f"log-group:{group}:log-stream:{stream}"))]
 
 
+def _stack_key_policy(account: Account) -> dict[str, Any]:
+    """KMS decides with the key's own policy too: the stack key's, as components/keys.py writes it."""
+    import json
+
+    from components.keys import key_policy
+
+    return json.loads(key_policy(account.account_id, account.region))
+
+
+# --- SNS -------------------------------------------------------------------------------------------------------
+
+
+def _publish(account: Account, p: Mapping[str, Any]) -> list[Request]:
+    """Publish on the topic; to an encrypted topic SNS also asks KMS, with the publisher's permissions, for a data
+    key (GenerateDataKey, and Decrypt of a cached one), through SNS."""
+    topic = p["TopicArn"]
+    found = [Request("sns:Publish", topic)]
+    key = account.lookup("sns").get_topic_attributes(TopicArn=topic)["Attributes"].get("KmsMasterKeyId")
+    if key:
+        via_sns = {"kms:CallerAccount": account.account_id, "kms:ViaService": f"sns.{account.region}.amazonaws.com"}
+        found += [Request(action, key, via_sns, origin="SNS as the caller for sns.Publish",
+                          resource_policy=_stack_key_policy(account))
+                  for action in ("kms:GenerateDataKey", "kms:Decrypt")]
+    return found
+
+
 # Each entry checked against the Service Authorization Reference (the data iam-simulate validates with).
 TABLE: dict[tuple[str, str], Translator] = {
     ("ecs", "DescribeServices"): _describe_services,
@@ -254,6 +280,7 @@ TABLE: dict[tuple[str, str], Translator] = {
     ("logs", "DescribeLogStreams"): _log_group("logs:DescribeLogStreams"),
     ("logs", "FilterLogEvents"): _log_group("logs:FilterLogEvents"),
     ("ecr", "GetAuthorizationToken"): _wildcard("ecr:GetAuthorizationToken"),
+    ("sns", "Publish"): _publish,
 }
 
 
@@ -268,7 +295,9 @@ def translate(account: Account, call: Call) -> list[Request]:
             f"{call.label}: no IAM translation in tests/support/aws_calls.py TABLE; add its action, resource ARN "
             "and context keys from the Service Authorization Reference"
         )
-    return [Request(r.action, r.resource, r.context, r.origin or call.label) for r in translator(account, call.params)]
+    # The resource's own policy (a KMS key's) travels with the request: without it KMS denies everything.
+    return [Request(r.action, r.resource, r.context, r.origin or call.label, resource_policy=r.resource_policy)
+            for r in translator(account, call.params)]
 
 
 @dataclass
