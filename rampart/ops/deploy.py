@@ -16,11 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from rampart.errors import OperationFailed, UsageError
 from rampart.ops import ecs as ecs_ops
-from rampart.ops.aws import Aws, calling, error_code, translate
+from rampart.ops.aws import Aws, calling, translate
+from rampart.ops.deploy_create import create_deployment
 from rampart.ops.report import Report
 from rampart.ops.smoke import SmokeOptions, run_smoke
 from rampart.ops.smoke_task import SmokeTaskOptions, run_smoke_task
@@ -152,7 +153,7 @@ def run_deploy(aws: Aws, options: DeployOptions, report: Report,
         "appSpecContent": {"content": content, "sha256": hashlib.sha256(content.encode()).hexdigest()},
     }
     with report.creating(f"a deployment of {group_name}"):
-        deployment_id = _create_deployment(aws, options, revision, group_name, report, sleep)
+        deployment_id = create_deployment(aws, options, revision, group_name, report, sleep)
     report.result["deploymentId"] = deployment_id
     report.leave(f"deployment {deployment_id} (CodeDeploy carries it on if this run stops; stop it with "
                  f"`aws deploy stop-deployment --deployment-id {deployment_id} --auto-rollback-enabled`)")
@@ -283,57 +284,6 @@ class _Follow:
         if watch_ends is not None and watch_ends > now and not self.options.wait_for_bake:
             wake.append(watch_ends - now)  # judge the alarms as soon as the watch is over, then every poll
         return max(0.0, min(wake))
-
-
-CREATE_ATTEMPTS = 4
-ACTIVE = ["Created", "Queued", "InProgress", "Ready", "Baking"]
-
-
-def _create_deployment(aws: Aws, options: DeployOptions, revision: dict[str, Any], group_name: str,
-                       report: Report, sleep: Callable[[float], None]) -> str:
-    """CreateDeployment has no idempotency token: after a failure that may have lost the answer, look for our
-    deployment (the AppSpec's sha256) among the group's active ones before trying again, never start a second."""
-    once = aws.single_attempt("codedeploy")
-    sha = revision["appSpecContent"]["sha256"]
-    failure: Exception | None = None
-    for attempt in range(CREATE_ATTEMPTS):
-        if attempt:
-            sleep(min(8.0, 0.5 * 2 ** attempt))
-            found = _active_deployment_with(aws.client("codedeploy"), options, sha, group_name)
-            if found:
-                report.info("create answer lost", f"{found} was started by the request whose answer was lost")
-                return found
-        try:
-            return str(once.create_deployment(
-                applicationName=options.application, deploymentGroupName=options.deployment_group,
-                revision=revision, description=options.description)["deploymentId"])
-        except (ClientError, BotoCoreError) as exc:
-            failure = exc
-            if isinstance(exc, ClientError) and not _transient(exc):
-                break
-    assert failure is not None
-    raise translate(failure, "codedeploy:CreateDeployment", group_name) from failure
-
-
-def _transient(exc: ClientError) -> bool:
-    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-    return status >= 500 or status == 429 or "Throttl" in error_code(exc) or error_code(exc) in (
-        "TooManyRequestsException", "RequestLimitExceeded")
-
-
-def _active_deployment_with(codedeploy: Any, options: DeployOptions, sha: str, group_name: str) -> str | None:
-    with calling("codedeploy:ListDeployments", group_name):
-        ids = codedeploy.list_deployments(applicationName=options.application,
-                                          deploymentGroupName=options.deployment_group,
-                                          includeOnlyStatuses=ACTIVE).get("deployments", [])
-    for start in range(0, len(ids), 25):  # BatchGetDeployments takes at most 25 ids
-        chunk = ids[start:start + 25]
-        with calling("codedeploy:BatchGetDeployments", ", ".join(chunk)):
-            infos = codedeploy.batch_get_deployments(deploymentIds=chunk).get("deploymentsInfo", [])
-        for info in infos:
-            if ((info.get("revision") or {}).get("appSpecContent") or {}).get("sha256") == sha:
-                return str(info["deploymentId"])
-    return None
 
 
 def _outcome(info: dict[str, Any], status: str, report: Report) -> None:
