@@ -10,6 +10,9 @@ from rampart.errors import UsageError
 from rampart.ops import outputs as stack_outputs
 from rampart.ops.report import Report
 
+TRAFFIC_CONTROLS = ("CODE_DEPLOY", "ECS")
+# Not needed for an ECS-native service: it has no CodeDeploy application or group.
+CODE_DEPLOY_ONLY = ("--application", "--deployment-group")
 # Flag -> (key in the RAMPART_SERVICES entry, key under services.<s> in the stack outputs, expected type).
 NAMES: dict[str, tuple[str, str, type | tuple[type, ...]]] = {
     "--ecs-service": ("service", "serviceName", str),
@@ -30,7 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "the running revision in service (never a revision that has not served traffic; nothing is registered). "
         "Then verify: the primary task set runs the target revision at the desired count and none of the group's "
         "alarms is in ALARM. Names come from --services-json (the RAMPART_SERVICES variable) with --cluster, from "
-        "the stack outputs, or from flags. Exit 0 landed and verified, 1 not landed (the report says what state "
+        "the stack outputs, or from flags. An ECS-native blue/green service (trafficControl ECS) is stopped with "
+        "StopServiceDeployment ROLLBACK, or put back on the source revision of its last successful deployment. "
+        "Exit 0 landed and verified, 1 not landed (the report says what state "
         "it left), 2 bad input.",
     )
     stack_outputs.add_arguments(parser, stack_required=True)
@@ -66,7 +71,8 @@ def handle(args: argparse.Namespace) -> int:
         raise UsageError(f"--container-port: expected a port number, got {port!r}")
     options = RollbackOptions(
         stack=args.stack, cluster=names["--cluster"], service=names["--ecs-service"],
-        application=names["--application"], deployment_group=names["--deployment-group"],
+        application=names.get("--application") or "", deployment_group=names.get("--deployment-group") or "",
+        traffic_control=names["--traffic-control"],
         container_name=names["--container"], container_port=int(port), reason=args.reason.strip(),
         timeout=args.timeout if args.timeout is not None else names.get("--timeout"), poll=args.poll,
     )
@@ -79,8 +85,12 @@ def _names(args: argparse.Namespace) -> dict[str, Any]:
     flags = {flag: getattr(args, flag[2:].replace("-", "_")) for flag in ("--cluster", *NAMES)}
     if args.services_json is None:
         outputs = stack_outputs.StackOutputs(args.stack, args.outputs)
-        names = {"--cluster": outputs.pick(flags["--cluster"], "clusterName", "--cluster", expect=str)}
+        names = {"--cluster": outputs.pick(flags["--cluster"], "clusterName", "--cluster", expect=str),
+                 "--traffic-control": _traffic_control(outputs.optional(f"services.{args.service}.trafficControl"),
+                                                       f"{outputs.path}: services.{args.service}.trafficControl")}
         for flag, (_, key, expect) in NAMES.items():
+            if names["--traffic-control"] == "ECS" and flag in CODE_DEPLOY_ONLY:
+                continue
             names[flag] = outputs.pick(flags[flag], f"services.{args.service}.{key}", flag, expect=expect)
         return names
     if args.outputs is not None:
@@ -96,8 +106,12 @@ def _names(args: argparse.Namespace) -> dict[str, Any]:
     if not isinstance(entry, dict):
         known = ", ".join(sorted(services)) if isinstance(services, dict) else "not an object"
         raise UsageError(f"--services-json: no service {args.service!r} (has: {known or 'none'})")
-    names = {"--cluster": flags["--cluster"]}
+    names = {"--cluster": flags["--cluster"],
+             "--traffic-control": _traffic_control(entry.get("trafficControl"),
+                                                   f"--services-json: {args.service}.trafficControl")}
     for flag, (key, _, expect) in NAMES.items():
+        if names["--traffic-control"] == "ECS" and flag in CODE_DEPLOY_ONLY:
+            continue
         value = flags[flag] if flags[flag] is not None else entry.get(key)
         if value is None or isinstance(value, bool) or not isinstance(value, expect):
             raise UsageError(f"--services-json: {args.service}.{key} is {'missing' if value is None else 'invalid'}"
@@ -109,3 +123,12 @@ def _names(args: argparse.Namespace) -> dict[str, Any]:
     if isinstance(published, int | float) and not isinstance(published, bool) and published > 0:
         names["--timeout"] = float(published)
     return names
+
+
+def _traffic_control(value: Any, where: str) -> str:
+    """Absent (outputs from before the key): CODE_DEPLOY, the only path there was."""
+    if value is None:
+        return "CODE_DEPLOY"
+    if value not in TRAFFIC_CONTROLS:
+        raise UsageError(f"{where}: expected one of {', '.join(TRAFFIC_CONTROLS)}")
+    return str(value)

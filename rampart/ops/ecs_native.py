@@ -138,6 +138,8 @@ class Follow:
     poll: float
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    good: tuple[str, ...] = ("SUCCESSFUL",)
+    """The outcome sought: a rollback seeks ROLLBACK_SUCCESSFUL."""
 
     def run(self, gate: Callable[[str], str], on_shift: Callable[[dict[str, Any]], bool],
             on_timeout: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
@@ -146,8 +148,8 @@ class Follow:
             deployment = describe(self.ecs, self.arn)
             status, stage = str(deployment.get("status")), str(deployment.get("lifecycleStage") or "")
             if (status, stage) != last:
-                step = self.report.fail if status in FAILED else \
-                    self.report.ok if status == "SUCCESSFUL" else self.report.info
+                step = self.report.ok if status in self.good else \
+                    self.report.fail if status in FAILED else self.report.info
                 step(f"status {status}" + (f" ({stage})" if stage else ""), MEANING.get(status, ""))
                 last = (status, stage)
             if status == "SUCCESSFUL" or status in FAILED:

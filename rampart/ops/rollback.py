@@ -52,6 +52,8 @@ class RollbackOptions:
     timeout: float | None = None
     """None: derived from the group (see default_timeout)."""
     poll: float = 15.0
+    traffic_control: str = "CODE_DEPLOY"
+    """"ECS": an ECS-native blue/green service (rampart/ops/ecs_native_rollback.py); no CodeDeploy names."""
 
 
 @dataclass
@@ -80,6 +82,11 @@ def leaving(state: str) -> Iterator[None]:
 
 def run_rollback(aws: Aws, options: RollbackOptions, report: Report,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+    if options.traffic_control == "ECS":
+        from rampart.ops.ecs_native_rollback import run_native_rollback  # imports this module
+
+        run_native_rollback(aws, options, report, clock, sleep)
+        return
     codedeploy = aws.client("codedeploy")
     group_name = f"deployment group {options.deployment_group} of application {options.application}"
     report.result.update(stack=options.stack, service=options.service, reason=options.reason)
