@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from components.deploy_policy import ecs_native_statements
+
 REFRESH_READS: dict[str, tuple[str, ...]] = {
     "aws:appautoscaling/policy:Policy": ("application-autoscaling:DescribeScalingPolicies",),
     "aws:appautoscaling/target:Target": (
@@ -331,7 +333,7 @@ def infrastructure_policy(
 
 def rollback_policy(
     *, partition: str, region: str, account_id: str, service_arns: Sequence[str],
-    applications: Sequence[str], groups: Sequence[str],
+    applications: Sequence[str], groups: Sequence[str], native_service_arns: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Stop a deployment with rollback, or redeploy a revision that already served traffic: no task definition
     can be registered and no image pushed, so no new code can reach production through this role."""
@@ -355,5 +357,7 @@ def rollback_policy(
              "Resource": list(service_arns)},
             {"Sid": "ReadAlarms", "Effect": "Allow", "Action": "cloudwatch:DescribeAlarms",
              "Resource": f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:*"},
+            # ECS-native services: stop with rollback, or UpdateService back to a revision that served traffic.
+            *ecs_native_statements(native_service_arns, rollback=True),
         ],
     }

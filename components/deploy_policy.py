@@ -26,6 +26,7 @@ def deploy_policy(
     repository_arns: Sequence[str],
     db_instance_arns: Sequence[str],
     log_group_arns: Sequence[str],
+    native_service_arns: Sequence[str] = (),
 ) -> dict[str, Any]:
     """What one deploy needs: register and roll a task definition through CodeDeploy, run the migration task,
     push images, snapshot the database first, read logs and alarms. Nothing else."""
@@ -33,6 +34,7 @@ def deploy_policy(
     statements = [
         *_ecs_statements(scope, cluster_arn, families, service_arns),
         *_codedeploy_statements(scope, applications, groups),
+        *ecs_native_statements(native_service_arns),
         *_image_and_alarm_statements(scope, pass_role_arns, repository_arns),
         *(_rds_statements(scope, db_instance_arns) if db_instance_arns else []),
         *([_logs_statement(log_group_arns)] if log_group_arns else []),
@@ -157,6 +159,29 @@ def _image_and_alarm_statements(scope: _Scope, pass_role_arns: Sequence[str],
         "Resource": f"{arn}:cloudwatch:{region}:{account_id}:alarm:*",
     },
     ]
+
+
+def ecs_native_statements(service_arns: Sequence[str], *, rollback: bool = False) -> list[dict[str, Any]]:
+    """What `rampart deploy` / `rampart rollback` call for ECS-native blue/green services (rampart/ops/ecs_native*.py):
+    UpdateService, and following, continuing past the smoke gate's pause hook, or stopping with rollback their
+    service deployments; a rollback also reads the revision it returns to. Nothing for a stack without such a
+    service. The Service Authorization Reference lists the service and the service deployment (or revision) as
+    resource types of these actions: both are named, and only these services'."""
+    if not service_arns:
+        return []
+    deployments = [f"{arn.replace(':service/', ':service-deployment/', 1)}/*" for arn in service_arns]
+    statements: list[dict[str, Any]] = [
+        {"Sid": "EcsNativeStartDeployments", "Effect": "Allow",
+         "Action": ["ecs:UpdateService", "ecs:ListServiceDeployments"], "Resource": list(service_arns)},
+        {"Sid": "EcsNativeFollowDeployments", "Effect": "Allow",
+         "Action": ["ecs:DescribeServiceDeployments", "ecs:ContinueServiceDeployment", "ecs:StopServiceDeployment"],
+         "Resource": [*service_arns, *deployments]},
+    ]
+    if rollback:
+        revisions = [f"{arn.replace(':service/', ':service-revision/', 1)}/*" for arn in service_arns]
+        statements.append({"Sid": "EcsNativeReadRevisions", "Effect": "Allow", "Action": "ecs:DescribeServiceRevisions",
+                           "Resource": [*service_arns, *revisions]})
+    return statements
 
 
 def _rds_statements(scope: _Scope, db_instance_arns: Sequence[str]) -> list[dict[str, Any]]:

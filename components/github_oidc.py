@@ -52,6 +52,8 @@ class GithubOidcArgs:
     codedeploy_application_names: Sequence[pulumi.Input[str]]
     deployment_group_names: Sequence[pulumi.Input[str]]
     """Every group named is allowed under every application named (all of them are this stack's)."""
+    ecs_native_service_arns: Sequence[pulumi.Input[str]] = ()
+    """Services under ECS-native blue/green: the deploy and rollback roles follow and stop their deployments."""
     repository_arns: Sequence[pulumi.Input[str]]
     db_instance_arns: Sequence[pulumi.Input[str]] = ()
     log_group_arns: Sequence[pulumi.Input[str]] = ()
@@ -257,6 +259,7 @@ class GithubOidc(pulumi.ComponentResource):
             pass_role_arns=_all(args.pass_role_arns),
             applications=_all(args.codedeploy_application_names),
             groups=_all(args.deployment_group_names),
+            native_service_arns=_all(args.ecs_native_service_arns),
             repository_arns=_all(args.repository_arns),
             db_instance_arns=_all(args.db_instance_arns),
             log_group_arns=_all(args.log_group_arns),
@@ -319,6 +322,7 @@ class GithubOidc(pulumi.ComponentResource):
             service_arns=_all(args.service_arns),
             applications=_all(args.codedeploy_application_names),
             groups=_all(args.deployment_group_names),
+            native_service_arns=_all(args.ecs_native_service_arns),
             notify=self._notify_inputs(),
         ).apply(lambda v: json.dumps(self._with_notify(rollback_policy(
             partition=self._partition, region=args.region, **{k: x for k, x in v.items() if k != "notify"}),

@@ -73,6 +73,7 @@ def build_ci_access(
                                           if s.codedeploy_application_name is not None],
             deployment_group_names=[s.deployment_group_name for s in services.values()
                                     if s.deployment_group_name is not None],
+            ecs_native_service_arns=[s.service_arn for s in services.values() if s.traffic_control == "ECS"],
             repository_arns=[s.repository_arn for s in services.values()],
             db_instance_arns=[database.arn],
             log_group_arns=[*(s.log_group_arn for s in services.values()), smoke.log_group_arn],
