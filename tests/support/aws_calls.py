@@ -136,6 +136,21 @@ def _run_task(account: Account, p: Mapping[str, Any]) -> list[Request]:
     return found
 
 
+def _list_service_deployments(account: Account, p: Mapping[str, Any]) -> list[Request]:
+    cluster = account.cluster_arn(p.get("cluster"))
+    return [Request("ecs:ListServiceDeployments", _service_arn(account, cluster, p["service"]), {"ecs:cluster": cluster})]
+
+
+def _on_each(action: str, key: str) -> Translator:
+    """Actions on service deployments or revisions by ARN (`.../<cluster>/<service>/<id>`), in the cluster named
+    inside it."""
+    def translate(account: Account, p: Mapping[str, Any]) -> list[Request]:
+        arns = p[key] if isinstance(p[key], list) else [p[key]]
+        return [Request(action, arn, {"ecs:cluster": account.cluster_arn(arn.split("/")[1])}) for arn in arns]
+
+    return translate
+
+
 def _describe_tasks(account: Account, p: Mapping[str, Any]) -> list[Request]:
     cluster = account.cluster_arn(p.get("cluster"))
     name = cluster.rsplit("/", 1)[-1]
@@ -263,6 +278,11 @@ TABLE: dict[tuple[str, str], Translator] = {
     ("ecs", "RegisterTaskDefinition"): _register_task_definition,
     ("ecs", "RunTask"): _run_task,
     ("ecs", "DescribeTasks"): _describe_tasks,
+    ("ecs", "ListServiceDeployments"): _list_service_deployments,
+    ("ecs", "DescribeServiceDeployments"): _on_each("ecs:DescribeServiceDeployments", "serviceDeploymentArns"),
+    ("ecs", "ContinueServiceDeployment"): _on_each("ecs:ContinueServiceDeployment", "serviceDeploymentArn"),
+    ("ecs", "StopServiceDeployment"): _on_each("ecs:StopServiceDeployment", "serviceDeploymentArn"),
+    ("ecs", "DescribeServiceRevisions"): _on_each("ecs:DescribeServiceRevisions", "serviceRevisionArns"),
     ("codedeploy", "GetDeploymentGroup"): _on_group("codedeploy:GetDeploymentGroup"),
     ("codedeploy", "CreateDeployment"): _on_group("codedeploy:CreateDeployment"),
     ("codedeploy", "ListDeployments"): _on_group("codedeploy:ListDeployments"),
