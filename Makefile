@@ -6,7 +6,7 @@ UV := $(BOOTSTRAP)/bin/uv
 VENV := .venv
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: setup check test lint bench clean browser
+.PHONY: setup check test lint audit bench clean browser
 
 $(UV):
 	$(PYTHON) -m venv $(BOOTSTRAP)
@@ -54,6 +54,12 @@ lint: setup
 	$(RUN) actionlint
 	$(RUN) zizmor --offline --no-progress .github/workflows
 	$(RUN) python tools/scan_secrets.py
+
+## audit: known vulnerabilities in every locked dependency (uv.lock as resolved, all groups: the dev tools run in CI
+## too), looked up in the OSV database; needs the network. uv's own audit reads the lock file directly, so the
+## versions judged are exactly the ones `uv sync --frozen` installs (no export, no resolver in between).
+audit: $(UV)
+	$(UV) audit --frozen --preview-features audit-command
 
 # The AWS CDK + cdk-nag peer app the benchmark compares against; installed for the benchmark only.
 bench/cdk/node_modules/.installed: bench/cdk/package-lock.json bench/cdk/package.json
