@@ -138,7 +138,8 @@ def _run_task(account: Account, p: Mapping[str, Any]) -> list[Request]:
 
 def _list_service_deployments(account: Account, p: Mapping[str, Any]) -> list[Request]:
     cluster = account.cluster_arn(p.get("cluster"))
-    return [Request("ecs:ListServiceDeployments", _service_arn(account, cluster, p["service"]), {"ecs:cluster": cluster})]
+    service = _service_arn(account, cluster, p["service"])
+    return [Request("ecs:ListServiceDeployments", service, {"ecs:cluster": cluster})]
 
 
 def _on_each(action: str, key: str) -> Translator:
