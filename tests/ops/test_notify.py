@@ -41,7 +41,8 @@ def test_publishes_to_the_topic_and_a_subscriber_receives_the_message(aws_env, c
         monkeypatch.setenv(name, value)
     topic = client("sns").create_topic(Name="shop-production-notifications")["TopicArn"]
     queue = client("sqs").create_queue(QueueName="inbox")["QueueUrl"]
-    queue_arn = client("sqs").get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    attributes = client("sqs").get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]
+    queue_arn = attributes["QueueArn"]
     client("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn,
                             Attributes={"RawMessageDelivery": "true"})
     code = main(["notify", "--stack", "production", "--topic-arn", topic, "--step", "deploy", "--outcome", "failure",
