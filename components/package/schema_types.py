@@ -124,6 +124,11 @@ def rebuild(cls: type, values: Any, where: str) -> Any:
     })
 
 
+def _is_wrapper(hint: Any) -> bool:
+    """The Awaitable / Output members of an `Input[X]` union (X is the other member)."""
+    return isinstance(hint, ForwardRef) or typing.get_origin(hint) in (collections.abc.Awaitable, pulumi.Output)
+
+
 def _plain(hint: Any, value: Any, where: str) -> Any:
     """`value` as the dataclass field `hint` expects it: wire floats back to ints, lists to tuples, enums to their
     strings. Outputs pass through where the field accepts an Input, and are refused where it needs a plain value."""
@@ -135,8 +140,7 @@ def _plain(hint: Any, value: Any, where: str) -> Any:
     if isinstance(value, enum.Enum):
         value = value.value
     if origin in (Union, types.UnionType):
-        plain = [arg for arg in args if arg is not type(None) and typing.get_origin(arg) is not collections.abc.Awaitable
-                 and not isinstance(arg, ForwardRef) and typing.get_origin(arg) is not pulumi.Output]
+        plain = [arg for arg in args if arg is not type(None) and not _is_wrapper(arg)]
         return _plain(plain[0], value, where) if len(plain) == 1 else value
     if dataclasses.is_dataclass(hint):
         return rebuild(hint, value, where)
