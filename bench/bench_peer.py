@@ -51,7 +51,9 @@ def run_rampart(program: Path, stacks: list[str], flags: list[str], cache_flags:
     for stack in stacks:
         args += ["--stack", stack]
     started = time.perf_counter()
-    completed = subprocess.run(args, capture_output=True, text=True, check=False, cwd=source)  # noqa: S603
+    # PYTHONPATH as well as cwd: the program worker runs with the program as cwd and must import the same rampart.
+    env = {**os.environ, "PYTHONPATH": str(source)} if source != ROOT else None
+    completed = subprocess.run(args, capture_output=True, text=True, check=False, cwd=source, env=env)  # noqa: S603
     elapsed = time.perf_counter() - started
     if completed.returncode == 2:
         raise SystemExit(f"rampart check failed:\n{completed.stdout[-2000:]}\n{completed.stderr[-2000:]}")
