@@ -13,20 +13,86 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 import pulumi
+from components.deployment_alarms import METRIC_DELAY_SECONDS, worst_case_detection_seconds  # noqa: F401 (re-export)
+from components.log_retention import CLOUDWATCH_LOG_RETENTION_DAYS
+from infra.backup_windows import window_conflict
 from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     StringConstraints,
     ValidationError,
     model_validator,
 )
-from pydantic.alias_generators import to_camel
 
-from components.deployment_alarms import METRIC_DELAY_SECONDS, worst_case_detection_seconds  # noqa: F401 (re-export)
-from components.log_retention import CLOUDWATCH_LOG_RETENTION_DAYS
-from infra.backup_windows import window_conflict
+from infra.config_base import (
+    FARGATE_MEMORY_BY_CPU,
+    AwsRegion,
+    ConfigError,
+    ConfigKey,
+    LogRetentionDays,
+    Name,
+    TimeWindow,
+    WeeklyWindow,
+    _Model,
+)
+from infra.config_data import (
+    ApplicationSecretConfig,
+    BackupConfig,
+    DatabaseConfig,
+    RecoveryConfig,
+)
+from infra.config_github import (
+    GITHUB_APP_STORE_ARN,
+    GITHUB_OIDC_PROVIDER_ARN,
+    SECRETS_PROVIDER_KEY_ARN,
+    GithubConfig,
+    GithubReviewersConfig,
+)
+from infra.config_notifications import (
+    NotificationsConfig,
+    SlackChatConfig,
+    TeamsChatConfig,
+)
+from infra.config_service import (
+    PUBLIC_TEST_INGRESS_MIN_PREFIX,
+    AlarmsConfig,
+    AutoscalingConfig,
+    DeploymentConfig,
+    LoadBalancerConfig,
+    NetworkConfig,
+    ServiceConfig,
+)
+
+__all__ = [
+    "AlarmsConfig",
+    "ApplicationSecretConfig",
+    "AutoscalingConfig",
+    "AwsRegion",
+    "BackupConfig",
+    "CLOUDWATCH_LOG_RETENTION_DAYS",
+    "ConfigError",
+    "ConfigKey",
+    "DatabaseConfig",
+    "DeploymentConfig",
+    "FARGATE_MEMORY_BY_CPU",
+    "GITHUB_APP_STORE_ARN",
+    "GITHUB_OIDC_PROVIDER_ARN",
+    "GithubConfig",
+    "GithubReviewersConfig",
+    "LoadBalancerConfig",
+    "LogRetentionDays",
+    "METRIC_DELAY_SECONDS",
+    "Name",
+    "NetworkConfig",
+    "NotificationsConfig",
+    "PUBLIC_TEST_INGRESS_MIN_PREFIX",
+    "RecoveryConfig",
+    "SECRETS_PROVIDER_KEY_ARN",
+    "ServiceConfig",
+    "SlackChatConfig",
+    "TeamsChatConfig",
+    "TimeWindow",
+    "WeeklyWindow",
+]
 
 NAMESPACE = "rampart"
 
@@ -46,406 +112,6 @@ TOP_LEVEL_KEYS = (
     "recovery",
     "tags",
 )
-
-
-class ConfigError(pulumi.RunError):
-    """A stack configuration problem: names the stack file, the key path and what is expected."""
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        frozen=True,
-        extra="forbid",
-        alias_generator=to_camel,
-        populate_by_name=True,
-        str_strip_whitespace=True,
-    )
-
-
-Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")]
-ConfigKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")]
-AwsRegion = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
-TimeWindow = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")]
-WeeklyWindow = Annotated[
-    str,
-    StringConstraints(
-        pattern=r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$"
-    ),
-]
-
-# Fargate's valid CPU units and, per CPU size, the memory (MiB) it accepts.
-FARGATE_MEMORY_BY_CPU: Mapping[int, tuple[int, ...]] = {
-    256: (512, 1024, 2048),
-    512: tuple(range(1024, 4097, 1024)),
-    1024: tuple(range(2048, 8193, 1024)),
-    2048: tuple(range(4096, 16385, 1024)),
-    4096: tuple(range(8192, 30721, 1024)),
-}
-
-
-def _cidr(value: str) -> str:
-    try:
-        network = ipaddress.ip_network(value, strict=True)
-    except ValueError:
-        # Never the rejected value itself (ipaddress quotes it): under a real preview it may be a decrypted secret.
-        raise ValueError("expected an IPv4 CIDR block such as 10.0.0.0/16 (network address, no host bits)") from None
-    if network.version != 4 or not 16 <= network.prefixlen <= 24:
-        raise ValueError("expected an IPv4 CIDR block with a prefix between /16 and /24")
-    return value
-
-
-def _log_retention(value: int) -> int:
-    if value not in CLOUDWATCH_LOG_RETENTION_DAYS:
-        raise ValueError(
-            f"expected one of the retention periods CloudWatch Logs accepts "
-            f"({', '.join(str(d) for d in CLOUDWATCH_LOG_RETENTION_DAYS)})"
-        )
-    return value
-
-
-LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]
-
-
-def _source_cidr(value: str) -> str:
-    try:
-        network = ipaddress.ip_network(value, strict=True)
-    except ValueError:
-        raise ValueError("expected a CIDR block such as 203.0.113.0/28 (network address, no host bits)") from None
-    if network.prefixlen < 8:
-        raise ValueError("expected a narrow source range (prefix /8 or longer), not the internet")
-    return value
-
-
-def _image_reference(value: str) -> str:
-    if not re.fullmatch(r"[a-z0-9][a-z0-9._/:-]*(@sha256:[a-f0-9]{64})?", value):
-        raise ValueError("expected a container image reference such as REPO@sha256:<64 hex digits>")
-    if value.endswith(":latest"):
-        raise ValueError("expected an image pinned by digest or version tag, never ':latest'")
-    if "@sha256:" not in value and ":" not in value.rsplit("/", 1)[-1]:
-        # `nginx` is `nginx:latest`: whatever the registry points the tag at on the day of the deploy.
-        raise ValueError("expected an image pinned by digest or version tag (REPO:1.2.3 or REPO@sha256:<digest>), "
-                         "not a bare name (an implicit ':latest')")
-    return value
-
-
-def _acm_certificate_arn(value: str) -> str:
-    if not re.fullmatch(r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+", value):
-        raise ValueError("expected an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)")
-    return value
-
-
-class NetworkConfig(_Model):
-    cidr: Annotated[str, AfterValidator(_cidr)] = "10.0.0.0/16"
-    az_count: int = Field(default=2, ge=2, le=4)
-    """Availability zones used; production uses three."""
-    nat_gateways: int = Field(default=1, ge=1, le=4)
-    """One in staging (cost), one per AZ in production (an AZ outage must not cut egress)."""
-    flow_log_retention_days: LogRetentionDays = 365
-
-    @model_validator(mode="after")
-    def _nat_not_beyond_azs(self) -> NetworkConfig:
-        if self.nat_gateways > self.az_count:
-            raise ValueError(f"natGateways: {self.nat_gateways} cannot exceed azCount ({self.az_count})")
-        return self
-
-
-PUBLIC_TEST_INGRESS_MIN_PREFIX = 24
-"""A public source range on production's test listener is at most a /24 (an office or VPN egress)."""
-
-
-class LoadBalancerConfig(_Model):
-    certificate_arn: Annotated[str, AfterValidator(_acm_certificate_arn)]
-    ssl_policy: Literal[
-        "ELBSecurityPolicy-TLS13-1-2-2021-06",
-        "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
-        "ELBSecurityPolicy-TLS13-1-3-2021-06",
-        "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
-    ] = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-    test_listener_port: int = Field(default=8443, ge=1024, le=65535)
-    access_log_retention_days: int = Field(default=365, ge=1)
-    idle_timeout_seconds: int = Field(default=60, ge=1, le=4000)
-    test_ingress_cidrs: tuple[Annotated[str, AfterValidator(_source_cidr)], ...] | None = Field(
-        default=None, min_length=1
-    )
-    """Who else may reach the test listener (the unreleased green version), besides the NAT gateways' addresses the
-    smoke task comes from. None: nobody else; never the internet."""
-
-
-class AutoscalingConfig(_Model):
-    min_count: int = Field(ge=1, le=100)
-    max_count: int = Field(ge=1, le=100)
-    cpu_target_percent: int = Field(default=60, ge=10, le=90)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> AutoscalingConfig:
-        if self.max_count < self.min_count:
-            raise ValueError(f"maxCount: {self.max_count} must be at least minCount ({self.min_count})")
-        return self
-
-
-class ServiceConfig(_Model):
-    name: Name
-    image: Annotated[str, AfterValidator(_image_reference)] | None = None
-    """The image every deployment starts from; production pins it by digest (REPO@sha256:<digest>)."""
-    awaiting_image: bool = False
-    """A new stack's first `pulumi up`, before the repository it creates holds any image: everything but the task
-    definition, the ECS service, its autoscaling and alarms and the deployment group is created. Set on a service
-    that runs, it deletes that service on the next `up`: only for services that have never had an image."""
-    cpu: Literal[256, 512, 1024, 2048, 4096] = 512
-    memory: int = Field(default=1024, ge=512, le=30720)
-    desired_count: int = Field(default=2, ge=1, le=100)
-    container_port: int = Field(default=8080, ge=1024, le=65535)
-    health_check_path: Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9._~/-]*$")] = "/health"
-    path_patterns: tuple[Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9._~/*-]*$")], ...] = ("/*",)
-    listener_rule_priority: int = Field(default=100, ge=1, le=50000)
-    user: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,10}(:[0-9]{1,10})?$")] = "10001:10001"
-    """Numeric uid[:gid]: the task never runs as root."""
-    secrets: tuple[Name, ...] = ()
-    """Names of `applicationSecrets` injected into this service by ARN."""
-    environment: Mapping[Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*$")], str] = Field(
-        default_factory=dict
-    )
-    autoscaling: AutoscalingConfig | None = None
-    log_retention_days: LogRetentionDays = 365
-    container_health_check: tuple[Annotated[str, StringConstraints(min_length=1)], ...] | None = Field(
-        default=None, min_length=2
-    )
-    """ECS container health check command, e.g. ["CMD", "/app/healthcheck"]. None: curl the health check path
-    (the image must then ship curl)."""
-    migration_command: tuple[Annotated[str, StringConstraints(min_length=1)], ...] = ()
-    """Command (exec form) the deploy workflow runs as a one-off task before traffic moves; empty: no migration."""
-    traffic_control: Literal["CODE_DEPLOY", "ECS"] = "CODE_DEPLOY"
-    """How blue/green moves traffic: a CodeDeploy deployment group, or ECS's own blue/green deployments (no
-    CodeDeploy resources; docs/operations.md, "Two blue/green paths"). The stack's `deployment` settings apply to
-    both; under ECS traffic moves all at once after the smoke gate, and terminationWaitMinutes is the bake time."""
-
-    @model_validator(mode="after")
-    def _fargate_size(self) -> ServiceConfig:
-        allowed = FARGATE_MEMORY_BY_CPU[self.cpu]
-        if self.memory not in allowed:
-            raise ValueError(
-                f"memory: {self.memory} is not valid for cpu {self.cpu} on Fargate; "
-                f"expected one of {allowed[0]}..{allowed[-1]} in steps of {allowed[1] - allowed[0]}"
-            )
-        if self.autoscaling and not (
-            self.autoscaling.min_count <= self.desired_count <= self.autoscaling.max_count
-        ):
-            raise ValueError("desiredCount: must lie between autoscaling.minCount and autoscaling.maxCount")
-        return self
-
-    @model_validator(mode="after")
-    def _image_or_awaiting(self) -> ServiceConfig:
-        # Explicit, not implied by a missing line: a deleted `image` must not quietly delete a running service.
-        if self.image is None and not self.awaiting_image:
-            raise ValueError(
-                "image: required (REPO@sha256:<digest>); for a new stack whose repository holds no image yet, "
-                "set awaitingImage: true instead (docs/adopting-workflows.md, \"The first image\")"
-            )
-        if self.image is not None and self.awaiting_image:
-            raise ValueError(
-                "awaitingImage: true contradicts image; remove awaitingImage once the first image is set"
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _health_check(self) -> ServiceConfig:
-        if self.container_health_check is not None and self.container_health_check[0] not in ("CMD", "CMD-SHELL"):
-            raise ValueError("containerHealthCheck: must start with CMD or CMD-SHELL, as ECS expects")
-        return self
-
-
-class DeploymentConfig(_Model):
-    strategy: Literal["canary", "linear", "all-at-once"]
-    traffic_percent: int = Field(default=10, ge=1, le=99)
-    """Share shifted in the first step (canary) or every step (linear)."""
-    interval_minutes: int = Field(default=5, ge=1, le=60)
-    termination_wait_minutes: int = Field(default=30, ge=5, le=2880)
-    """How long blue is kept after the shift: must exceed the alarm detection window."""
-    ready_wait_minutes: int = Field(default=0, ge=0, le=2880)
-    """0 reroutes as soon as green is healthy; otherwise waits for a manual continue at most this long."""
-    # No deployment timeout here: every timeout is derived from these fields (infra/timing.py says why).
-
-
-class AlarmsConfig(_Model):
-    period_seconds: Literal[10, 30, 60, 300] = 60
-    evaluation_periods: int = Field(default=3, ge=1, le=10)
-    datapoints_to_alarm: int = Field(default=2, ge=1, le=10)
-    server_error_rate_percent: float = Field(default=5.0, gt=0, le=100)
-    p95_latency_ms: int = Field(default=1000, ge=10, le=60000)
-    unhealthy_hosts_periods: int = Field(default=3, ge=1, le=10)
-    max_detection_minutes: int = Field(default=10, ge=1, le=60)
-    """Upper bound for period x evaluation periods of every rollback alarm (also a policy threshold)."""
-
-    @property
-    def worst_case_detection_seconds(self) -> int:
-        """From a bad deployment to the slowest rollback alarm firing (the component's one formula)."""
-        return worst_case_detection_seconds(
-            period_seconds=self.period_seconds,
-            evaluation_periods=self.evaluation_periods,
-            unhealthy_hosts_periods=self.unhealthy_hosts_periods,
-        )
-
-    @model_validator(mode="after")
-    def _datapoints_within_periods(self) -> AlarmsConfig:
-        if self.datapoints_to_alarm > self.evaluation_periods:
-            raise ValueError(
-                f"datapointsToAlarm: {self.datapoints_to_alarm} cannot exceed "
-                f"evaluationPeriods ({self.evaluation_periods})"
-            )
-        return self
-
-
-class DatabaseConfig(_Model):
-    engine_version: Annotated[str, StringConstraints(pattern=r"^1[4-8](\.\d+)?$")] = "16"
-    instance_class: Annotated[str, StringConstraints(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")] = "db.t4g.medium"
-    allocated_storage_gb: int = Field(default=20, ge=20, le=65536)
-    max_allocated_storage_gb: int = Field(default=100, ge=20, le=65536)
-    database_name: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")] = "app"
-    master_username: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,15}$")] = "rampart_admin"
-    port: int = Field(default=5432, ge=1150, le=65535)
-    backup_retention_days: int = Field(default=7, ge=1, le=35)
-    backup_window: TimeWindow = "02:00-03:00"
-    maintenance_window: WeeklyWindow = "sun:04:00-sun:05:00"
-    multi_az: bool = True
-    deletion_protection: bool = True
-    monitoring_interval_seconds: Literal[1, 5, 10, 15, 30, 60] = 60
-    performance_insights_retention_days: int = Field(default=7, ge=7, le=731)
-    cpu_alarm_percent: int = Field(default=80, ge=1, le=100)
-    free_storage_alarm_gb: int = Field(default=5, ge=1)
-    connections_alarm: int = Field(default=400, ge=1)
-
-    @model_validator(mode="after")
-    def _storage_ordered(self) -> DatabaseConfig:
-        if self.max_allocated_storage_gb <= self.allocated_storage_gb:
-            raise ValueError(
-                f"maxAllocatedStorageGb: {self.max_allocated_storage_gb} must exceed "
-                f"allocatedStorageGb ({self.allocated_storage_gb}) for storage autoscaling"
-            )
-        return self
-
-
-class BackupConfig(_Model):
-    # 05:00 UTC: clear of the default RDS backup window (02:00-03:00) and of the default maintenance window
-    # (sun:04:00-05:00) with the hour before it; see infra/backup_windows.py.
-    schedule: Annotated[str, StringConstraints(pattern=r"^cron\(.+\)$")] = "cron(0 5 * * ? *)"
-    retention_days: int = Field(default=35, ge=1, le=36500)
-    copy_region: AwsRegion | None = None
-    """A second region's vault for copies (production)."""
-    copy_retention_days: int = Field(default=35, ge=1, le=36500)
-
-
-class ApplicationSecretConfig(_Model):
-    name: Name
-    config_key: ConfigKey
-    """The secret config key holding the value: `pulumi config set --secret <configKey> ...`."""
-    description: Annotated[str, StringConstraints(min_length=1, max_length=256)]
-    recovery_window_days: int = Field(default=30, ge=7, le=30)
-
-
-class SlackChatConfig(_Model):
-    """A Slack channel of a workspace already authorised in the AWS Chatbot console (ids, not names)."""
-
-    team_id: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{1,255}$")]
-    channel_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{1,255}$")]
-
-
-class TeamsChatConfig(_Model):
-    """A Microsoft Teams channel of a team already authorised in the AWS Chatbot console."""
-
-    tenant_id: Annotated[str, StringConstraints(pattern=r"^[0-9A-Fa-f-]{36}$")]
-    team_id: Annotated[str, StringConstraints(pattern=r"^[0-9A-Fa-f-]{36}$")]
-    channel_id: Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^\S+$")]
-
-
-class NotificationsConfig(_Model):
-    emails: tuple[Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")], ...] = ()
-    slack: SlackChatConfig | None = None
-    """Optional: the topic's messages in a Slack channel through AWS Chatbot (components/chat_notifications.py)."""
-    teams: TeamsChatConfig | None = None
-    """Optional: the same in a Microsoft Teams channel."""
-
-
-class GithubReviewersConfig(_Model):
-    users: tuple[Annotated[int, Field(gt=0)], ...] = ()
-    teams: tuple[Annotated[int, Field(gt=0)], ...] = ()
-
-    @property
-    def empty(self) -> bool:
-        return not self.users and not self.teams
-
-
-GITHUB_OIDC_PROVIDER_ARN = r"^arn:aws:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$"
-GITHUB_APP_STORE_ARN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$"
-SECRETS_PROVIDER_KEY_ARN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$"
-
-
-class GithubConfig(_Model):
-    repository: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$")]
-    """owner/name of the repository that deploys this stack."""
-    owner_id: int | None = Field(default=None, gt=0)
-    repository_id: int | None = Field(default=None, gt=0)
-    """Numeric ids: repositories created after 2026-07-15 get OIDC subjects in the immutable-id form."""
-    reviewers: GithubReviewersConfig = GithubReviewersConfig()
-    prevent_self_review: bool = True
-    can_admins_bypass: bool = False
-    wait_timer_minutes: int = Field(default=0, ge=0, le=43200)
-    deployment_branches: tuple[Annotated[str, StringConstraints(min_length=1, max_length=255)], ...] = ("main",)
-    protected_branches_only: bool = False
-    """GitHub's two branch-policy flags must differ: True uses protected branches, False the named patterns."""
-    required_approving_reviews: int = Field(default=1, ge=0, le=6)
-    required_status_checks: tuple[str, ...] = ("rampart check",)
-    allowed_actions: tuple[str, ...] = ("actions/*", "pulumi/*", "aws-actions/*", "github/codeql-action/*")
-    manage_repository_settings: bool = False
-    """One stack owns the repository-wide settings (ruleset on main, Actions permissions); two would fight."""
-    oidc_provider_arn: Annotated[str, StringConstraints(pattern=GITHUB_OIDC_PROVIDER_ARN)] | None = None
-    """The account's existing GitHub OIDC provider; None: this stack creates it (one per account)."""
-    state_backend_url: Annotated[str, StringConstraints(pattern=r"^(s3|gs|azblob|https)://[^\s]+$")] | None = None
-    """Pulumi state backend the workflows log in to (published as a GitHub variable); None: Pulumi Cloud."""
-    secrets_provider_key_arn: Annotated[str, StringConstraints(pattern=SECRETS_PROVIDER_KEY_ARN)] | None = None
-    """The KMS key behind the stack file's `secretsprovider: awskms://…` (`rampart bootstrap` creates it)."""
-    app_secret_arn: Annotated[str, StringConstraints(pattern=GITHUB_APP_STORE_ARN)] | None = None
-    """Secrets Manager secret holding the GitHub App (`{"appId": …, "installationId": …, "privateKey": …}`) the
-    deploy job's github provider authenticates as: only the infrastructure role may read it."""
-    reader_app_secret_arn: Annotated[str, StringConstraints(pattern=GITHUB_APP_STORE_ARN)] | None = None
-    """Secrets Manager secret of a read-only GitHub App (Administration, Environments, Variables: read) for the
-    github provider's refresh in previews and drift checks; the preview role may read it. GITHUB_TOKEN cannot read
-    Actions variables or repository administration settings."""
-    rollback_environment: bool = True
-    """A `<environment>-rollback` GitHub environment and role for emergency rollbacks (same reviewers, no wait)."""
-
-    @property
-    def owner(self) -> str:
-        return self.repository.split("/", 1)[0]
-
-    @property
-    def name(self) -> str:
-        return self.repository.split("/", 1)[1]
-
-    @model_validator(mode="after")
-    def _branch_policy(self) -> GithubConfig:
-        if not self.protected_branches_only and not self.deployment_branches:
-            raise ValueError("deploymentBranches: must name at least one branch when protectedBranchesOnly is false")
-        if any(not pattern.strip("*?/") for pattern in self.deployment_branches):
-            raise ValueError("deploymentBranches: must name branches, not a pattern of wildcards only such as '*' "
-                             "or '?**' (any branch could deploy)")
-        if "rampart check" not in self.required_status_checks:
-            raise ValueError("requiredStatusChecks: must include 'rampart check', the policy gate on every PR")
-        if len(self.reviewers.users) + len(self.reviewers.teams) > 6:
-            raise ValueError("reviewers: GitHub allows at most 6 required reviewers (users and teams together)")
-        if (self.owner_id is None) != (self.repository_id is None):
-            raise ValueError("repositoryId: ownerId and repositoryId go together, set both or neither")
-        return self
-
-
-class RecoveryConfig(_Model):
-    """Targets per recovery path (the `recovery-objectives-met` policy holds each against the resources):
-    rto/rpo for every path, and optional overrides for a database restore and for a region loss."""
-
-    rto_minutes: int = Field(ge=1, le=10080)
-    rpo_minutes: int = Field(ge=1, le=10080)
-    restore_rto_minutes: int | None = Field(default=None, ge=1, le=10080)
-    region_rto_minutes: int | None = Field(default=None, ge=1, le=10080)
-    region_rpo_minutes: int | None = Field(default=None, ge=1, le=10080)
 
 
 class StackConfig(_Model):
