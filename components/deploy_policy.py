@@ -37,6 +37,7 @@ def deploy_policy(
         *ecs_native_statements(native_service_arns),
         *_image_and_alarm_statements(scope, pass_role_arns, repository_arns),
         *(_rds_statements(scope, db_instance_arns) if db_instance_arns else []),
+        *(_restore_statements(scope, db_instance_arns) if db_instance_arns else []),
         *([_logs_statement(log_group_arns)] if log_group_arns else []),
     ]
     return {"Version": "2012-10-17", "Statement": statements}
@@ -214,6 +215,82 @@ def _rds_statements(scope: _Scope, db_instance_arns: Sequence[str]) -> list[dict
             "Action": "rds:DeleteDBSnapshot",
             "Resource": snapshots,
             "Condition": {"StringEquals": {f"aws:ResourceTag/{SNAPSHOT_TAG_KEY}": SNAPSHOT_TAG_VALUE}},
+        },
+    ]
+
+
+RESTORED_BY_KEY = "rampart:restored-by"
+RESTORED_BY_VALUE = "rampart-restore"
+"""The tag `rampart restore` puts on the instances it creates; the role may modify and delete only those."""
+
+
+def _restore_statements(scope: _Scope, db_instance_arns: Sequence[str]) -> list[dict[str, Any]]:
+    """`rampart restore --latest-restorable --discard` (restore-rehearsal.yml): a point-in-time copy of the stack's
+    instance into `<instance>-restore-*`, with the instance's own subnet and parameter groups (components/
+    database.py names them `<instance>-subnets` / `-params`), deleted again after it is measured."""
+    rds = scope.of("rds")
+    copies = [f"{arn}-restore-*" for arn in db_instance_arns]
+    names = [arn.rsplit(":", 1)[-1] for arn in db_instance_arns]
+    restored = {f"aws:RequestTag/{RESTORED_BY_KEY}": RESTORED_BY_VALUE}
+    return [
+        {
+            "Sid": "RdsRestoreFromOurInstance",
+            "Effect": "Allow",
+            "Action": "rds:RestoreDBInstanceToPointInTime",
+            "Resource": [*db_instance_arns, *(f"{rds}:subgrp:{n}-*" for n in names),
+                         *(f"{rds}:pg:{n}-*" for n in names)],
+        },
+        {
+            "Sid": "RdsRestoreIntoTaggedCopies",
+            "Effect": "Allow",
+            "Action": ["rds:RestoreDBInstanceToPointInTime", "rds:AddTagsToResource"],
+            "Resource": copies,
+            "Condition": {"StringEquals": restored},
+        },
+        {
+            "Sid": "RdsWatchOurCopies",
+            "Effect": "Allow",
+            "Action": "rds:DescribeDBInstances",
+            "Resource": copies,
+        },
+        {
+            "Sid": "RdsDiscardOurCopies",
+            "Effect": "Allow",
+            # Only instances `rampart restore` tagged as its own: the stack's instance is never modified or deleted.
+            "Action": ["rds:ModifyDBInstance", "rds:DeleteDBInstance"],
+            "Resource": copies,
+            "Condition": {"StringEquals": {f"aws:ResourceTag/{RESTORED_BY_KEY}": RESTORED_BY_VALUE}},
+        },
+        {
+            "Sid": "KmsGrantForRestoredStorage",
+            "Effect": "Allow",
+            # RDS grants itself the encrypted storage's key with the caller's permissions: only when RDS asks.
+            "Action": "kms:CreateGrant",
+            "Resource": f"{scope.of('kms')}:key/*",
+            "Condition": {"StringEquals": {"kms:ViaService": f"rds.{scope.region}.amazonaws.com"},
+                          "Bool": {"kms:GrantIsForAWSResource": "true"}},
+        },
+        {
+            "Sid": "KmsDescribeForRestoredStorage",
+            "Effect": "Allow",
+            "Action": "kms:DescribeKey",
+            "Resource": f"{scope.of('kms')}:key/*",
+            "Condition": {"StringEquals": {"kms:ViaService": f"rds.{scope.region}.amazonaws.com"}},
+        },
+        {
+            "Sid": "RdsManagedSecretOfTheCopy",
+            "Effect": "Allow",
+            # ManageMasterUserPassword: RDS creates the copy's own master secret as the caller.
+            "Action": ["secretsmanager:CreateSecret", "secretsmanager:TagResource"],
+            "Resource": f"{scope.of('secretsmanager')}:secret:rds!db-*",
+        },
+        {
+            "Sid": "KmsEncryptTheCopysSecret",
+            "Effect": "Allow",
+            # Secrets Manager encrypts that secret's first version with the stack key, as the caller.
+            "Action": "kms:GenerateDataKey",
+            "Resource": f"{scope.of('kms')}:key/*",
+            "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{scope.region}.amazonaws.com"}},
         },
     ]
 

@@ -3,6 +3,8 @@ jobs may assume them, and the variables the workflows read. Wiring only, like in
 
 from __future__ import annotations
 
+import json
+
 import pulumi
 import pulumi_github as github
 
@@ -116,6 +118,7 @@ def build_ci_access(
         **({"RAMPART_GITHUB_APP_SECRET_ARN": cfg.github.app_secret_arn} if cfg.github.app_secret_arn else {}),
         "RAMPART_CLUSTER": cluster.cluster_name,
         "RAMPART_SERVICES": services_variable,
+        "RAMPART_RESTORE": restore_variable(cfg, database),
         **({"RAMPART_NOTIFICATION_TOPIC_ARN": notification_topic_arn} if notification_topic_arn is not None else {}),
     }
     repository_variables: dict[str, pulumi.Input[str]] = {
@@ -152,6 +155,17 @@ def build_ci_access(
             f"{prefix}-github-repository", GithubRepositoryRulesArgs(github=github_settings(cfg.github)), opts=on_github
         )
     return oidc
+
+
+def restore_variable(cfg: StackConfig, database: Database) -> pulumi.Output[str]:
+    """What restore-rehearsal.yml restores and measures against: the instance and the stack's recovery targets
+    for the restore and data-loss paths (infra/recovery.py recovery_paths)."""
+    recovery = cfg.recovery
+    return database.instance_identifier.apply(lambda instance: json.dumps({
+        "dbInstance": instance,
+        "restoreRtoMinutes": recovery.restore_rto_minutes or recovery.rto_minutes,
+        "rpoMinutes": recovery.rpo_minutes,
+    }))
 
 
 def _rollback_environment(

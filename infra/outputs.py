@@ -108,6 +108,8 @@ GITHUB_ENVIRONMENT_VARIABLES = (
     #                      "containerName", "containerPort",
     #                      "deployTimeoutSeconds"}}
     "RAMPART_SERVICES",
+    # JSON: {"dbInstance", "restoreRtoMinutes", "rpoMinutes"} (restore-rehearsal.yml)
+    "RAMPART_RESTORE",
     # The stack's notifications topic: `rampart notify` in deploy-stack.yml and rollback.yml publishes to it.
     "RAMPART_NOTIFICATION_TOPIC_ARN",
 )

@@ -40,6 +40,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--verify-host", metavar="HOST", help="connect here instead of the endpoint (a tunnel)")
     parser.add_argument("--verify-port", type=int, metavar="PORT", help="port with --verify-host")
     parser.add_argument("--database", metavar="NAME", help="database to query (default: the instance's DBName)")
+    parser.add_argument("--rto-target", type=float, metavar="MIN",
+                        help="restore-time target (default: the restore path's target in the stack outputs)")
+    parser.add_argument("--rpo-target", type=float, metavar="MIN",
+                        help="data-loss target (default: the data-loss path's target in the stack outputs)")
     parser.add_argument("--cleanup-on-failure", action="store_true",
                         help="delete the new instance if it fails to come up or to verify (default: leave it)")
     parser.add_argument("--discard", action="store_true", help="rehearsal: delete the new instance once verified")
@@ -70,6 +74,9 @@ def _validate(args: argparse.Namespace) -> None:
         raise UsageError("--promote and --discard: choose one (promote keeps the copy, discard deletes it)")
     if (args.check or args.verify_host or args.verify_port) and args.verify != "query":
         raise UsageError("--check, --verify-host and --verify-port: only with --verify query")
+    for flag, value in (("--rto-target", args.rto_target), ("--rpo-target", args.rpo_target)):
+        if value is not None and value <= 0:
+            raise UsageError(f"{flag}: expected positive minutes, got {value:g}")
     if args.from_snapshot is not None and not args.from_snapshot.strip():
         raise UsageError("--from-snapshot: expected `latest` or a snapshot id")
 
@@ -96,6 +103,8 @@ def handle(args: argparse.Namespace) -> int:
     outputs = stack_outputs.StackOutputs(args.stack, args.outputs)
     source = outputs.pick(args.db_instance, "database.instanceIdentifier", "--db-instance", expect=str)
     rto, rpo = targets(outputs) if (args.stack or args.outputs) else (None, None)
+    rto = args.rto_target if args.rto_target is not None else rto
+    rpo = args.rpo_target if args.rpo_target is not None else rpo
     options = RestoreOptions(
         source=source, target=args.target_instance, to_time=to_time, latest_restorable=args.latest_restorable,
         snapshot=args.from_snapshot, wait_timeout=args.wait_timeout, wait_delay=args.wait_delay, verify=args.verify,

@@ -23,7 +23,8 @@ from tests.ops import world as w
 from tests.support.aws_calls import Recorded
 
 # Only what keeps a replay fast: polling and waits. Never a flag that changes which calls are made.
-SPEED = {"deploy": ("--poll", "0.01", "--timeout", "60"), "migrate": ("--wait-delay", "0.05", "--timeout", "30")}
+SPEED = {"deploy": ("--poll", "0.01", "--timeout", "60"), "migrate": ("--wait-delay", "0.05", "--timeout", "30"),
+         "restore": ("--wait-delay", "0.05", "--wait-timeout", "30")}
 SMOKE_SPEED = ("--smoke-attempts", "1")
 
 
@@ -95,12 +96,18 @@ ROLLBACK_JOB: list[Step] = [
     NOTIFY,
 ]
 
+# restore-rehearsal.yml: a point-in-time copy of the stack's instance, measured, verified and deleted again.
+RESTORE_JOB: list[Step] = [
+    Rampart("restore --db-instance {db} --latest-restorable --discard --rto-target 45 --rpo-target 60"),
+]
+
 JOBS: dict[str, list[Step]] = {
     "deploy-stack.yml deploy": DEPLOY_JOB,
     "rollback.yml rollback": ROLLBACK_JOB,
+    "restore-rehearsal.yml rehearse": RESTORE_JOB,
 }
 ROLE_JOBS: dict[str, tuple[str, ...]] = {
-    "-github-deploy": ("deploy-stack.yml deploy",),
+    "-github-deploy": ("deploy-stack.yml deploy", "restore-rehearsal.yml rehearse"),
     "-github-rollback": ("rollback.yml rollback",),
 }
 """Role name suffix -> the jobs that assume it (deploy-stack.yml's application steps; rollback.yml)."""
@@ -140,6 +147,35 @@ def world_spec(recording: Recording) -> w.WorldSpec:
                      for key, declared in outputs["services"].items())
     return w.WorldSpec(region=outputs["region"], environment=outputs["environment"], cluster=outputs["clusterName"],
                        db=outputs["database"]["instanceIdentifier"], services=services, long_arns=True)
+
+
+def create_topic(client: Callable[[str], Any], recording: Recording) -> None:
+    """The stack's notifications topic (components/notifications.py) under its recorded ARN, encrypted with the
+    stack key as declared: a publish to it makes SNS use that key as the caller."""
+    (declared,) = [r.plain_inputs() for r in recording.by_type("aws:sns/topic:Topic")]
+    name = unwrap_secrets(recording.outputs)["notificationTopicArn"].rsplit(":", 1)[-1]
+    client("sns").create_topic(Name=name, Attributes={"KmsMasterKeyId": str(declared["kmsMasterKeyId"])})
+
+
+def harden_database(client: Callable[[str], Any], recording: Recording, spec: w.WorldSpec,
+                    world: w.World) -> None:
+    """The world's instance as the stack declares it (components/database.py): its recorded subnet and parameter
+    group names, encrypted with a key, an RDS-managed master secret. What `rampart restore` copies from it."""
+    (declared,) = [r.plain_inputs() for r in recording.by_type("aws:rds/instance:Instance")]
+    rds = client("rds")
+    rds.modify_db_instance(DBInstanceIdentifier=spec.db, DeletionProtection=False, ApplyImmediately=True)
+    rds.delete_db_instance(DBInstanceIdentifier=spec.db, SkipFinalSnapshot=True)
+    rds.create_db_subnet_group(DBSubnetGroupName=declared["dbSubnetGroupName"], SubnetIds=[world.subnet_id],
+                               DBSubnetGroupDescription="db")
+    rds.create_db_parameter_group(DBParameterGroupName=declared["parameterGroupName"],
+                                  DBParameterGroupFamily="postgres16", Description="db")
+    key = client("kms").create_key(Description="stack key")["KeyMetadata"]["Arn"]
+    rds.create_db_instance(
+        DBInstanceIdentifier=spec.db, DBInstanceClass="db.t4g.medium", Engine="postgres", MasterUsername="admin_user",
+        ManageMasterUserPassword=True, MasterUserSecretKmsKeyId=key, AllocatedStorage=20, BackupRetentionPeriod=14,
+        StorageEncrypted=True, KmsKeyId=key, DeletionProtection=True, VpcSecurityGroupIds=[world.security_group_id],
+        DBSubnetGroupName=declared["dbSubnetGroupName"], DBParameterGroupName=declared["parameterGroupName"],
+        EnableIAMDatabaseAuthentication=True)
 
 
 def create_topic(client: Callable[[str], Any], recording: Recording) -> None:

@@ -131,6 +131,7 @@ def replay(stack: str, *, endpoint: str, stub_call: Any, monkeypatch: pytest.Mon
     for key, declared in outputs["services"].items():
         assert world.task_definition_arns[key] == declared["taskDefinitionArn"], "world and stack disagree"
     sc.create_topic(client, rec)
+    sc.harden_database(client, rec, spec, world)
     running = _arrange(client, spec, outputs)
 
     def run_rampart(step: sc.Rampart, argv: list[str], names: dict[str, str]) -> int:

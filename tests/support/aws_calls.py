@@ -225,6 +225,66 @@ def _delete_db_snapshot(account: Account, p: Mapping[str, Any]) -> list[Request]
     return [Request("rds:DeleteDBSnapshot", snapshot, {f"aws:ResourceTag/{t['Key']}": t["Value"] for t in tags})]
 
 
+def _resource_tags(account: Account, arn: str) -> dict[str, Any]:
+    tags = account.lookup("rds").list_tags_for_resource(ResourceName=arn).get("TagList", [])
+    return {f"aws:ResourceTag/{t['Key']}": t["Value"] for t in tags}
+
+
+_MANAGED_SECRET = "secret:rds!db-00000000-0000-0000-0000-000000000000-AbCdEf"
+"""The copy's RDS-managed master secret: RDS names it `rds!db-<uuid>` when it creates it, after authorisation."""
+
+
+def _restore_to_point_in_time(account: Account, p: Mapping[str, Any]) -> list[Request]:
+    """The source, the new instance (with its tags), the subnet, parameter and option groups it is placed in;
+    then what RDS does as the caller: tag on create, a grant on the source's storage key (encrypted copies), and
+    the copy's own master secret when ManageMasterUserPassword (Secrets Manager encrypts it with the given key)."""
+    action, source_id = "rds:RestoreDBInstanceToPointInTime", p["SourceDBInstanceIdentifier"]
+    source = account.lookup("rds").describe_db_instances(DBInstanceIdentifier=source_id)["DBInstances"][0]
+    target, tags = _db(account, p["TargetDBInstanceIdentifier"]), _tag_context(p.get("Tags"))
+    found = [Request(action, _db(account, source_id)), Request(action, target, tags)]
+    for key, kind in (("DBSubnetGroupName", "subgrp"), ("DBParameterGroupName", "pg"), ("OptionGroupName", "og")):
+        if p.get(key):
+            found.append(Request(action, account.arn("rds", f"{kind}:{p[key]}")))
+    if tags:
+        found.append(Request("rds:AddTagsToResource", target, tags, origin=f"tag on create for {action}"))
+    key_policy = _stack_key_policy(account)
+    caller = {"kms:CallerAccount": account.account_id}
+    if source.get("StorageEncrypted") and source.get("KmsKeyId"):
+        via_rds = {**caller, "kms:ViaService": f"rds.{account.region}.amazonaws.com"}
+        found += [Request("kms:CreateGrant", source["KmsKeyId"], {**via_rds, "kms:GrantIsForAWSResource": "true"},
+                          origin=f"RDS as the caller for {action}", resource_policy=key_policy),
+                  Request("kms:DescribeKey", source["KmsKeyId"], via_rds, origin=f"RDS as the caller for {action}",
+                          resource_policy=key_policy)]
+    if p.get("ManageMasterUserPassword"):
+        secret = account.arn("secretsmanager", _MANAGED_SECRET)
+        found += [Request(a, secret, origin=f"RDS as the caller for {action}")
+                  for a in ("secretsmanager:CreateSecret", "secretsmanager:TagResource")]
+        found.append(Request("kms:GenerateDataKey", p["MasterUserSecretKmsKeyId"],
+                             {**caller, "kms:ViaService": f"secretsmanager.{account.region}.amazonaws.com"},
+                             origin=f"Secrets Manager as the caller for {action}", resource_policy=key_policy))
+    return found
+
+
+def _stack_key_policy(account: Account) -> dict[str, Any]:
+    """KMS decides with the key's own policy too: the stack key's, as components/keys.py writes it."""
+    import json
+
+    from components.keys import key_policy
+
+    return json.loads(key_policy(account.account_id, account.region))
+
+
+def _on_instance(action: str) -> Translator:
+    """Modify or delete an instance, with its tags in the context (what a tag-conditioned grant reads)."""
+    def translate(account: Account, p: Mapping[str, Any]) -> list[Request]:
+        arn = _db(account, p["DBInstanceIdentifier"])
+        found = [Request(action, arn, _resource_tags(account, arn))]
+        if p.get("NewDBInstanceIdentifier"):
+            found.append(Request(action, _db(account, p["NewDBInstanceIdentifier"])))
+        return found
+    return translate
+
+
 # --- CloudWatch and Logs --------------------------------------------------------------------------------------
 
 
@@ -296,6 +356,9 @@ TABLE: dict[tuple[str, str], Translator] = {
     ("rds", "CreateDBSnapshot"): _create_db_snapshot,
     ("rds", "DescribeDBSnapshots"): _describe_db_snapshots,
     ("rds", "DeleteDBSnapshot"): _delete_db_snapshot,
+    ("rds", "RestoreDBInstanceToPointInTime"): _restore_to_point_in_time,
+    ("rds", "ModifyDBInstance"): _on_instance("rds:ModifyDBInstance"),
+    ("rds", "DeleteDBInstance"): _on_instance("rds:DeleteDBInstance"),
     ("cloudwatch", "DescribeAlarms"): _describe_alarms,
     ("logs", "GetLogEvents"): _get_log_events,
     ("logs", "DescribeLogStreams"): _log_group("logs:DescribeLogStreams"),

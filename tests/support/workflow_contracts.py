@@ -249,7 +249,9 @@ def variable_problems(workflows: Mapping[str, Workflow], published: Mapping[str,
                 entries = [{}] if plain else _entries(workflows, workflow, job, context, key) or [{}]
                 for entry in entries:
                     name = plain or name_format.format(entry.get(key, f"<no {context}.{key}>"))
-                    stacks = [entry["stack"]] if entry.get("stack") in published else list(published)
+                    # A job whose matrix runs it in some stacks' environments only reads those stacks' variables.
+                    scoped = [s for s in published if environments.get(s)] or list(published)
+                    stacks = [entry["stack"]] if entry.get("stack") in published else scoped
                     for stack in stacks:
                         environment = environments.get(stack)
                         if variable(published[stack], environment, name) is None:
@@ -304,7 +306,11 @@ def _documents(workflows: Mapping[str, Workflow], read: scripts.JsonRead,
     if read.source.startswith("env:") and variable_name:
         found = {}
         environments = job_environments(workflows, step.workflow, step.job, list(published))
+        # As for vars: a job its matrix runs in some stacks' environments only reads those stacks' documents.
+        scoped = [s for s in published if environments.get(s)] or list(published)
         for stack, p in published.items():
+            if stack not in scoped:
+                continue
             value = variable(p, environments.get(stack), variable_name.group(1))
             found[stack] = json.loads(value) if isinstance(value, str) else value
         return found
