@@ -21,6 +21,12 @@ tools/iam/node_modules/.installed: tools/iam/package-lock.json tools/iam/package
 	npm ci --prefix tools/iam --no-audit --no-fund
 	touch $@
 
+# tsc and @pulumi/pulumi's types for the TypeScript example (~100 MB, 30-80 s): not part of `setup`; its test
+# (tests/package/test_typescript_example.py) runs this target on first use and whenever the lock changes.
+examples/ts-network/node_modules/.installed: examples/ts-network/package-lock.json examples/ts-network/package.json
+	npm ci --prefix examples/ts-network --no-audit --no-fund --ignore-scripts
+	touch $@
+
 # The HTML report's browser test drives Debian's chromium through Playwright (browser builds cannot be downloaded
 # here): installed with apt-get when missing and possible (root, or sudo without a password). Where it is not, this
 # warns and the test fails naming this target; it never skips. A prerequisite of `test` only: the deploy and

@@ -87,7 +87,8 @@ def test_network_children_are_parented_and_named_after_it(network):
         assert child.name.startswith("net-"), child.name
         by_type.setdefault(child.type, []).append(child.name)
     assert by_type["aws:ec2/vpc:Vpc"] == ["net-vpc"]
-    assert sorted(by_type["aws:ec2/subnet:Subnet"]) == ["net-private-0", "net-private-1", "net-public-0", "net-public-1"]
+    subnets = sorted(by_type["aws:ec2/subnet:Subnet"])
+    assert subnets == ["net-private-0", "net-private-1", "net-public-0", "net-public-1"]
     assert len(by_type["aws:ec2/natGateway:NatGateway"]) == 1  # natGateways=1 arrived as the integer 1
     assert by_type["aws:ec2/flowLog:FlowLog"]
     vpc = recording.one("aws:ec2/vpc:Vpc", "net-vpc")
