@@ -40,6 +40,8 @@ CREDENTIAL_VALUE = re.compile(
     r"|\b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,}|xox[abpr]-[A-Za-z0-9-]{10,}|sk_live_[A-Za-z0-9]{16,})"
     r"|[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@",  # URL with user:password
 )
+# An ARN names where a credential lives (Secrets Manager, SSM, KMS): a reference, not the credential itself.
+REFERENCE_VALUE = re.compile(r"^arn:aws[a-z-]*:(secretsmanager|ssm|kms):[a-z0-9-]+:\d{12}:\S+$")
 
 
 def words(name: str) -> list[str]:
@@ -62,3 +64,7 @@ def is_credential_name(name: str, *, reference_exempts: bool = True) -> bool:
 
 def is_credential_value(value: object) -> bool:
     return isinstance(value, str) and CREDENTIAL_VALUE.search(value) is not None
+
+
+def is_reference_value(value: object) -> bool:
+    return isinstance(value, str) and REFERENCE_VALUE.match(value) is not None

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from guardrails.credentials import is_credential_name, is_credential_value
+from guardrails.credentials import is_credential_name, is_credential_value, is_reference_value
 from guardrails.iam import strings
 from guardrails.rule import Context, Finding, Framework, Resource, Rule
 from guardrails.secrets import looks_hand_written
@@ -150,8 +150,6 @@ def check_env_wait_timer(resource: Resource, context: Context) -> Iterator[str]:
 _AWS_KEY_NAME = re.compile(r"AWS_(SECRET_)?ACCESS_KEY(_ID)?|AWS_SESSION_TOKEN", re.IGNORECASE)
 _AWS_KEY_VALUE = re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b")
 SECRET_VALUE_FIELDS = ("plaintextValue", "value")
-# An ARN names where a credential lives (Secrets Manager, SSM): a reference, not the credential itself.
-_REFERENCE_VALUE = re.compile(r"^arn:aws[a-z-]*:(secretsmanager|ssm|kms):[a-z0-9-]+:\d{12}:\S+$")
 
 
 def check_deploy_secrets_hygiene(resource: Resource, context: Context) -> Iterator[str]:
@@ -172,7 +170,7 @@ def check_deploy_secrets_hygiene(resource: Resource, context: Context) -> Iterat
             yield f"{field} of {name} looks like a literal typed into the program; expected a value from " \
                 "`pulumi config set --secret`"
         elif not is_secret and (is_credential_value(value) or (is_credential_name(name, reference_exempts=False)
-                                                               and not _REFERENCE_VALUE.match(value))):
+                                                               and not is_reference_value(value))):
             yield f"variable {name} looks like a credential stored in plain text; expected an " \
                 "ActionsEnvironmentSecret"
 

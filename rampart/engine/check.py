@@ -19,7 +19,7 @@ from typing import Any
 from rampart.engine import environment
 from rampart.engine.analyzer import DEFAULT_POLICY_TIMEOUT_SECONDS, PackInfo, PolicyPackProcess
 from rampart.engine.environment import ProgramEnvironment, activated
-from rampart.engine.recorder import Registration, redact_secrets
+from rampart.engine.recorder import Registration
 from rampart.engine.stackfile import discover_stacks, load_project, load_stack
 from rampart.engine.worker import signal_name as _signal_name
 from rampart.errors import UsageError
@@ -32,6 +32,7 @@ from rampart.reports.model import (
     classify,
     recovery_from_outputs,
 )
+from rampart.reports.redaction import Redactor, scrub_text
 
 Progress = Callable[[str], None]
 
@@ -299,7 +300,7 @@ def run_check(options: CheckOptions, progress: Progress = lambda _: None) -> Che
                     policy_config_note=policy_config_note(options, stack, configs[stack][1], info),
                 )
                 if data.get("error"):
-                    result.error = data["error"]["message"]
+                    result.error = scrub_text(data["error"]["message"])
                     results.append(result)
                     continue
                 result.stack_file = data.get("stackFile", result.stack_file)
@@ -312,15 +313,17 @@ def run_check(options: CheckOptions, progress: Progress = lambda _: None) -> Che
                 diagnostics = pack.analyze_all(registrations)
                 diagnostics.extend(pack.analyze_stack(registrations))
                 sources = {r.urn: _source(r, root) for r in registrations}
-                result.findings = [replace(f, source=sources.get(f.urn)) for f in classify(diagnostics, info, levels)]
+                redactor = Redactor()  # sees every input and export before it scrubs the messages
                 result.resources = [
                     ResourceSummary(
                         urn=r.urn, type=r.type, name=r.name, parent=r.parent, protect=r.protect,
-                        ignore_changes=r.ignore_changes, inputs=r.redacted_inputs(), source=sources[r.urn],
+                        ignore_changes=r.ignore_changes, inputs=redactor.redact(r.inputs), source=sources[r.urn],
                     )
                     for r in registrations
                 ]
-                result.outputs = redact_secrets(data.get("outputs") or {})
+                result.outputs = redactor.redact(data.get("outputs") or {})
+                result.findings = [redactor.finding(replace(f, source=sources.get(f.urn)))
+                                   for f in classify(diagnostics, info, levels)]
                 result.recovery = recovery_from_outputs(result.outputs)
                 result.seconds = round(time.monotonic() - stack_started, 3)
                 results.append(result)

@@ -91,7 +91,7 @@ class ResourceSummary:
     protect: bool
     ignore_changes: tuple[str, ...]
     inputs: Mapping[str, Any]
-    """Redacted: every secret replaced by "[secret]"."""
+    """Redacted (reports/redaction.py): secrets as "[secret]", credentials written in plain text as a marker."""
     source: SourceLocation | None = None
 
 
