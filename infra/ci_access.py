@@ -15,11 +15,12 @@ from components.database import Database
 from components.github_environment import GithubEnvironment, GithubEnvironmentArgs
 from components.github_oidc import GithubOidc, GithubOidcArgs
 from components.github_repository import GithubRepositoryRules, GithubRepositoryRulesArgs
+from components.github_repository_security import GithubRepositorySecurity, GithubRepositorySecurityArgs
 from components.github_variables import GithubRepositoryVariables, GithubRepositoryVariablesArgs
 from components.keys import StackKey
 from components.smoke_runner import SmokeRunner
 from infra import naming, outputs
-from infra.component_args import github_settings
+from infra.component_args import github_settings, repository_security
 from infra.config import StackConfig
 from infra.timing import deploy_job_minutes, deployment_timing
 
@@ -153,6 +154,13 @@ def build_ci_access(
     if cfg.github.manage_repository_settings:
         GithubRepositoryRules(
             f"{prefix}-github-repository", GithubRepositoryRulesArgs(github=github_settings(cfg.github)), opts=on_github
+        )
+        GithubRepositorySecurity(
+            f"{prefix}-github-repository-security",
+            GithubRepositorySecurityArgs(
+                github=github_settings(cfg.github), security=repository_security(cfg.github.security)
+            ),
+            opts=on_github,
         )
     return oidc
 

@@ -18,6 +18,7 @@ from components.backup_plan import BackupSchedule
 from components.blue_green_service import Autoscaling, DeploymentStrategy, ServiceSpec
 from components.database_settings import DatabaseSettings
 from components.deployment_alarms import AlarmThresholds
+from components.github_repository_security import RepositorySecurity
 from components.github_settings import GithubRepositorySettings, GithubReviewers
 from components.secrets import SecretSpec
 from infra.config import (
@@ -27,6 +28,7 @@ from infra.config import (
     DatabaseConfig,
     DeploymentConfig,
     GithubConfig,
+    GithubSecurityConfig,
     ServiceConfig,
 )
 
@@ -72,3 +74,7 @@ def github_settings(github: GithubConfig, **overrides: Any) -> GithubRepositoryS
     """`overrides`: settings that differ for one environment (the rollback gate has no wait timer)."""
     settings = copy_fields(GithubRepositorySettings, github, reviewers=copy_fields(GithubReviewers, github.reviewers))
     return dataclasses.replace(settings, **overrides)
+
+
+def repository_security(security: GithubSecurityConfig) -> RepositorySecurity:
+    return copy_fields(RepositorySecurity, security)

@@ -46,6 +46,7 @@ from infra.config_github import (
     SECRETS_PROVIDER_KEY_ARN,
     GithubConfig,
     GithubReviewersConfig,
+    GithubSecurityConfig,
 )
 from infra.config_notifications import (
     NotificationsConfig,
@@ -78,6 +79,7 @@ __all__ = [
     "GITHUB_OIDC_PROVIDER_ARN",
     "GithubConfig",
     "GithubReviewersConfig",
+    "GithubSecurityConfig",
     "LoadBalancerConfig",
     "LogRetentionDays",
     "METRIC_DELAY_SECONDS",

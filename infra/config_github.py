@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     Field,
@@ -20,6 +20,16 @@ class GithubReviewersConfig(_Model):
     @property
     def empty(self) -> bool:
         return not self.users and not self.teams
+
+
+class GithubSecurityConfig(_Model):
+    """The repository's own security settings (components/github_repository_security.py), managed by the stack that
+    manages the repository's settings."""
+
+    visibility: Literal["private", "internal", "public"] = "private"
+    secret_protection: bool = False
+    """The plan includes secret scanning and push protection here (always for public repositories; private and
+    internal ones need GitHub Secret Protection). False: only Dependabot alerts, and the pack reports the rest."""
 
 
 GITHUB_OIDC_PROVIDER_ARN = r"^arn:aws:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$"
@@ -42,9 +52,15 @@ class GithubConfig(_Model):
     """GitHub's two branch-policy flags must differ: True uses protected branches, False the named patterns."""
     required_approving_reviews: int = Field(default=1, ge=0, le=6)
     required_status_checks: tuple[str, ...] = ("rampart check",)
-    allowed_actions: tuple[str, ...] = ("actions/*", "pulumi/*", "aws-actions/*", "github/codeql-action/*")
+    allowed_actions: tuple[str, ...] = (
+        "actions/*", "pulumi/*", "aws-actions/*", "github/codeql-action/*",
+        # deploy-stack.yml builds the application image from the commit.
+        "docker/build-push-action@*", "docker/setup-buildx-action@*",
+    )
     manage_repository_settings: bool = False
     """One stack owns the repository-wide settings (ruleset on main, Actions permissions); two would fight."""
+    security: GithubSecurityConfig = GithubSecurityConfig()
+    """Visibility, secret scanning and push protection: applied by the stack with manageRepositorySettings."""
     oidc_provider_arn: Annotated[str, StringConstraints(pattern=GITHUB_OIDC_PROVIDER_ARN)] | None = None
     """The account's existing GitHub OIDC provider; None: this stack creates it (one per account)."""
     state_backend_url: Annotated[str, StringConstraints(pattern=r"^(s3|gs|azblob|https)://[^\s]+$")] | None = None

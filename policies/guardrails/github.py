@@ -364,6 +364,21 @@ def check_repo_security_settings(resource: Resource, context: Context) -> Iterat
             yield f"securityAndAnalysis.{name}.status is {status}, expected enabled"
 
 
+def check_repo_security_managed(resources: Sequence[Resource], context: Context) -> Iterator[Finding]:
+    declared = {r.get("name") for r in resources if r.type == REPOSITORY}
+    for ruleset in resources:
+        if ruleset.type != REPO_RULESET:
+            continue
+        name = ruleset.get("repository")
+        # A ruleset's repository unknown at preview names nothing to look for: judged at `up`.
+        if isinstance(name, str) and name not in declared:
+            yield Finding(
+                f"the stack manages repository {name!r}'s rules but not its security settings: no github.Repository "
+                f"{name!r} turns on secret scanning and push protection",
+                ruleset.urn,
+            )
+
+
 # --- workflow files -----------------------------------------------------------------------------------------------
 
 _WORKFLOW_PATH = re.compile(r"^\.github/workflows/[^/]+\.ya?ml$")
@@ -608,6 +623,19 @@ POLICIES: list[Rule] = [
         url="https://docs.github.com/en/code-security/secret-scanning/introduction/about-secret-scanning",
         resource_types=(REPOSITORY,),
         check=check_repo_security_settings,
+    ),
+    Rule(
+        name="gh-repo-security-managed",
+        description="A stack that manages a repository's rules also manages its secret scanning and push "
+        "protection (a github.Repository of the same name, which gh-repo-security-settings then judges).",
+        enforcement="MP",
+        severity="high",
+        framework=Framework("Checkov", "CKV_GIT_3"),
+        remediation="Declare the repository beside its ruleset with `vulnerability_alerts=True` and "
+        "`security_and_analysis` turning on `secret_scanning` and `secret_scanning_push_protection` (Rampart: "
+        "components/github_repository_security.py), importing the existing repository once.",
+        url="https://docs.github.com/en/code-security/secret-scanning/introduction/about-push-protection",
+        stack_check=check_repo_security_managed,
     ),
     Rule(
         name="gh-workflow-file-lint",

@@ -12,6 +12,7 @@ from components.backup_plan import BackupSchedule
 from components.blue_green.spec import Autoscaling, DeploymentStrategy, ServiceSpec
 from components.database_settings import DatabaseSettings
 from components.deployment_alarms import AlarmThresholds
+from components.github_repository_security import RepositorySecurity
 from components.github_settings import GithubRepositorySettings, GithubReviewers
 from components.secrets import SecretSpec
 from infra import component_args
@@ -24,6 +25,7 @@ from infra.config import (
     DeploymentConfig,
     GithubConfig,
     GithubReviewersConfig,
+    GithubSecurityConfig,
     ServiceConfig,
 )
 from tests.support.stacks import STACKS, stack_config
@@ -38,11 +40,12 @@ PAIRS = [
     (BackupSchedule, BackupConfig, {"copy_region"}),
     (SecretSpec, ApplicationSecretConfig, set()),
     (GithubReviewers, GithubReviewersConfig, set()),
+    (RepositorySecurity, GithubSecurityConfig, set()),
     (
         GithubRepositorySettings,
         GithubConfig,
         # Account- and stack-level wiring that build_stack uses itself (providers, variables, which roles exist).
-        {"manage_repository_settings", "oidc_provider_arn", "state_backend_url", "secrets_provider_key_arn",
+        {"manage_repository_settings", "security", "oidc_provider_arn", "state_backend_url", "secrets_provider_key_arn",
          "app_secret_arn", "reader_app_secret_arn", "rollback_environment"},
     ),
 ]
@@ -64,6 +67,7 @@ def test_both_stacks_map_value_for_value(stack):
         (component_args.database_settings(cfg.database), cfg.database),
         (component_args.backup_schedule(cfg.backup), cfg.backup),
         (component_args.github_settings(cfg.github), cfg.github),
+        (component_args.repository_security(cfg.github.security), cfg.github.security),
         *((component_args.service_spec(s), s) for s in cfg.services),
         *zip(component_args.secret_specs(cfg.application_secrets), cfg.application_secrets, strict=True),
     ]

@@ -108,6 +108,7 @@ INVENTORY = [
     ("gh-actions-pinning-allowlist", "M", "high"),
     ("gh-workflow-token-read-only", "M", "high"),
     ("gh-repo-security-settings", "M", "high"),
+    ("gh-repo-security-managed", "MP", "high"),
     ("gh-workflow-file-lint", "A", "medium"),
     ("fixed-name-replace-collision", "A", "medium"),
     # Deliverable 2 of issue 16: the AWS services a platform team runs beside ECS and RDS.
@@ -168,7 +169,7 @@ UNWAIVABLE = [
 
 def test_the_pack_holds_exactly_the_pinned_rules():
     assert [(r.name, r.enforcement, r.severity) for r in all_rules()] == INVENTORY
-    assert len(INVENTORY) == 125
+    assert len(INVENTORY) == 126
 
 
 def test_unwaivable_rules_are_pinned():
