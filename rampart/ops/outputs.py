@@ -55,7 +55,8 @@ class StackOutputs:
         if node is None or not isinstance(node, expect):
             if default is not ...:
                 return default
-            raise UsageError(f"{self.path}: key {key} has an unexpected value {node!r}{hint}")
+            # Never the value: an outputs file can hold a secret.
+            raise UsageError(f"{self.path}: key {key} is {json_type(node)}, expected {_expected(expect)}{hint}")
         return node
 
     def pick(self, flag_value: Any, key: str, flag: str, expect: type | tuple = object) -> Any:
@@ -70,6 +71,25 @@ class StackOutputs:
             return self.get(key, default=None)
         except UsageError:
             return None
+
+
+_JSON_TYPES: tuple[tuple[type, str], ...] = (
+    (bool, "true or false"), (int, "an integer"), (float, "a number"), (str, "a string"), (dict, "an object"),
+    (list, "a list"),
+)
+
+
+def json_type(value: Any) -> str:
+    """What a JSON value is, in words, for a message that must not show the value itself."""
+    if value is None:
+        return "null"
+    return next((words for kind, words in _JSON_TYPES if isinstance(value, kind)), type(value).__name__)
+
+
+def _expected(expect: type | tuple) -> str:
+    kinds = expect if isinstance(expect, tuple) else (expect,)
+    named = [next((words for kind, words in _JSON_TYPES if kind is wanted), wanted.__name__) for wanted in kinds]
+    return " or ".join("a value" if name == "object" else name for name in named)
 
 
 def add_arguments(parser: Any, *, stack_required: bool = False) -> None:
