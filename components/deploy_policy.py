@@ -141,12 +141,12 @@ def _image_and_alarm_statements(scope: _Scope, pass_role_arns: Sequence[str],
     {
         "Sid": "EcrPush",
         "Effect": "Allow",
+        # deploy-stack.yml builds the image from the commit and pushes it here: exactly what a push calls (the
+        # registry's HEAD and PUT of blobs and manifests), nothing that lists or pulls.
         "Action": [
             "ecr:BatchCheckLayerAvailability",
             "ecr:BatchGetImage",
             "ecr:CompleteLayerUpload",
-            "ecr:DescribeImages",
-            "ecr:GetDownloadUrlForLayer",
             "ecr:InitiateLayerUpload",
             "ecr:PutImage",
             "ecr:UploadLayerPart",

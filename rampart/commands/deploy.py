@@ -31,6 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--image", metavar="URI", help="container image for the new revision")
     what.add_argument("--task-definition", metavar="ARN", help="an already registered revision to deploy")
+    parser.add_argument("--from-task-definition", metavar="ARN",
+                        help="with --image: base the new revision on this one (the revision `pulumi up` just "
+                        "registered, with the stack's latest settings) instead of the one the service runs")
     stack_outputs.add_service_names(parser)
     parser.add_argument("--timeout", type=float, default=None, metavar="S",
                         help="stop the deployment with rollback if its traffic has not fully shifted after this "
@@ -82,6 +85,8 @@ def handle(args: argparse.Namespace) -> int:
         raise UsageError("--timeout and --poll: expected positive seconds")
     if args.alarm_watch is not None and args.alarm_watch < 0:
         raise UsageError(f"--alarm-watch: expected seconds >= 0, got {args.alarm_watch:g}")
+    if args.from_task_definition and not args.image:
+        raise UsageError("--from-task-definition: needs --image (the image the new revision runs)")
     if args.register_only and args.task_definition:
         raise UsageError("--register-only: needs --image (a --task-definition is already registered)")
     if args.register_only and args.wait_for_bake:
@@ -109,6 +114,7 @@ def handle(args: argparse.Namespace) -> int:
         container_port=int(outputs.pick(args.container_port, f"{svc}.containerPort", "--container-port",
                                         expect=(int, float))) if not args.register_only else 0,
         image=args.image,
+        base_task_definition=args.from_task_definition,
         task_definition=args.task_definition,
         register_only=args.register_only,
         **_timing(args, outputs, svc),

@@ -56,8 +56,23 @@ Step = Rampart | Explicit
 NOTIFY = Rampart("notify --stack {stack} --topic-arn {topic} --step deploy --outcome failure --service {service} "
                  "--revision {revision}")
 
+# deploy-stack.yml's image build: amazon-ecr-login, then docker/build-push-action pushing the commit's image to
+# every service's repository (the registry API calls a push is authorised as), then a revision of it registered on
+# top of the one `pulumi up` registered.
+_ECR_LOGIN = "aws-actions/amazon-ecr-login"
+_PUSH = "docker/build-push-action (the push to each service's repository)"
+IMAGE_BUILD: list[Step] = [
+    Explicit(_ECR_LOGIN, "ecr", "GetAuthorizationToken", {}, per_service=False),
+    *(Explicit(_PUSH, "ecr", operation, {"repositoryName": "{repository}"}) for operation in (
+        "BatchCheckLayerAvailability", "InitiateLayerUpload", "UploadLayerPart", "CompleteLayerUpload", "PutImage",
+        "BatchGetImage")),
+    Rampart("deploy --stack {stack} --outputs {outputs} --service {service} --register-only --image {image} "
+            "--from-task-definition {revision} --format json", per_service=True),
+]
+
 DEPLOY_JOB: list[Step] = [
     NOTIFY,
+    *IMAGE_BUILD,
     Rampart("snapshot --db-instance {db} --keep 10"),
     Rampart("migrate --stack {stack} --outputs {outputs} --service {service} --command 'python manage.py migrate' "
             "--task-definition {revision}", per_service=True),
@@ -253,7 +268,8 @@ def placeholders(outputs: dict[str, Any], outputs_path: Path, stack: str) -> lis
     return [{**shared, "service": key, "revision": s["taskDefinitionArn"], "health": s.get("healthCheckPath", "/"),
              "ecs_service": s["serviceName"], "application": s["codedeployApplication"], "group": s["deploymentGroup"],
              "family": s["taskDefinitionFamily"], "container": s["containerName"], "port": str(int(s["containerPort"])),
-             "alarm": s["alarmNames"][0]}
+             "alarm": s["alarmNames"][0], "repository": s["repositoryUrl"].split("/", 1)[1],
+             "image": f"{s['repositoryUrl']}@sha256:{'0' * 64}"}
             for key, s in outputs["services"].items()]
 
 

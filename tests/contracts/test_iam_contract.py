@@ -26,20 +26,7 @@ from tests.support import aws_calls
 from tests.support.iam import Request, assert_role_allows, dedupe, denied, role_policies, unused_actions, without_action
 from tests.support.stacks import STACKS, record_stack
 
-_IMAGE_PUSH = ("the application's image build pushes to the stack's repositories under the deploy role (DESIGN.md, "
-               "Roles for CI: ECR push); no workflow in this repository builds images yet")
-UNUSED_REASONS: dict[str, dict[str, str]] = {
-    "-github-deploy": {
-        "ecs:RegisterTaskDefinition": "`rampart deploy --image` and `--register-only` register a revision from the "
-                                      "running one (docs/operations.md); deploy-stack.yml deploys the revision that "
-                                      "`pulumi up` registered",
-        "ecs:TagResource": "tag-on-create of those revisions (only with ecs:CreateAction RegisterTaskDefinition)",
-        **{action: _IMAGE_PUSH for action in (
-            "ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage",
-            "ecr:CompleteLayerUpload", "ecr:DescribeImages", "ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload",
-            "ecr:PutImage", "ecr:UploadLayerPart")},
-    },
-}
+UNUSED_REASONS: dict[str, dict[str, str]] = {}
 """Per role: actions it grants that no replayed job uses, each with the reason it stays."""
 
 KNOWN_DEFECTS: dict[str, str] = {}

@@ -146,6 +146,41 @@ def test_register_only_prints_the_new_revision(client, capsys, tmp_path):
     assert "deploymentId" not in report["result"]
 
 
+def test_register_from_the_revision_pulumi_registered_not_the_running_one(client, capsys, tmp_path):
+    # `pulumi up` registers a revision with the stack's latest settings (cpu, environment, secret versions) while the
+    # service keeps running the old one (CodeDeploy owns it): the built image must land on top of the new settings.
+    world = w.build(client, tmp_path, with_group=False)
+    ecs = client("ecs")
+    running = ecs.describe_task_definition(taskDefinition=world.task_definition_arn)["taskDefinition"]
+    keep = {k: running[k] for k in ("family", "networkMode", "requiresCompatibilities", "executionRoleArn")
+            if k in running}
+    containers = [{**c, "environment": [{"name": "FEATURE", "value": "on"}]} for c in running["containerDefinitions"]]
+    pulumi_revision = ecs.register_task_definition(**keep, cpu="512", memory="1024",
+                                                   containerDefinitions=containers)["taskDefinition"]
+    built = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api@sha256:" + "ab" * 32
+
+    argv = _deploy(world, "--register-only", "--from-task-definition", pulumi_revision["taskDefinitionArn"])
+    argv[argv.index(NEW_IMAGE)] = built
+    code, report = run_json(capsys, argv)
+
+    assert code == 0, report
+    new = ecs.describe_task_definition(taskDefinition=report["result"]["taskDefinitionArn"])["taskDefinition"]
+    assert new["revision"] == pulumi_revision["revision"] + 1
+    assert (new["cpu"], new["memory"]) == ("512", "1024")
+    container = next(c for c in new["containerDefinitions"] if c["name"] == world.outputs["services"][w.SERVICE][
+        "containerName"])
+    assert container["image"] == built
+    assert {"name": "FEATURE", "value": "on"} in container["environment"]
+
+
+def test_from_task_definition_needs_an_image(client, capsys, tmp_path):
+    world = w.build(client, tmp_path, with_group=False)
+    argv = _deploy(world, "--from-task-definition", world.task_definition_arn)
+    argv[argv.index("--image"):argv.index("--image") + 2] = ["--task-definition", world.task_definition_arn]
+    assert main(argv) == 2
+    assert "--from-task-definition: needs --image" in capsys.readouterr().err
+
+
 def test_deploys_a_given_revision_without_registering(client, stub_call, capsys, tmp_path):
     world = w.build(client, tmp_path)
     stubber = stub_call("codedeploy", "get_deployment")

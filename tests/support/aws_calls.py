@@ -295,6 +295,15 @@ def _describe_alarms(account: Account, p: Mapping[str, Any]) -> list[Request]:
     return [Request("cloudwatch:DescribeAlarms", account.arn("cloudwatch", f"alarm:{n}")) for n in names]
 
 
+ECR_PUSH_OPERATIONS = ("BatchCheckLayerAvailability", "InitiateLayerUpload", "UploadLayerPart", "CompleteLayerUpload",
+                       "PutImage", "BatchGetImage")
+"""What a registry push of layers and a manifest is authorised as (ECR user guide, image-push-iam)."""
+
+
+def _repository(action: str) -> Translator:
+    return lambda account, p: [Request(action, account.arn("ecr", f"repository/{p['repositoryName']}"))]
+
+
 def _log_group(action: str) -> Translator:
     return lambda account, p: [Request(action, account.arn("logs", f"log-group:{p['logGroupName']}"))]
 
@@ -364,6 +373,7 @@ TABLE: dict[tuple[str, str], Translator] = {
     ("logs", "DescribeLogStreams"): _log_group("logs:DescribeLogStreams"),
     ("logs", "FilterLogEvents"): _log_group("logs:FilterLogEvents"),
     ("ecr", "GetAuthorizationToken"): _wildcard("ecr:GetAuthorizationToken"),
+    **{("ecr", operation): _repository(f"ecr:{operation}") for operation in ECR_PUSH_OPERATIONS},
     ("sns", "Publish"): _publish,
 }
 

@@ -33,7 +33,7 @@ def line_of(name: str, fragment: str, nth: int = 0) -> int:
 # Lines the messages must name, found by content so edits elsewhere in a workflow keep these tests valid.
 STAGING_USES = line_of("deploy.yml", "uses: ./", 1)  # after dev's
 PRODUCTION_USES = line_of("deploy.yml", "uses: ./", 2)
-DEPLOY = line_of("deploy-stack.yml", "rampart deploy")
+DEPLOY = line_of("deploy-stack.yml", "rampart deploy", 1)  # the shipping one: the first registers the built image
 SNAPSHOT = line_of("deploy-stack.yml", "rampart snapshot")
 ROLLBACK_RAMPART = line_of("rollback.yml", "rampart rollback")
 DRIFT_REGION = line_of("drift.yml", "RAMPART_AWS_REGION_")

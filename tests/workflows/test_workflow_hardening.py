@@ -187,14 +187,17 @@ def test_deploy_ships_the_revision_pulumi_just_registered():
     [(_, job)] = jobs(WORKFLOW_DIR / "deploy-stack.yml")
     script = "\n".join(s.get("run", "") for s in steps(job))
     joined = script.replace("\\\n", " ")
-    deploy_lines = [line for line in joined.splitlines() if "rampart deploy" in line]
+    registered = [line for line in joined.splitlines() if "rampart deploy" in line and "--register-only" in line]
+    deploy_lines = [line for line in joined.splitlines() if "rampart deploy" in line and line not in registered]
     migrate_lines = [line for line in joined.splitlines() if "rampart migrate" in line]
     assert deploy_lines and all('--task-definition "$revision"' in line for line in deploy_lines)
     assert migrate_lines and all('--task-definition "$revision"' in line for line in migrate_lines)
+    # The image built from the commit lands on top of that revision, which the migration then runs from.
+    assert all('--from-task-definition "$revision"' in line for line in registered)
     assert '["taskDefinitionArn"]' in script
-    # Order: snapshot before migrations, migrations before the traffic shift, verify after.
-    order = [script.index(word) for word in ("rampart snapshot", "rampart migrate", "rampart deploy",
-                                             "rampart verify")]
+    # Order: snapshot, the built image registered, migrations, the traffic shift, verify.
+    order = [script.index(word) for word in ("rampart snapshot", "--register-only", "rampart migrate",
+                                             "--smoke-url", "rampart verify")]
     assert order == sorted(order)
     # Green is smoke-tested on the test listener before production traffic moves.
     assert all("--smoke-url" in line for line in deploy_lines)
