@@ -9,7 +9,6 @@ same type token (`rampart:index:<Name>`), same children, same names, same valida
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
 
 import pulumi
 
@@ -71,10 +70,7 @@ def _description(component: type) -> str | None:
     return inspect.cleandoc(doc).split("\n\n", 1)[0] if doc else None
 
 
-def hosted_components(
-    exported: tuple[tuple[type[pulumi.ComponentResource], type], ...] = EXPORTED,
-    make: Callable[..., type] = hosted_component,
-) -> list[type[pulumi.ComponentResource]]:
+def hosted_components() -> list[type[pulumi.ComponentResource]]:
     """Every exported component, wrapped for the host, sharing one set of schema types."""
     types = SchemaTypes()
-    return [make(component, args_cls, types) for component, args_cls in exported]
+    return [hosted_component(component, args_cls, types) for component, args_cls in EXPORTED]

@@ -114,7 +114,8 @@ class SchemaTypes:
 def rebuild(cls: type, values: Any, where: str) -> Any:
     """The dataclass `cls` from the dict `Construct` mapped to Python names (unset keys keep their defaults)."""
     if not isinstance(values, dict):
-        raise ValueError(f"{where}: expected an object of plain values, got an output (it must be known at preview)")
+        # The type only, never the value: it may be a secret.
+        raise ValueError(f"{where}: expected an object of plain values, got {type(values).__name__}")
     hints = inspect.get_annotations(cls, eval_str=True)
     known = {field.name for field in dataclasses.fields(cls)}
     return cls(**{
