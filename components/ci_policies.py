@@ -260,6 +260,10 @@ def preview_policy(
     statements: list[dict[str, Any]] = [
         {"Sid": "RefreshDeclaredResources", "Effect": "Allow", "Action": reads, "Resource": "*"},
         *_state_statements(partition, state_bucket, secrets_key_arn, write=False),
+        # `rampart metrics` (metrics.yml, weekly on the default branch): the deployment history, metadata only.
+        {"Sid": "DeliveryMetrics", "Effect": "Allow",
+         "Action": ["codedeploy:ListDeployments", "codedeploy:BatchGetDeployments"],
+         "Resource": f"arn:{partition}:codedeploy:{region}:{account_id}:deploymentgroup:*"},
     ]
     if stack_secret_names:
         # `NAME-??????`: Secrets Manager appends six random characters, new ones whenever a secret is recreated.

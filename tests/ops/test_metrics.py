@@ -174,3 +174,27 @@ def test_a_github_error_names_the_path_and_not_the_token(aws_env, client, github
     err = capsys.readouterr().err
     assert "GitHub GET /repos/example-org/other/commits/" in err and "HTTP 404" in err
     assert "test-token-not-a-secret" not in err
+
+
+def test_the_preview_role_metrics_yml_assumes_allows_every_call_and_only_on_deployment_groups(aws_env, client,
+                                                                                                tmp_path, capsys):
+    """metrics.yml runs `rampart metrics` under the stack's read-only preview role: each recorded call, evaluated
+    against that role as production registers it (tests/support/iam.py), is allowed; history stays metadata."""
+    from tests.support import aws_calls
+    from tests.support.iam import assert_role_allows, denied, role_policies
+    from tests.support.stacks import record_stack
+
+    outputs = _arrange(client, tmp_path)
+    recording = record_stack("production")
+    region = recording.outputs["region"]
+    with aws_calls.recording(ACCOUNT, REGION, aws_env) as recorded:
+        assert main(["metrics", "--outputs", str(outputs), "--days", "28", "--until", "2026-11-30T00:00:00Z",
+                     "--format", "json"]) == 0
+    capsys.readouterr()
+    requests = [aws_calls.Request(r.action, r.resource.replace(f":{REGION}:", f":{region}:"))
+                for r in recorded.requests()]
+    assert {r.action for r in requests} == {"codedeploy:ListDeployments", "codedeploy:BatchGetDeployments"}
+    policies = role_policies(recording, "-github-preview")
+    assert_role_allows(policies, requests, role="production *-github-preview (metrics.yml)")
+    deploy = aws_calls.Request("codedeploy:CreateDeployment", requests[0].resource)
+    assert denied(policies, [deploy]), "the metrics role must not start deployments"

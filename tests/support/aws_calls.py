@@ -182,6 +182,12 @@ def _get_deployment(account: Account, p: Mapping[str, Any]) -> list[Request]:
                     _group_arn(account, info["applicationName"], info["deploymentGroupName"]))]
 
 
+def _batch_get_deployments(account: Account, p: Mapping[str, Any]) -> list[Request]:
+    # Authorised per deployment on its group, as GetDeployment is.
+    return [Request("codedeploy:BatchGetDeployments", found.resource) for deployment_id in p["deploymentIds"]
+            for found in _get_deployment(account, {"deploymentId": deployment_id})]
+
+
 # --- RDS ------------------------------------------------------------------------------------------------------
 
 
@@ -357,6 +363,7 @@ TABLE: dict[tuple[str, str], Translator] = {
     ("codedeploy", "CreateDeployment"): _on_group("codedeploy:CreateDeployment"),
     ("codedeploy", "ListDeployments"): _on_group("codedeploy:ListDeployments"),
     ("codedeploy", "GetDeployment"): _get_deployment,
+    ("codedeploy", "BatchGetDeployments"): _batch_get_deployments,
     ("codedeploy", "GetDeploymentConfig"): lambda account, p: [Request(
         "codedeploy:GetDeploymentConfig", account.arn("codedeploy", f"deploymentconfig:{p['deploymentConfigName']}"))],
     ("codedeploy", "ContinueDeployment"): _wildcard("codedeploy:ContinueDeployment"),

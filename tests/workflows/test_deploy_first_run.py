@@ -56,4 +56,7 @@ def test_only_services_with_an_image_are_deployed(tmp_path):
                "awaitingImage": {"api": {"repositoryUrl": "123456789012.dkr.ecr.us-east-1.amazonaws.com/a"}}}
     completed, calls = run_loop(tmp_path, outputs)
     assert completed.returncode == 0, completed.stderr
-    assert len(calls) == 1 and calls[0].startswith("deploy ") and "--service web" in calls[0]
+    deploys = [c for c in calls if not c.startswith("notify ")]
+    assert len(deploys) == 1 and deploys[0].startswith("deploy ") and "--service web" in deploys[0]
+    # Chat hears that web was deployed; api, awaiting its image, is not mentioned.
+    assert [c for c in calls if c.startswith("notify ")] == [c for c in calls if "--outcome success --service web" in c]

@@ -36,6 +36,8 @@ WORST_CASE: dict[tuple[str, str], Callable[[StackConfig], int]] = {
         timing.deploy_job_seconds(cfg) - timing.JOB_SETUP_SECONDS - timing.PULUMI_UP_SECONDS
     ),
     ("rollback.yml", "rollback"): lambda cfg: timing.rollback_job_seconds(cfg) - timing.JOB_SETUP_SECONDS,
+    # `rampart metrics`: a few list calls per service and one GitHub page per deployment; minutes at most.
+    ("metrics.yml", "metrics"): lambda cfg: 600,
     # `rampart restore --wait-timeout 3600`, then the hardening check and the discard: a few calls.
     ("restore-rehearsal.yml", "rehearse"): lambda cfg: 3600 + 300,
 }
