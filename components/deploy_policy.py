@@ -27,6 +27,7 @@ def deploy_policy(
     db_instance_arns: Sequence[str],
     log_group_arns: Sequence[str],
     native_service_arns: Sequence[str] = (),
+    stack_key_arn: str | None = None,
 ) -> dict[str, Any]:
     """What one deploy needs: register and roll a task definition through CodeDeploy, run the migration task,
     push images, snapshot the database first, read logs and alarms. Nothing else."""
@@ -37,7 +38,7 @@ def deploy_policy(
         *ecs_native_statements(native_service_arns),
         *_image_and_alarm_statements(scope, pass_role_arns, repository_arns),
         *(_rds_statements(scope, db_instance_arns) if db_instance_arns else []),
-        *(_restore_statements(scope, db_instance_arns) if db_instance_arns else []),
+        *(_restore_statements(scope, db_instance_arns, stack_key_arn) if db_instance_arns else []),
         *([_logs_statement(log_group_arns)] if log_group_arns else []),
     ]
     return {"Version": "2012-10-17", "Statement": statements}
@@ -224,15 +225,18 @@ RESTORED_BY_VALUE = "rampart-restore"
 """The tag `rampart restore` puts on the instances it creates; the role may modify and delete only those."""
 
 
-def _restore_statements(scope: _Scope, db_instance_arns: Sequence[str]) -> list[dict[str, Any]]:
+def _restore_statements(scope: _Scope, db_instance_arns: Sequence[str],
+                        stack_key_arn: str | None) -> list[dict[str, Any]]:
     """`rampart restore --latest-restorable --discard` (restore-rehearsal.yml): a point-in-time copy of the stack's
     instance into `<instance>-restore-*`, with the instance's own subnet and parameter groups (components/
-    database.py names them `<instance>-subnets` / `-params`), deleted again after it is measured."""
+    database.py names them `<instance>-subnets` / `-params`), deleted again after it is measured. The copy keeps
+    the source's key, the stack key (components/database.py encrypts storage and the master secret with it), so
+    the KMS grants name that key alone; without it (an unencrypted source) none is granted."""
     rds = scope.of("rds")
     copies = [f"{arn}-restore-*" for arn in db_instance_arns]
     names = [arn.rsplit(":", 1)[-1] for arn in db_instance_arns]
     restored = {f"aws:RequestTag/{RESTORED_BY_KEY}": RESTORED_BY_VALUE}
-    return [
+    statements = [
         {
             "Sid": "RdsRestoreFromOurInstance",
             "Effect": "Allow",
@@ -266,7 +270,7 @@ def _restore_statements(scope: _Scope, db_instance_arns: Sequence[str]) -> list[
             "Effect": "Allow",
             # RDS grants itself the encrypted storage's key with the caller's permissions: only when RDS asks.
             "Action": "kms:CreateGrant",
-            "Resource": f"{scope.of('kms')}:key/*",
+            "Resource": stack_key_arn,
             "Condition": {"StringEquals": {"kms:ViaService": f"rds.{scope.region}.amazonaws.com"},
                           "Bool": {"kms:GrantIsForAWSResource": "true"}},
         },
@@ -274,7 +278,7 @@ def _restore_statements(scope: _Scope, db_instance_arns: Sequence[str]) -> list[
             "Sid": "KmsDescribeForRestoredStorage",
             "Effect": "Allow",
             "Action": "kms:DescribeKey",
-            "Resource": f"{scope.of('kms')}:key/*",
+            "Resource": stack_key_arn,
             "Condition": {"StringEquals": {"kms:ViaService": f"rds.{scope.region}.amazonaws.com"}},
         },
         {
@@ -289,10 +293,11 @@ def _restore_statements(scope: _Scope, db_instance_arns: Sequence[str]) -> list[
             "Effect": "Allow",
             # Secrets Manager encrypts that secret's first version with the stack key, as the caller.
             "Action": "kms:GenerateDataKey",
-            "Resource": f"{scope.of('kms')}:key/*",
+            "Resource": stack_key_arn,
             "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{scope.region}.amazonaws.com"}},
         },
     ]
+    return [statement for statement in statements if statement["Resource"] is not None]
 
 
 def _logs_statement(log_group_arns: Sequence[str]) -> dict[str, Any]:

@@ -263,6 +263,7 @@ class GithubOidc(pulumi.ComponentResource):
             repository_arns=_all(args.repository_arns),
             db_instance_arns=_all(args.db_instance_arns),
             log_group_arns=_all(args.log_group_arns),
+            stack_key_arn=args.stack_key_arn,
             notify=self._notify_inputs(),
         ).apply(
             lambda v: json.dumps(self._with_notify(

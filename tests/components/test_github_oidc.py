@@ -264,6 +264,17 @@ def test_rds_snapshots_only_our_tagged_ones(rec):
     assert statements["RdsSnapshotSource"]["Resource"] == DB
 
 
+def test_restore_kms_grants_name_the_stack_key_alone(rec):
+    """The copy `rampart restore` makes keeps the source's key (the stack key): RDS's grant and Secrets Manager's
+    data key for the copy's secret are allowed on that key only, never on every key in the account."""
+    statements = deploy_statements(rec)
+    kms = {sid: s for sid, s in statements.items() if any(a.startswith("kms:") for a in as_list(s["Action"]))}
+    restore = {sid for sid in kms if "Restore" in sid or "Copy" in sid}
+    assert restore == {"KmsGrantForRestoredStorage", "KmsDescribeForRestoredStorage", "KmsEncryptTheCopysSecret"}
+    assert all(kms[sid]["Resource"] == STACK_KEY for sid in restore)
+    assert kms["KmsGrantForRestoredStorage"]["Condition"]["Bool"] == {"kms:GrantIsForAWSResource": "true"}
+
+
 def test_no_rds_statements_without_a_database():
     statements = deploy_statements(record_oidc(db_instance_arns=()))
     assert not any(a.startswith("rds:") for s in statements.values() for a in as_list(s["Action"]))
