@@ -11,7 +11,7 @@ from rampart.ops import ecs_native as native
 from rampart.ops.aws import Aws
 from rampart.ops.deploy import DeployOptions, _alarm_states, register_revision
 from rampart.ops.report import Report
-from rampart.ops.smoke import run_smoke
+from rampart.ops.smoke import display_url, run_smoke
 from rampart.ops.smoke_task import run_smoke_task
 
 
@@ -79,13 +79,13 @@ class _Deploy:
             # As CodeDeploy's Ready without a gate: someone continues it, or the timeout stops it with rollback.
             return "wait"
         smoke, task = options.smoke, options.smoke_task
-        report.ok("green on the test listener rule", f"smoke checks on {smoke.url}")
+        report.ok("green on the test listener rule", f"smoke checks on {display_url(smoke.url)}")
         if task is not None:
             run_smoke_task(self.aws, task, smoke, report)
         else:
             run_smoke(smoke, report, sleep=self.sleep)
         checks = report.result.pop("checks", [])
-        report.result["smoke"] = {"url": report.result.pop("url", smoke.url), "checks": checks}
+        report.result["smoke"] = {"url": report.result.pop("url", display_url(smoke.url)), "checks": checks}
         failed = [check for check in checks if not check["ok"]]
         if not failed:
             native.resume(self.ecs, self.arn, hook_id, "CONTINUE")
