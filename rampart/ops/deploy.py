@@ -23,7 +23,7 @@ from rampart.ops import ecs as ecs_ops
 from rampart.ops.aws import Aws, calling, translate
 from rampart.ops.deploy_create import create_deployment
 from rampart.ops.report import Report
-from rampart.ops.smoke import SmokeOptions, run_smoke
+from rampart.ops.smoke import SmokeOptions, display_url, run_smoke
 from rampart.ops.smoke_task import SmokeTaskOptions, run_smoke_task
 
 TERMINAL = ("Succeeded", "Failed", "Stopped")
@@ -213,7 +213,7 @@ class _Follow:
         options, report = self.options, self.report
         if self.gate == "waiting" and status == "Ready":
             assert options.smoke is not None
-            report.ok("green ready on the test listener", f"smoke checks on {options.smoke.url}")
+            report.ok("green ready on the test listener", f"smoke checks on {display_url(options.smoke.url)}")
             smoke, task = options.smoke, options.smoke_task
             checks = (lambda: run_smoke_task(self.aws, task, smoke, report)) if task is not None else \
                 (lambda: run_smoke(smoke, report, sleep=self.sleep))
@@ -366,7 +366,7 @@ def _smoke_gate(codedeploy: Any, deployment_id: str, smoke: SmokeOptions, report
     checks()
     # run_smoke files its facts at the top of the result; under the deploy they belong to the gate.
     checks = report.result.pop("checks", [])
-    report.result["smoke"] = {"url": report.result.pop("url", smoke.url), "checks": checks}
+    report.result["smoke"] = {"url": report.result.pop("url", display_url(smoke.url)), "checks": checks}
     failed = [check for check in checks if not check["ok"]]
     if not failed:
         _continue(codedeploy, deployment_id)

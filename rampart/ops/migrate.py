@@ -41,7 +41,8 @@ def run_migrate(aws: Aws, options: MigrateOptions, report: Report, result: Migra
     try:
         command = shlex.split(options.command)
     except ValueError as exc:
-        raise OperationFailed(f"--command: cannot split {options.command!r}: {exc}") from None
+        # Never the command: its arguments can hold a credential (a database URL, --password=...).
+        raise OperationFailed(f"--command: cannot split it into arguments as a shell would: {exc}") from None
     service = ecs_ops.describe_service(ecs, options.cluster, options.service)
     task_definition_arn = options.task_definition or ecs_ops.current_task_definition(service)
     task_definition, _ = ecs_ops.describe_task_definition(ecs, task_definition_arn)
@@ -84,7 +85,9 @@ def run_migrate(aws: Aws, options: MigrateOptions, report: Report, result: Migra
     report.leave(f"task {task_arn} (startedBy rampart-migrate; it runs on if this run stops: a migration is never "
                  "killed halfway)")
     report.result["taskDefinitionArn"] = task_definition_arn
-    report.ok("task started", f"{task_arn} ({name}: {options.command})")
+    program = command[0] if command else "the image's own command"
+    report.ok("task started", f"{task_arn} ({name}: {program} and {max(len(command) - 1, 0)} argument(s), "
+                              "not shown: they can hold credentials)")
 
     report.progress(f"waiting for {task_arn} to stop")
     try:

@@ -51,10 +51,35 @@ def backoff(attempt: int, base: float, cap: float, rng: random.Random) -> float:
 
 
 def parse_url(url: str) -> urllib.parse.SplitResult:
+    """The URL, or a UsageError saying what is wrong with it without echoing it: it can carry user:password."""
     parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"--url: expected an http:// or https:// URL with a host, got {url!r}")
+    expected = "--url: expected an http:// or https:// URL with a host"
+    if parts.scheme not in ("http", "https"):
+        raise UsageError(f"{expected}; the scheme is not http or https")
+    try:
+        parts.port  # noqa: B018 - urllib parses the port lazily, and its error quotes it
+    except ValueError:
+        raise UsageError(f"{expected}; the port is not a number from 0 to 65535") from None
+    if not parts.hostname:
+        raise UsageError(f"{expected}; it has no host")
     return parts
+
+
+def display_url(url: str) -> str:
+    """The URL as a report shows it: never user:password nor the query, either of which can hold a credential."""
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit((parts.scheme, _origin_host(parts), parts.path, "", ""))
+
+
+def _origin_host(parts: urllib.parse.SplitResult) -> str:
+    """host[:port] without user information."""
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{host}:{port}" if port else host
 
 
 def probe(base: urllib.parse.SplitResult, path: str, options: SmokeOptions,
@@ -107,9 +132,9 @@ def _get(base: urllib.parse.SplitResult, target: str, options: SmokeOptions
 
 def _follow(base: urllib.parse.SplitResult, current: str, location: str, seen: list[str]) -> tuple[str, str | None]:
     """(next target, None) for a redirect to follow, or (current, why it is refused)."""
-    origin = f"{base.scheme}://{base.netloc}"
+    origin = f"{base.scheme}://{_origin_host(base)}"
     nxt = urllib.parse.urlsplit(urllib.parse.urljoin(origin + current, location))
-    where = f"{nxt.scheme}://{nxt.netloc}"  # never the path or query: a token could ride in them
+    where = f"{nxt.scheme}://{_origin_host(nxt)}"  # never user:password, path or query: a token could ride in them
     try:
         address = ipaddress.ip_address(nxt.hostname or "")
     except ValueError:
@@ -154,5 +179,5 @@ def run_smoke(options: SmokeOptions, report: Report, sleep: Callable[[float], No
             report.ok(f"GET {path}", summary)
         else:
             report.fail(f"GET {path}", f"{last.problem} after {len(tries)} attempt(s)")
-    report.result["url"] = options.url
+    report.result["url"] = display_url(options.url)
     report.result["checks"] = results

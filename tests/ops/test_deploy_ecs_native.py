@@ -21,6 +21,7 @@ from tests.ops.test_deploy import NEW_IMAGE, listener  # noqa: F401 - the smoke 
 ACCOUNT = "123456789012"
 DEPLOYMENT = f"arn:aws:ecs:eu-west-1:{ACCOUNT}:service-deployment/{w.CLUSTER}/{w.ECS_SERVICE}/Abc123"
 HOOK = "ecs-pause-e7tK9G"
+URL_SENTINEL = "sentinel-listener-pw-2f8a"
 PAUSE = {"targetType": "PAUSE", "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
          "timeoutConfiguration": {"action": "ROLLBACK", "timeoutInMinutes": 30}}
 
@@ -83,10 +84,14 @@ def test_smoke_gate_at_the_pause_hook_then_shift(client, stub_call, capsys, tmp_
     resumed.add_response("continue_service_deployment", {"serviceDeploymentArn": DEPLOYMENT},
                          expected_params={"serviceDeploymentArn": DEPLOYMENT, "hookId": HOOK, "action": "CONTINUE"})
 
-    code, report = run_json(capsys, _deploy(world, "--smoke-url", listener, "--smoke-path", "/health"))
+    # user:password in the URL (basic auth in front of a test listener) is never printed.
+    with_credentials = listener.replace("://", f"://deploy:{URL_SENTINEL}@", 1)
+    code, report = run_json(capsys, _deploy(world, "--smoke-url", with_credentials, "--smoke-path", "/health"))
 
     assert code == 0, report
+    assert URL_SENTINEL not in json.dumps(report)
     result = report["result"]
+    assert result["smoke"]["url"] == listener
     assert result["status"] == "Baking" and result["shifted"] is True
     assert result["serviceDeploymentArn"] == DEPLOYMENT and result["smoke"]["checks"][0]["ok"]
     resumed.assert_no_pending_responses()

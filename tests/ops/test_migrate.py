@@ -11,9 +11,12 @@ import time
 
 import boto3
 
+from rampart.cli import main as rampart_main
 from rampart.ops import aws as ops_aws
 from tests.ops import world as w
 from tests.ops.conftest import REGION, run_json
+
+MIGRATE_SENTINEL = "sentinel-migrate-pw-0c7d"
 
 
 def _migrate(world: w.World, *extra: str) -> list[str]:
@@ -96,11 +99,16 @@ def test_runs_the_given_revision(client, capsys, tmp_path):
         containerDefinitions=current["containerDefinitions"],
     )["taskDefinition"]["taskDefinitionArn"]
 
-    code, report = run_json(capsys, _migrate(world, "--task-definition", new))
+    # The command holds a credential: it runs as given, and the report does not print its arguments.
+    command = f"python manage.py migrate --database=postgres://app:{MIGRATE_SENTINEL}@db/app"
+    code, report = run_json(capsys, _migrate(world, "--task-definition", new, "--command", command))
 
     assert code == 0, report
+    assert MIGRATE_SENTINEL not in json.dumps(report)
+    assert "python and 3 argument(s)" in next(s["detail"] for s in report["steps"] if s["name"] == "task started")
     task = ecs.describe_tasks(cluster=w.CLUSTER, tasks=[report["result"]["taskArn"]])["tasks"][0]
     assert task["taskDefinitionArn"] == new
+    assert task["overrides"]["containerOverrides"][0]["command"][-1].endswith(f"{MIGRATE_SENTINEL}@db/app")
     assert any(s["name"] == "logs" and s["status"] == "skip" for s in report["steps"])  # no stream was written
 
 
@@ -168,3 +176,16 @@ def test_missing_service_is_a_clear_failure(client, capsys, tmp_path):
 
     assert code == 1
     assert "no-such-service" in report["steps"][-1]["detail"] and "not found" in report["steps"][-1]["detail"]
+
+
+def test_an_unsplittable_command_is_refused_without_echoing_it(client, capsys, tmp_path):
+    """A migration command can carry a password (`--password=...`, a database URL): the error names the flag and
+    why it cannot be split, never the command."""
+    world = w.build(client, tmp_path)
+    argv = _migrate(world, "--command", f"psql 'postgres://app:{MIGRATE_SENTINEL}@db/app")  # unclosed quote
+
+    code = rampart_main([*argv, "--format", "json"])
+    printed = "".join(capsys.readouterr())
+
+    assert code != 0 and MIGRATE_SENTINEL not in printed
+    assert "--command: cannot split" in printed and "No closing quotation" in printed

@@ -16,6 +16,7 @@ from rampart.ops.smoke import backoff
 from tests.ops.conftest import run_json
 
 WARM_FAILURES = 2  # /warm/<key> answers 503 this many times per key, then 200
+SMOKE_SENTINEL = "sentinel-smoke-pw-61c0"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -34,6 +35,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(301, location=f"http://{self.headers['Host']}/redirect")
         elif self.path == "/loop":
             self._answer(302, location="/loop")
+        elif self.path == "/to-foreign-with-credentials":
+            self._answer(302, location=f"http://deploy:{SMOKE_SENTINEL}@example.invalid/health")
         elif self.path == "/to-error":
             self._answer(302, location="/fail")
         elif self.path.startswith("/to/"):  # /to/<url>: a redirect to anywhere
@@ -199,3 +202,29 @@ def test_a_redirect_that_does_not_end_in_a_healthy_same_origin_answer_fails(serv
     assert code == 1, report
     check = report["result"]["checks"][0]
     assert not check["ok"] and problem in check["problems"][-1], check
+
+
+@pytest.mark.parametrize("url", [
+    f"ftp://deploy:{SMOKE_SENTINEL}@listener.internal/",  # not http(s)
+    f"http://deploy:{SMOKE_SENTINEL}",  # the host forgotten: the password reads as the port
+    f"https://deploy:{SMOKE_SENTINEL}@/health",  # no host
+])
+def test_a_bad_url_is_refused_without_echoing_it(url, capsys):
+    assert main(_smoke(url)) == 2
+    captured = capsys.readouterr()
+    assert SMOKE_SENTINEL not in captured.out + captured.err
+    assert "--url: expected an http:// or https:// URL" in captured.err and "Traceback" not in captured.err
+
+
+@pytest.mark.parametrize("output", ["json", "text"])
+def test_credentials_in_the_url_never_reach_the_report(server, capsys, output):
+    """user:password (and a query token) in --url, or in a redirect's Location, are left out of what is printed."""
+    url = server.replace("http://", f"http://deploy:{SMOKE_SENTINEL}@") + f"/?token={SMOKE_SENTINEL}"
+    code = main([*_smoke(url, "--path", "/health", "--path", "/to-foreign-with-credentials", "--attempts", "1"),
+                 "--format", output])
+    assert code == 1
+    printed = "".join(capsys.readouterr())
+    assert SMOKE_SENTINEL not in printed
+    assert "another origin http://example.invalid:" in printed
+    if output == "json":
+        assert f'"url": "{server}/"' in printed
