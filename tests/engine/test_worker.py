@@ -22,3 +22,18 @@ def test_preload_imports_named_sdk_modules_and_never_the_program(tmp_path):
     loaded, flags = completed.stdout.strip().splitlines()
     assert "'pulumi_aws.sqs'" in loaded and "'pulumi_aws'" in loaded
     assert flags == "False False"
+
+
+def test_preload_loads_shared_libraries_the_program_imports_then_freezes_them_out_of_gc(tmp_path):
+    (tmp_path / "__main__.py").write_text("import config\n")
+    (tmp_path / "config.py").write_text("from pydantic import (\n    BaseModel,\n    Field,\n)\nimport yaml\n")
+    probe = (
+        "import gc, sys; from pathlib import Path; from rampart.engine import worker;"
+        f"worker._preload_without_gc(Path({str(tmp_path)!r}));"
+        "print('pydantic' in sys.modules, 'yaml' in sys.modules, 'config' in sys.modules, 'jsonschema' in sys.modules);"
+        "print(gc.isenabled(), gc.get_freeze_count() > 10_000, gc.get_threshold()[0] == worker._GC_FIRST_GENERATION)"
+    )
+    completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    imported, collector = completed.stdout.strip().splitlines()
+    assert imported == "True True False False"
+    assert collector == "True True True"
