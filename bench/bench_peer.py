@@ -3,8 +3,10 @@
 Usage: `make bench` (or `.venv/bin/python bench/bench_peer.py [--repeat N] [--sizes 1,10,50]`).
 The machine is shared, so every figure comes from interleaved runs: for each size and repetition, Rampart and the
 peer run back to back (the order alternating between repetitions), and the main figure is the median of the
-per-pair ratios, which cancels most of the load both saw. Rampart runs as the project gate runs it
-(`rampart check --assume-existing`) and, for reference, as a new user's first preview (`rampart check`).
+per-pair ratios, which cancels most of the load both saw. Beside wall time, each run's CPU time (user + sys of
+the process and everything it waited for: the program workers, the pack, node) is far less sensitive to load.
+Rampart runs as the project gate runs it (`rampart check --assume-existing`) and, for reference, as a new user's
+first preview (`rampart check`).
 Writes bench/results/peer.json.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -36,43 +39,61 @@ MODES = {"assume-existing": ["--assume-existing"], "first-preview": []}
 @dataclass
 class Series:
     seconds: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    """CPU seconds (user + sys) of each run's child processes."""
     resources: int = 0
+
+    def add(self, seconds: float, cpu: float, resources: int) -> None:
+        self.seconds.append(seconds)
+        self.cpu.append(cpu)
+        self.resources = resources
 
     @property
     def median(self) -> float:
         return statistics.median(self.seconds)
 
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(args: list[str], **kwargs) -> tuple[float, float, subprocess.CompletedProcess]:
+    """Wall and CPU seconds of one subprocess run (RUSAGE_CHILDREN counts every descendant that was waited for)."""
+    cpu, started = _children_cpu(), time.perf_counter()
+    completed = subprocess.run(args, capture_output=True, text=True, check=False, **kwargs)  # noqa: S603
+    return time.perf_counter() - started, _children_cpu() - cpu, completed
+
 
 def run_rampart(program: Path, stacks: list[str], flags: list[str], cache_flags: list[str],
-                source: Path = ROOT) -> tuple[float, int]:
+                source: Path = ROOT) -> tuple[float, float, int]:
     """`source`: the directory `python -m rampart` imports rampart from (a baseline's exported tree)."""
     args = [sys.executable, "-m", "rampart", "check", "--program", str(program), "--policy-pack",
             str(ROOT / "policies"), "--format", "json", *flags, *cache_flags]
     for stack in stacks:
         args += ["--stack", stack]
-    started = time.perf_counter()
     # PYTHONPATH as well as cwd: the program worker runs with the program as cwd and must import the same rampart.
     env = {**os.environ, "PYTHONPATH": str(source)} if source != ROOT else None
-    completed = subprocess.run(args, capture_output=True, text=True, check=False, cwd=source, env=env)  # noqa: S603
-    elapsed = time.perf_counter() - started
+    elapsed, cpu, completed = timed(args, cwd=source, env=env)
     if completed.returncode == 2:
         raise SystemExit(f"rampart check failed:\n{completed.stdout[-2000:]}\n{completed.stderr[-2000:]}")
     document = json.loads(completed.stdout)
-    return elapsed, sum(s["summary"]["resources"] for s in document["stacks"])
+    return elapsed, cpu, sum(s["summary"]["resources"] for s in document["stacks"])
 
 
-def run_peer(services: int, outdir: Path) -> tuple[float, int]:
+def run_peer(services: int, outdir: Path) -> tuple[float, float, int]:
     # CDK_VALIDATION=false: only cdk-nag judges the app. CDK 2.27x also runs a built-in CloudFormation schema
     # validation on synth by default; left on it makes the peer several times slower, so leaving it off is the
     # stricter comparison for Rampart.
     env = {**os.environ, "CDK_VALIDATION": "false"}
-    started = time.perf_counter()
-    completed = subprocess.run(["node", str(CDK_APP), str(services), str(outdir)],  # noqa: S603, S607
-                               capture_output=True, text=True, check=False, env=env)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu, completed = timed(["node", str(CDK_APP), str(services), str(outdir)], env=env)
     if completed.returncode != 0:
         raise SystemExit(f"the CDK peer failed:\n{completed.stderr[-3000:]}")
-    return elapsed, json.loads(completed.stdout.strip().splitlines()[-1])["resources"]
+    return elapsed, cpu, json.loads(completed.stdout.strip().splitlines()[-1])["resources"]
 
 
 def paired(size: int, program: Path, repeat: int, modes: list[str], outdir: Path,
@@ -86,14 +107,16 @@ def paired(size: int, program: Path, repeat: int, modes: list[str], outdir: Path
     for rep in range(repeat):
         shift = rep % len(runners)
         for name, runner in runners[shift:] + runners[:shift]:
-            seconds, resources = runner()
-            series[name].seconds.append(seconds)
-            series[name].resources = resources
+            series[name].add(*runner())
     return series
 
 
 def pair_ratio(rampart: Series, cdk: Series) -> float:
     return statistics.median(r / c for r, c in zip(rampart.seconds, cdk.seconds, strict=True))
+
+
+def cpu_ratio(rampart: Series, cdk: Series) -> float:
+    return statistics.median(r / c for r, c in zip(rampart.cpu, cdk.cpu, strict=True))
 
 
 def marginal_ms(small: Series, large: Series) -> float:
@@ -107,26 +130,32 @@ def verdict(ok: bool) -> str:
 def report(project: Series, by_size: dict[int, dict[str, Series]], modes: list[str], load: tuple[str, str]) -> dict:
     main_mode = modes[0]
     lines = [f"machine load average (1/5/15 min) at start: {load[0]}; at end: {load[1]}",
-             "", f"{'case':34} {'resources':>9} {'median s':>9}   per-pair ratio to CDK"]
-    lines.append(f"{'project stacks (' + main_mode + ')':34} {project.resources:>9} {project.median:>9.2f}")
+             "", f"{'case':34} {'resources':>9} {'median s':>9} {'cpu s':>7}   per-pair ratio to CDK: wall, cpu"]
+    lines.append(f"{'project stacks (' + main_mode + ')':34} {project.resources:>9} {project.median:>9.2f} "
+                 f"{project.cpu_median:>7.2f}")
     rows = []
     for size, series in by_size.items():
         cdk = series["cdk"]
-        lines.append(f"{'CDK + cdk-nag, ' + str(size) + ' service(s)':34} {cdk.resources:>9} {cdk.median:>9.2f}")
+        lines.append(f"{'CDK + cdk-nag, ' + str(size) + ' service(s)':34} {cdk.resources:>9} {cdk.median:>9.2f} "
+                     f"{cdk.cpu_median:>7.2f}")
         for mode in modes:
             ratio = pair_ratio(series[mode], cdk)
             lines.append(f"{'rampart ' + mode + ', ' + str(size):34} {series[mode].resources:>9} "
-                         f"{series[mode].median:>9.2f}   {ratio:.2f}x")
-            rows.append({"services": size, "mode": mode, "seconds": series[mode].seconds, "resources":
-                         series[mode].resources, "cdkSeconds": cdk.seconds, "cdkResources": cdk.resources,
-                         "ratio": ratio})
+                         f"{series[mode].median:>9.2f} {series[mode].cpu_median:>7.2f}   {ratio:.2f}x, "
+                         f"{cpu_ratio(series[mode], cdk):.2f}x")
+            rows.append({"services": size, "mode": mode, "seconds": series[mode].seconds, "cpuSeconds":
+                         series[mode].cpu, "resources": series[mode].resources, "cdkSeconds": cdk.seconds,
+                         "cdkCpuSeconds": cdk.cpu, "cdkResources": cdk.resources, "ratio": ratio,
+                         "cpuRatio": cpu_ratio(series[mode], cdk)})
         if "baseline" in series:
             before = series["baseline"]
             lines.append(f"{'  baseline (' + main_mode + '), ' + str(size):34} {before.resources:>9} "
-                         f"{before.median:>9.2f}   {pair_ratio(before, cdk):.2f}x; now/baseline "
-                         f"{pair_ratio(series[main_mode], before):.2f}")
-            rows.append({"services": size, "mode": "baseline", "seconds": before.seconds,
-                         "ratioToCurrent": pair_ratio(series[main_mode], before)})
+                         f"{before.median:>9.2f} {before.cpu_median:>7.2f}   {pair_ratio(before, cdk):.2f}x; "
+                         f"now/baseline wall {pair_ratio(series[main_mode], before):.2f}, "
+                         f"cpu {cpu_ratio(series[main_mode], before):.2f}")
+            rows.append({"services": size, "mode": "baseline", "seconds": before.seconds, "cpuSeconds": before.cpu,
+                         "ratioToCurrent": pair_ratio(series[main_mode], before),
+                         "cpuRatioToCurrent": cpu_ratio(series[main_mode], before)})
     sizes = sorted(by_size)
     targets = [("both project stacks", f"< {PROJECT_TARGET_SECONDS:.1f} s", f"{project.median:.2f} s",
                 project.median < PROJECT_TARGET_SECONDS)]
@@ -148,7 +177,8 @@ def report(project: Series, by_size: dict[int, dict[str, Series]], modes: list[s
     lines += ["", f"{'target (rampart ' + main_mode + ')':38} {'target':>10} {'measured':>24}  verdict"]
     lines += [f"{name:38} {target:>10} {measured:>24}  {verdict(ok)}" for name, target, measured, ok in targets]
     print("\n".join(lines))
-    return {"load": load, "project": {"seconds": project.seconds, "resources": project.resources}, "rows": rows,
+    return {"load": load, "project": {"seconds": project.seconds, "cpuSeconds": project.cpu,
+                                      "resources": project.resources}, "rows": rows,
             "marginalMsPerResource": marginal,
             "targets": [{"name": n, "target": t, "measured": m, "met": ok} for n, t, m, ok in targets]}
 
@@ -160,13 +190,18 @@ def main() -> None:
     parser.add_argument("--modes", default="assume-existing,first-preview",
                         help="rampart modes; the first is the one judged against the targets")
     parser.add_argument("--baseline", type=Path,
-                        help="a directory holding an earlier `rampart` package (git archive REV rampart), run "
-                             "interleaved as a before/after pair")
+                        help="a directory holding an earlier `rampart` package and the pack it bundles "
+                             "(git archive REV rampart policies | tar -x -C DIR), run interleaved as a before/after "
+                             "pair")
     parser.add_argument("--cache", action="store_true",
                         help="let rampart use its stack cache (default: --no-cache, every run does the work)")
     args = parser.parse_args()
     if not (CDK_APP.parent / "node_modules" / "aws-cdk-lib").is_dir():
         raise SystemExit("bench/cdk/node_modules missing: run `make bench` (npm ci --prefix bench/cdk)")
+    if args.baseline and not all((args.baseline / p).is_dir() for p in ("rampart", "policies")):
+        # Without its own policies/, the baseline's rampart finds no bundled pack and fails on every run.
+        raise SystemExit(f"--baseline {args.baseline}: expected rampart/ and policies/ from "
+                         "`git archive REV rampart policies | tar -x -C DIR`")
     sizes = [int(s) for s in args.sizes.split(",")]
     modes = args.modes.split(",")
     cache_flags = [] if args.cache or not _has_no_cache_flag() else ["--no-cache"]
@@ -175,9 +210,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="rampart-peer-") as tmp:
         program = generated_project(Path(tmp), sizes)  # the committed program (see bench_check.committed_program)
         for _ in range(args.repeat):
-            seconds, project.resources = run_rampart(program, ["production", "staging"], MODES[modes[0]],
-                                                     cache_flags)
-            project.seconds.append(seconds)
+            project.add(*run_rampart(program, ["production", "staging"], MODES[modes[0]], cache_flags))
         by_size = {size: paired(size, program, args.repeat, modes, Path(tmp) / f"cdk.out-{size}", cache_flags,
                                 args.baseline) for size in sizes}
     load_end = _load()

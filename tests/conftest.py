@@ -1,3 +1,4 @@
+import os
 import sys
 from pathlib import Path
 
@@ -6,6 +7,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import pytest  # noqa: E402
+
+# Every `rampart check` a test starts runs the engine, never a result an earlier test left in the stack cache
+# (tests/engine/test_cache.py turns it back on for itself).
+os.environ["RAMPART_NO_CACHE"] = "1"
 
 # The bad-input harness's counts, summed over xdist workers (tests/badinput/tally_plugin.py).
 pytest_plugins = ["tests.badinput.tally_plugin"]

@@ -19,6 +19,7 @@ from rampart.reports import html_report, json_report, markdown, sarif, text
 DEFAULT_PROGRAM = Path(".")
 FORMATS = ("text", "json", "sarif", "markdown", "html")
 DEFAULT_PROGRAM_TIMEOUT_SECONDS = 600.0
+NO_CACHE_ENV = "RAMPART_NO_CACHE"
 # flag -> (environment variable, default): the flag wins, then the variable, then the default.
 TIMEOUTS = {
     "--program-timeout": ("RAMPART_PROGRAM_TIMEOUT", DEFAULT_PROGRAM_TIMEOUT_SECONDS),
@@ -81,6 +82,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--assume-existing", action="store_true",
                         help="preview as if every resource were already deployed (every output known), instead of "
                         "the first preview of a new stack (values computed at create time unknown)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="run every stack even when its inputs are unchanged since a cached run (default: "
+                        f"on when ${NO_CACHE_ENV}=1; the cache: $RAMPART_CACHE_DIR, else "
+                        "$XDG_CACHE_HOME/rampart/check, else ~/.cache/rampart/check)")
     for flag, (variable, default) in TIMEOUTS.items():
         what = "each stack's program run" if flag == "--program-timeout" else "each call into the policy pack"
         parser.add_argument(flag, type=_seconds, default=None, metavar="SECONDS",
@@ -132,7 +137,7 @@ def handle(args: argparse.Namespace) -> int:
         raise UsageError(f"--policy-pack {pack}: no PulumiPolicy.yaml; expected a policy pack directory")
     options = CheckOptions(program_dir=program, pack_dir=pack, stacks=tuple(args.stack),
                            policy_config_dir=args.policy_config_dir, assume_existing=args.assume_existing,
-                           parallel=args.parallel,
+                           parallel=args.parallel, cache=not (args.no_cache or os.environ.get(NO_CACHE_ENV) == "1"),
                            program_timeout=_timeout(args, "--program-timeout"),
                            policy_timeout=_timeout(args, "--policy-timeout"))
     if console.is_interactive():

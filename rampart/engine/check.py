@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from rampart.engine import environment
+from rampart.engine import cache, environment
 from rampart.engine.analyzer import DEFAULT_POLICY_TIMEOUT_SECONDS, PackInfo, PolicyPackProcess
 from rampart.engine.environment import ProgramEnvironment, activated
 from rampart.engine.recorder import Registration
@@ -51,6 +51,8 @@ class CheckOptions:
     """Seconds one stack's program may run (the worker interrupts it and names the program line it was at)."""
     policy_timeout: float = DEFAULT_POLICY_TIMEOUT_SECONDS
     """Seconds each analyzer call (GetAnalyzerInfo, Configure, Analyze, AnalyzeStack) may take."""
+    cache: bool = False
+    """Reuse the result of an unchanged stack (rampart.engine.cache); `rampart check` turns it on, --no-cache off."""
 
 
 DEFAULT_STACK = "dev"
@@ -272,13 +274,42 @@ def _registration(data: Mapping[str, Any]) -> Registration:
     return Registration(**fields)
 
 
-def run_check(options: CheckOptions, progress: Progress = lambda _: None) -> CheckReport:
-    stacks = resolve_stacks(options)
+def _mode(options: CheckOptions) -> str:
+    return "assume-existing" if options.assume_existing else "first-preview"
+
+
+def _analyze(pack: PolicyPackProcess, info: PackInfo, result: StackResult, data: Mapping[str, Any],
+             levels_config: Mapping[str, Any], root: Path, progress: Progress) -> None:
+    """One stack's recorded program through the pack, into `result`."""
+    stack = result.stack
+    result.stack_file = data.get("stackFile", result.stack_file)
+    result.stack_config_note = stack_config_note(stack, result.stack_file)
+    result.not_checked_inside = [OpaqueSummary(**o) for o in data.get("opaque") or ()]
+    registrations = [_registration(r) for r in data["registrations"]]
+    progress(f"{stack}: {len(registrations)} resources through {len(info.policies)} policies")
+    pack.stack = stack  # named in a timeout or crash message
+    levels = pack.configure(levels_config)
+    diagnostics = pack.analyze_all(registrations)
+    diagnostics.extend(pack.analyze_stack(registrations))
+    sources = {r.urn: _source(r, root) for r in registrations}
+    redactor = Redactor()  # sees every input and export before it scrubs the messages
+    result.resources = [
+        ResourceSummary(
+            urn=r.urn, type=r.type, name=r.name, parent=r.parent, protect=r.protect,
+            ignore_changes=r.ignore_changes, inputs=redactor.redact(r.inputs), source=sources[r.urn],
+        )
+        for r in registrations
+    ]
+    result.outputs = redactor.redact(data.get("outputs") or {})
+    result.findings = [redactor.finding(replace(f, source=sources.get(f.urn)))
+                       for f in classify(diagnostics, info, levels)]
+    result.recovery = recovery_from_outputs(result.outputs)
+
+
+def _run_and_analyze(options: CheckOptions, stacks: list[str], configs: Mapping[str, tuple[dict[str, Any], str]],
+                     program_environment: ProgramEnvironment, progress: Progress) -> tuple[PackInfo, list[StackResult]]:
     project = load_project(options.program_dir)
     root = source_root(options.program_dir)
-    configs = {stack: load_policy_config(options, stack) for stack in stacks}
-    started = time.monotonic()
-    program_environment = environment.resolve(options.program_dir)  # a missing environment fails before any run
     runs = _StackRuns(options.program_dir, stacks, options.parallel, program_environment, options.assume_existing,
                       timeout=options.program_timeout)
     try:
@@ -295,41 +326,49 @@ def run_check(options: CheckOptions, progress: Progress = lambda _: None) -> Che
                 stack_started = time.monotonic()
                 result = StackResult(
                     stack=stack, project=project.name, stack_file=f"Pulumi.{stack}.yaml",
-                    policy_config_file=configs[stack][1],
-                    mode="assume-existing" if options.assume_existing else "first-preview",
+                    policy_config_file=configs[stack][1], mode=_mode(options),
                     policy_config_note=policy_config_note(options, stack, configs[stack][1], info),
                 )
                 if data.get("error"):
                     result.error = scrub_text(data["error"]["message"])
-                    results.append(result)
-                    continue
-                result.stack_file = data.get("stackFile", result.stack_file)
-                result.stack_config_note = stack_config_note(stack, result.stack_file)
-                result.not_checked_inside = [OpaqueSummary(**o) for o in data.get("opaque") or ()]
-                registrations = [_registration(r) for r in data["registrations"]]
-                progress(f"{stack}: {len(registrations)} resources through {len(info.policies)} policies")
-                pack.stack = stack  # named in a timeout or crash message
-                levels = pack.configure(configs[stack][0])
-                diagnostics = pack.analyze_all(registrations)
-                diagnostics.extend(pack.analyze_stack(registrations))
-                sources = {r.urn: _source(r, root) for r in registrations}
-                redactor = Redactor()  # sees every input and export before it scrubs the messages
-                result.resources = [
-                    ResourceSummary(
-                        urn=r.urn, type=r.type, name=r.name, parent=r.parent, protect=r.protect,
-                        ignore_changes=r.ignore_changes, inputs=redactor.redact(r.inputs), source=sources[r.urn],
-                    )
-                    for r in registrations
-                ]
-                result.outputs = redactor.redact(data.get("outputs") or {})
-                result.findings = [redactor.finding(replace(f, source=sources.get(f.urn)))
-                                   for f in classify(diagnostics, info, levels)]
-                result.recovery = recovery_from_outputs(result.outputs)
-                result.seconds = round(time.monotonic() - stack_started, 3)
+                else:
+                    _analyze(pack, info, result, data, configs[stack][0], root, progress)
+                    result.seconds = round(time.monotonic() - stack_started, 3)
                 results.append(result)
     finally:
         runs.close()
-    progress(f"checked {len(stacks)} stack(s) in {time.monotonic() - started:.1f}s")
+    return info, results
+
+
+def run_check(options: CheckOptions, progress: Progress = lambda _: None) -> CheckReport:
+    stacks = resolve_stacks(options)
+    root = source_root(options.program_dir)
+    configs = {stack: load_policy_config(options, stack) for stack in stacks}
+    started = time.monotonic()
+    program_environment = environment.resolve(options.program_dir)  # a missing environment fails before any run
+    keys: dict[str, str] = {}
+    hits: dict[str, cache.Entry] = {}
+    store = cache.StackCache() if options.cache else None
+    if store is not None:
+        prefix = program_environment.python.parent.parent if program_environment.python else None
+        inputs = cache.RunInputs.of(options.program_dir, options.pack_dir, prefix)
+        for stack in stacks:
+            keys[stack] = inputs.key(stack, _mode(options), Path(configs[stack][1]) if configs[stack][1] else None)
+            entry = store.load(keys[stack])
+            if entry is not None:
+                hits[stack] = entry
+    by_stack = {stack: replace(entry.result, cache_note=cache.hit_note(entry), seconds=0.0)
+                for stack, entry in hits.items()}
+    info = next(iter(hits.values())).pack if hits else None
+    missing = [stack for stack in stacks if stack not in hits]
+    if missing:
+        info, results = _run_and_analyze(options, missing, configs, program_environment, progress)
+        for result in results:
+            by_stack[result.stack] = result
+            if store is not None and result.error is None:
+                store.store(keys[result.stack], info, result)
+    progress(f"checked {len(stacks)} stack(s) in {time.monotonic() - started:.1f}s"
+             + (f" ({len(hits)} from the cache)" if hits else ""))
     program_path = options.program_dir.resolve().relative_to(root).as_posix()
-    return CheckReport(pack=info, stacks=results, source_root=str(root),
+    return CheckReport(pack=info, stacks=[by_stack[stack] for stack in stacks], source_root=str(root),
                        program_path="" if program_path == "." else program_path)

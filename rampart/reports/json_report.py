@@ -46,6 +46,7 @@ def _stack(result: StackResult) -> dict[str, Any]:
         "mode": result.mode,
         "stackConfigNote": result.stack_config_note,
         "policyConfigNote": result.policy_config_note,
+        "cacheNote": result.cache_note or None,
         "notCheckedInside": [dataclasses.asdict(o) for o in result.not_checked_inside],
         "error": result.error,
         "summary": {

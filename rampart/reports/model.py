@@ -173,11 +173,13 @@ class StackResult:
     policy_config_note: str = ""
     """Which pack config applied (the file, or which default and why)."""
     not_checked_inside: list[OpaqueSummary] = field(default_factory=list)
+    cache_note: str = ""
+    """Set when the result was reused from rampart's stack cache instead of run: from when, and why it could be."""
 
     def context_lines(self) -> list[str]:
         """What this result rests on, in the words every report uses."""
         lines = [f"Preview: {MODE_DESCRIPTIONS.get(self.mode, self.mode)}"]
-        lines += [note for note in (self.stack_config_note, self.policy_config_note) if note]
+        lines += [note for note in (self.stack_config_note, self.policy_config_note, self.cache_note) if note]
         if self.not_checked_inside:
             inside = "; ".join(f"{o.kind} {o.type} '{o.name}'" for o in self.not_checked_inside)
             lines.append(f"Not checked inside: {len(self.not_checked_inside)} ({inside}): outputs unknown")

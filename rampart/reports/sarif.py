@@ -124,6 +124,7 @@ def _stack_properties(stack: StackResult) -> dict[str, Any]:
         "mode": stack.mode,
         "stackConfig": stack.stack_config_note,
         "packConfig": stack.policy_config_note,
+        "cache": stack.cache_note or None,
         "notCheckedInside": [{"urn": o.urn, "type": o.type, "name": o.name, "kind": o.kind}
                              for o in stack.not_checked_inside],
         "undeterminable": stack.count("undeterminable"),
