@@ -6,6 +6,7 @@ import argparse
 
 from rampart.errors import UsageError
 from rampart.ops import outputs as stack_outputs
+from rampart.ops.outputs import json_type
 from rampart.ops.report import Report
 from rampart.ops.smoke import SmokeOptions, parse_url  # stdlib only, as `rampart smoke` imports it
 
@@ -151,8 +152,9 @@ def _timing(args: argparse.Namespace, outputs: stack_outputs.StackOutputs, svc: 
         if watch is None:
             return {"timeout": timeout, "alarm_watch": 0.0}
         if not isinstance(watch, int | float) or isinstance(watch, bool) or watch < 0:
+            got = f"{watch:g}" if isinstance(watch, int | float) and not isinstance(watch, bool) else json_type(watch)
             raise UsageError(f"{outputs.path}: {svc}.deployment.alarmWatchSeconds: expected seconds >= 0, got "
-                             f"{watch!r}; or pass --alarm-watch")
+                             f"{got}; or pass --alarm-watch")  # a number, else its type: never the value
     return {"timeout": timeout, "alarm_watch": float(watch)}
 
 

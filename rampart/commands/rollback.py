@@ -8,6 +8,7 @@ from typing import Any
 
 from rampart.errors import UsageError
 from rampart.ops import outputs as stack_outputs
+from rampart.ops.outputs import expected_type, json_type
 from rampart.ops.report import Report
 
 TRAFFIC_CONTROLS = ("CODE_DEPLOY", "ECS")
@@ -114,8 +115,9 @@ def _names(args: argparse.Namespace) -> dict[str, Any]:
             continue
         value = flags[flag] if flags[flag] is not None else entry.get(key)
         if value is None or isinstance(value, bool) or not isinstance(value, expect):
-            raise UsageError(f"--services-json: {args.service}.{key} is {'missing' if value is None else 'invalid'}"
-                             f" (got {value!r}); pass {flag}")
+            # Named by type, never echoed: the variable is CI's and can hold anything, a secret included.
+            state = "missing" if value is None else f"invalid ({json_type(value)}, expected {expected_type(expect)})"
+            raise UsageError(f"--services-json: {args.service}.{key} is {state}; pass {flag}")
         names[flag] = value
     # The stack publishes the worst case of a deployment until shifted (infra/timing.py) with the names: the
     # same figure the rollback job's timeout-minutes is derived from, so it is the default when present.

@@ -56,7 +56,7 @@ class StackOutputs:
             if default is not ...:
                 return default
             # Never the value: an outputs file can hold a secret.
-            raise UsageError(f"{self.path}: key {key} is {json_type(node)}, expected {_expected(expect)}{hint}")
+            raise UsageError(f"{self.path}: key {key} is {json_type(node)}, expected {expected_type(expect)}{hint}")
         return node
 
     def pick(self, flag_value: Any, key: str, flag: str, expect: type | tuple = object) -> Any:
@@ -86,7 +86,7 @@ def json_type(value: Any) -> str:
     return next((words for kind, words in _JSON_TYPES if isinstance(value, kind)), type(value).__name__)
 
 
-def _expected(expect: type | tuple) -> str:
+def expected_type(expect: type | tuple) -> str:
     kinds = expect if isinstance(expect, tuple) else (expect,)
     named = [next((words for kind, words in _JSON_TYPES if kind is wanted), wanted.__name__) for wanted in kinds]
     return " or ".join("a value" if name == "object" else name for name in named)

@@ -44,3 +44,18 @@ def test_rampart_verify_does_not_echo_an_unexpected_output(aws_env, capsys, tmp_
     assert SENTINEL not in captured.out + captured.err
     assert "key services is a list, expected an object" in captured.err
     assert "Traceback" not in captured.err
+
+
+def test_rampart_deploy_does_not_echo_an_unexpected_alarm_watch(aws_env, capsys, tmp_path):
+    outputs = _outputs(tmp_path, {
+        "clusterName": "c", "codedeployApplication": "app", "containerName": "app", "containerPort": 8080,
+        "services": {"api": {"serviceName": "api", "deploymentGroup": "api", "codedeployApplication": "app",
+                             "containerName": "app", "containerPort": 8080, "trafficControl": "CODE_DEPLOY",
+                             "deployment": {"untilShiftedSeconds": 600, "alarmWatchSeconds": [SENTINEL]}}},
+    })
+    argv = ["deploy", "--stack", "production", "--outputs", str(outputs.path), "--service", "api",
+            "--image", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app@sha256:" + "a" * 64]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert SENTINEL not in err
+    assert "services.api.deployment.alarmWatchSeconds: expected seconds >= 0, got a list" in err

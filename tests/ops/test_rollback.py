@@ -407,3 +407,16 @@ class _Captured:
             self.value = other
             return True
         return False
+
+
+def test_a_services_json_value_of_the_wrong_type_is_named_not_echoed(aws_env, capsys, tmp_path, monkeypatch):
+    """RAMPART_SERVICES is a CI variable: a value of the wrong type there is named by key and type, never printed."""
+    monkeypatch.chdir(tmp_path)
+    sentinel = "sentinel-services-json-8e0a"
+    services = json.dumps({"api": {"service": "s", "application": {"token": sentinel}}})
+    argv = ["rollback", "--stack", "production", "--service", "api", "--reason", REASON, "--cluster", "c",
+            "--services-json", services]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert sentinel not in err
+    assert "--services-json: api.application is invalid (an object, expected a string); pass --application" in err
