@@ -78,15 +78,13 @@ def trust_policy() -> dict[str, Any]:
 
 
 def channel_role_policy(partition: str, region: str, account_id: str, name_prefix: str) -> dict[str, Any]:
-    """What Chatbot itself needs to render the topic's notifications: the stack's alarms and their graphs."""
+    """What Chatbot itself needs to render the topic's notifications: the stack's alarms."""
     return {
         "Version": "2012-10-17",
         "Statement": [
+            # No metric reads on `*` for graphs (the pack's iam-no-wildcards rule): the alarm itself says enough.
             {"Sid": "ReadTheStacksAlarms", "Effect": "Allow", "Action": "cloudwatch:DescribeAlarms",
              "Resource": f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:{name_prefix}-*"},
-            # Neither action supports resource-level permissions: `*` is the only resource they accept.
-            {"Sid": "AlarmGraphs", "Effect": "Allow",
-             "Action": ["cloudwatch:GetMetricData", "cloudwatch:GetMetricWidgetImage"], "Resource": "*"},
         ],
     }
 

@@ -53,8 +53,7 @@ def test_the_role_reads_only_the_stacks_alarms_and_writes_nothing():
     statements = channel_role_policy("aws", "eu-west-1", "123456789012", "shop-production")["Statement"]
     actions = {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
     assert all(a.split(":")[1].startswith(("Describe", "Get")) for a in actions)
-    scoped = [s for s in statements if s["Resource"] != "*"]
-    assert scoped[0]["Resource"] == "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:shop-production-*"
+    assert [s["Resource"] for s in statements] == ["arn:aws:cloudwatch:eu-west-1:123456789012:alarm:shop-production-*"]
 
 
 def test_a_region_without_the_chatbot_api_uses_one_that_has_it():
