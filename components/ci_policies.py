@@ -211,7 +211,7 @@ ROLE_SERVICES = (
     "vpc-flow-logs.amazonaws.com",
     "chatbot.amazonaws.com",
 )
-"""The services the stack's own roles are passed to (task, CodeDeploy, RDS monitoring, Backup, flow logs)."""
+"""The services the stack's own roles are passed to (task, CodeDeploy, RDS monitoring, Backup, flow logs, Chatbot)."""
 
 
 def state_bucket_of(backend_url: str) -> str:
