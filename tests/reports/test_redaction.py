@@ -13,7 +13,7 @@ from rampart.reports.model import Finding
 from rampart.reports.redaction import CREDENTIAL_MARKER, Redactor, credentials, scrub_text
 
 ROOT = Path(__file__).resolve().parents[2]
-TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4"
+TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4"  # pragma: allowlist secret
 X = CREDENTIAL_MARKER
 
 
@@ -23,8 +23,12 @@ def _secret(value):
 
 def test_credential_names_word_by_word_and_known_password_properties():
     assert Redactor().redact({
-        "masterPassword": "p4ss-word-1", "authToken": "tok-123456", "privateKey": "k3y-material",
-        "plaintextValue": "plain-1234", "apiKey": "abc-123-def", "username": "app", "port": "5432",
+        "masterPassword": "p4ss-word-1",  # pragma: allowlist secret
+        "authToken": "tok-123456",  # pragma: allowlist secret
+        "privateKey": "k3y-material",  # pragma: allowlist secret
+        "plaintextValue": "plain-1234",  # pragma: allowlist secret
+        "apiKey": "abc-123-def",  # pragma: allowlist secret
+        "username": "app", "port": "5432",
     }) == {"masterPassword": X, "authToken": X, "privateKey": X, "plaintextValue": X, "apiKey": X,
            "username": "app", "port": "5432"}
 
@@ -43,14 +47,16 @@ def test_github_variables_follow_the_pack_rule_a_reference_is_not_a_credential()
 
 
 def test_credential_shapes_are_withheld_whatever_the_name():
-    url = "postgres://app:pw-in-url@db.internal/app"
+    url = "postgres://app:pw-in-url@db.internal/app"  # pragma: allowlist secret
     assert Redactor().redact({"mode": url, "list": [TOKEN, "plain"]}) == {"mode": X, "list": [X, "plain"]}
 
 
 def test_what_is_not_a_credential_is_kept():
     kept = {
-        "skipCredentialsValidation": "true", "secretArn": "arn:aws:secretsmanager:eu-west-1:1:secret:x",
-        "tokenSecret": "arn:aws:ssm:eu-west-1:123456789012:parameter/x", "key": "reports/index.html",
+        "skipCredentialsValidation": "true",  # pragma: allowlist secret
+        "secretArn": "arn:aws:secretsmanager:eu-west-1:1:secret:x",  # pragma: allowlist secret
+        "tokenSecret": "arn:aws:ssm:eu-west-1:123456789012:parameter/x",  # pragma: allowlist secret
+        "key": "reports/index.html",
         "passwordLength": 32, "manageMasterUserPassword": True, "publicKey": "ssh-ed25519 AAAA", "authToken": "",
         "masterPassword": UNKNOWN,
     }
