@@ -76,8 +76,9 @@ def run_rampart(program: Path, stacks: list[str], flags: list[str], cache_flags:
             str(ROOT / "policies"), "--format", "json", *flags, *cache_flags]
     for stack in stacks:
         args += ["--stack", stack]
-    # PYTHONPATH as well as cwd: the program worker runs with the program as cwd and must import the same rampart.
-    env = {**os.environ, "PYTHONPATH": str(source)} if source != ROOT else None
+    # PYTHONPATH as well as cwd: the program worker runs with the program as cwd and must import the same rampart
+    # (not the one installed in the environment, which may be another checkout's).
+    env = {**os.environ, "PYTHONPATH": str(source)}
     elapsed, cpu, completed = timed(args, cwd=source, env=env)
     if completed.returncode == 2:
         raise SystemExit(f"rampart check failed:\n{completed.stdout[-2000:]}\n{completed.stderr[-2000:]}")
