@@ -20,6 +20,7 @@ from typing import Any
 
 from rampart.engine.recorder import Recording, unwrap_secrets
 from tests.ops import world as w
+from tests.support import aws_calls
 from tests.support.aws_calls import Recorded
 
 # Only what keeps a replay fast: polling and waits. Never a flag that changes which calls are made.
@@ -184,7 +185,9 @@ def harden_database(client: Callable[[str], Any], recording: Recording, spec: w.
                                DBSubnetGroupDescription="db")
     rds.create_db_parameter_group(DBParameterGroupName=declared["parameterGroupName"],
                                   DBParameterGroupFamily="postgres16", Description="db")
-    key = client("kms").create_key(Description="stack key")["KeyMetadata"]["Arn"]
+    # moto names keys itself: the tag carries the ARN the stack declares, which the roles' grants name.
+    key = client("kms").create_key(Description="stack key", Tags=[
+        {"TagKey": aws_calls.STACK_ARN_TAG, "TagValue": str(declared["kmsKeyId"])}])["KeyMetadata"]["Arn"]
     rds.create_db_instance(
         DBInstanceIdentifier=spec.db, DBInstanceClass="db.t4g.medium", Engine="postgres", MasterUsername="admin_user",
         ManageMasterUserPassword=True, MasterUserSecretKmsKeyId=key, AllocatedStorage=20, BackupRetentionPeriod=14,

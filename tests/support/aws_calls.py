@@ -59,6 +59,15 @@ class Account:
 
 Translator = Callable[[Account, Mapping[str, Any]], list[Request]]
 
+STACK_ARN_TAG = "world:stack-arn"
+"""moto names KMS keys itself; a world key tagged with this carries the ARN the stack declares for it."""
+
+
+def _key_as_declared(account: Account, key: str) -> str:
+    """The ARN the stack's policies name for a world key (its `STACK_ARN_TAG`), else the key as AWS names it."""
+    tags = account.lookup("kms").list_resource_tags(KeyId=key).get("Tags", [])
+    return next((t["TagValue"] for t in tags if t["TagKey"] == STACK_ARN_TAG), key)
+
 
 def _tag_context(tags: list[Mapping[str, str]] | None, key: str = "Key", value: str = "Value") -> dict[str, Any]:
     if not tags:
@@ -257,15 +266,16 @@ def _restore_to_point_in_time(account: Account, p: Mapping[str, Any]) -> list[Re
     caller = {"kms:CallerAccount": account.account_id}
     if source.get("StorageEncrypted") and source.get("KmsKeyId"):
         via_rds = {**caller, "kms:ViaService": f"rds.{account.region}.amazonaws.com"}
-        found += [Request("kms:CreateGrant", source["KmsKeyId"], {**via_rds, "kms:GrantIsForAWSResource": "true"},
+        storage_key = _key_as_declared(account, source["KmsKeyId"])
+        found += [Request("kms:CreateGrant", storage_key, {**via_rds, "kms:GrantIsForAWSResource": "true"},
                           origin=f"RDS as the caller for {action}", resource_policy=key_policy),
-                  Request("kms:DescribeKey", source["KmsKeyId"], via_rds, origin=f"RDS as the caller for {action}",
+                  Request("kms:DescribeKey", storage_key, via_rds, origin=f"RDS as the caller for {action}",
                           resource_policy=key_policy)]
     if p.get("ManageMasterUserPassword"):
         secret = account.arn("secretsmanager", _MANAGED_SECRET)
         found += [Request(a, secret, origin=f"RDS as the caller for {action}")
                   for a in ("secretsmanager:CreateSecret", "secretsmanager:TagResource")]
-        found.append(Request("kms:GenerateDataKey", p["MasterUserSecretKmsKeyId"],
+        found.append(Request("kms:GenerateDataKey", _key_as_declared(account, p["MasterUserSecretKmsKeyId"]),
                              {**caller, "kms:ViaService": f"secretsmanager.{account.region}.amazonaws.com"},
                              origin=f"Secrets Manager as the caller for {action}", resource_policy=key_policy))
     return found
