@@ -26,8 +26,9 @@ def timed_check(program: Path, stacks: list[str], repeat: int) -> tuple[float, i
     """Median wall time, resources checked, exit code."""
     times, resources, code = [], 0, 0
     for _ in range(repeat):
+        # --no-cache: every repetition does the work (cold); a cached stack would time the cache instead.
         args = [sys.executable, "-m", "rampart", "check", "--program", str(program), "--policy-pack",
-                str(ROOT / "policies"), "--format", "json"]
+                str(ROOT / "policies"), "--format", "json", "--no-cache"]
         for stack in stacks:
             args += ["--stack", stack]
         started = time.perf_counter()
