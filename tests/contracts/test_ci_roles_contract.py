@@ -130,9 +130,13 @@ def test_role_can_refresh_everything_the_stack_declares(stack, suffix):
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_removing_any_refresh_read_breaks_the_preview_contract(stack):
+    """Each stack's role is built by the same code from the types it declares: an action already proven needed in
+    production is proven by the same statement elsewhere, so the other stacks remove only the actions of types
+    production does not declare (each removal is one evaluator run; all of them for every stack cost minutes)."""
     policies = role_policies(recording(stack), "-github-preview")
     requests = refresh_requests(stack)
-    for action in sorted({r.action for r in requests}):
+    proven = {r.action for r in refresh_requests("production")} if stack != "production" else set()
+    for action in sorted({r.action for r in requests} - proven):
         refused = denied(without_action(policies, action), [r for r in requests if r.action == action])
         assert refused, f"{action} removed from the preview role, yet the refresh contract still held"
 
