@@ -98,15 +98,16 @@ def test_their_outputs_reach_the_pack_as_unknown_never_as_none_or_echoed_inputs(
     assert group.inputs == {"vpcId": "[unknown]", "description": "[unknown]", "tags": {"peer": "[unknown]"}}
 
 
-def test_a_program_without_a_stack_file_runs_with_empty_config_and_says_so():
-    report = _check("no_stack_file")
+def test_a_program_without_a_stack_file_runs_with_empty_config_and_says_so(tmp_path):
+    # The pack ships config/dev.json for the dev stack; an empty config dir keeps the "no pack config" note in view.
+    report = run_check(CheckOptions(program_dir=PROGRAMS / "no_stack_file", pack_dir=PACK, policy_config_dir=tmp_path))
     [result] = report.stacks
     assert (result.stack, result.error, result.stack_file) == ("dev", None, "")
     assert result.stack_config_note == ("Stack config: none (no Pulumi.dev.yaml in the project): ran with empty "
                                         "config, only Pulumi.yaml's defaults")
     [log_group] = result.resources
     assert log_group.name == "app-logs" and log_group.inputs == {"retentionInDays": 14.0}
-    assert result.policy_config_note.startswith(f"Pack config: none (no {PACK / 'config' / 'dev.json'}): every "
+    assert result.policy_config_note.startswith(f"Pack config: none (no {tmp_path / 'dev.json'}): every "
                                                 "policy at the level the pack declares (")
     assert result.policy_config_note in _text(report)
 
@@ -132,10 +133,11 @@ def test_the_pack_config_note_names_the_file_or_the_default_and_why(tmp_path):
         "(2 mandatory, 1 advisory)")
 
 
-def test_the_cli_flag_selects_assume_existing():
+def test_the_cli_flag_selects_assume_existing(tmp_path):
+    # An empty config dir: the pack's own config/dev.json relaxes the ECR rules for this fixture's dev stack.
     completed = subprocess.run(
         [sys.executable, "-m", "rampart", "check", "--program", str(PROGRAMS / "dry_run_guard"), "--policy-pack",
-         str(PACK), "--assume-existing", "--format", "json"],
+         str(PACK), "--policy-config-dir", str(tmp_path), "--assume-existing", "--format", "json"],
         capture_output=True, text=True, env=dict(os.environ), check=False,
     )
     assert completed.returncode == 1, completed.stderr  # the pack's defaults block a bare ECR repository
