@@ -165,14 +165,6 @@ def world_spec(recording: Recording) -> w.WorldSpec:
                        db=outputs["database"]["instanceIdentifier"], services=services, long_arns=True)
 
 
-def create_topic(client: Callable[[str], Any], recording: Recording) -> None:
-    """The stack's notifications topic (components/notifications.py) under its recorded ARN, encrypted with the
-    stack key as declared: a publish to it makes SNS use that key as the caller."""
-    (declared,) = [r.plain_inputs() for r in recording.by_type("aws:sns/topic:Topic")]
-    name = unwrap_secrets(recording.outputs)["notificationTopicArn"].rsplit(":", 1)[-1]
-    client("sns").create_topic(Name=name, Attributes={"KmsMasterKeyId": str(declared["kmsMasterKeyId"])})
-
-
 def harden_database(client: Callable[[str], Any], recording: Recording, spec: w.WorldSpec,
                     world: w.World) -> None:
     """The world's instance as the stack declares it (components/database.py): its recorded subnet and parameter

@@ -1,7 +1,8 @@
 // Evaluates IAM requests against identity policies with @cloud-copilot/iam-simulate, for the IAM contract tests.
 //
 // stdin:  {"identityPolicies": [policy, ...], "requests": [{"action", "resource", "context": {key: value|[values]}}],
-//          "principal"?: ARN, "accountId"?: "123456789012"}
+//          "principal"?: ARN, "accountId"?: "123456789012",
+//          "policySets"?: [[policy, ...], ...]}  (a request with "policySet": i is decided by that set instead)
 // stdout: {"decisions": [{"decision": "Allowed"|"ImplicitlyDenied"|"ExplicitlyDenied"|"Error",
 //          "statements": ["policy-1#Sid", ...], "ignoredContextKeys": [...], "error"?: message}]}
 // One process answers a whole batch: node's start-up and the library's data load cost more than the evaluations.
@@ -79,10 +80,14 @@ async function main() {
   }
   const defaultAccount = input.accountId ?? DEFAULT_ACCOUNT
   const principal = input.principal ?? `arn:aws:iam::${defaultAccount}:role/contract-test`
-  const policies = input.identityPolicies.map((policy, i) => ({ name: `policy-${i + 1}`, policy }))
+  const named = (set) => set.map((policy, i) => ({ name: `policy-${i + 1}`, policy }))
+  const policies = named(input.identityPolicies)
+  // Mutation tests decide many variants of one role: one process for all of them, not one per variant.
+  const sets = (input.policySets ?? []).map(named)
   const decisions = []
   for (const request of input.requests) {
-    decisions.push(await evaluateOne(request, policies, principal, defaultAccount))
+    const chosen = Number.isInteger(request.policySet) ? sets[request.policySet] : policies
+    decisions.push(await evaluateOne(request, chosen, principal, defaultAccount))
   }
   process.stdout.write(JSON.stringify({ decisions }) + '\n')
 }
