@@ -329,15 +329,6 @@ def _get_log_events(account: Account, p: Mapping[str, Any]) -> list[Request]:
     return [Request("logs:GetLogEvents", account.arn("logs", f"log-group:{group}:log-stream:{stream}"))]
 
 
-def _stack_key_policy(account: Account) -> dict[str, Any]:
-    """KMS decides with the key's own policy too: the stack key's, as components/keys.py writes it."""
-    import json
-
-    from components.keys import key_policy
-
-    return json.loads(key_policy(account.account_id, account.region))
-
-
 # --- SNS -------------------------------------------------------------------------------------------------------
 
 
