@@ -13,9 +13,6 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 import pulumi
-from components.deployment_alarms import METRIC_DELAY_SECONDS, worst_case_detection_seconds  # noqa: F401 (re-export)
-from components.log_retention import CLOUDWATCH_LOG_RETENTION_DAYS
-from infra.backup_windows import window_conflict
 from pydantic import (
     Field,
     StringConstraints,
@@ -23,6 +20,9 @@ from pydantic import (
     model_validator,
 )
 
+from components.deployment_alarms import METRIC_DELAY_SECONDS, worst_case_detection_seconds  # noqa: F401 (re-export)
+from components.log_retention import CLOUDWATCH_LOG_RETENTION_DAYS
+from infra.backup_windows import window_conflict
 from infra.config_base import (
     FARGATE_MEMORY_BY_CPU,
     AwsRegion,

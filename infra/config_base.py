@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from typing import Annotated
 
 import pulumi
-from components.log_retention import CLOUDWATCH_LOG_RETENTION_DAYS
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -17,6 +16,8 @@ from pydantic import (
     StringConstraints,
 )
 from pydantic.alias_generators import to_camel
+
+from components.log_retention import CLOUDWATCH_LOG_RETENTION_DAYS
 
 
 class ConfigError(pulumi.RunError):

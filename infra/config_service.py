@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Literal
 
-from components.deployment_alarms import worst_case_detection_seconds
 from pydantic import (
     AfterValidator,
     Field,
@@ -13,6 +12,7 @@ from pydantic import (
     model_validator,
 )
 
+from components.deployment_alarms import worst_case_detection_seconds
 from infra.config_base import (
     FARGATE_MEMORY_BY_CPU,
     LogRetentionDays,
