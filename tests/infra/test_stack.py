@@ -28,22 +28,24 @@ def test_every_resource_belongs_to_a_component(recordings):
 
 
 def test_production_and_staging_differ_where_their_config_says(recordings):
-    production, staging = recordings["production"], recordings["staging"]
+    production, staging, dev = recordings["production"], recordings["staging"], recordings["dev"]
     subnets = {s: len([r for r in rec.by_type("aws:ec2/subnet:Subnet")]) for s, rec in recordings.items()}
-    assert subnets == {"production": 6, "staging": 4}  # public + private per AZ: 3 AZs vs 2
-    assert len(production.by_type("aws:ec2/natGateway:NatGateway")) == 3
-    assert len(staging.by_type("aws:ec2/natGateway:NatGateway")) == 1
+    # public + private per AZ: 3 AZs vs 2 (dev is sized like staging: Pulumi.dev.yaml azCount 2)
+    assert subnets == {"production": 6, "staging": 4, "dev": 4}
+    nats = {s: len(rec.by_type("aws:ec2/natGateway:NatGateway")) for s, rec in recordings.items()}
+    assert nats == {"production": 3, "staging": 1, "dev": 1}
     configs = {s: {g.plain_inputs()["deploymentConfigName"] for g in rec.by_type(
         "aws:codedeploy/deploymentGroup:DeploymentGroup")} for s, rec in recordings.items()}
-    assert configs["staging"] == {"CodeDeployDefault.ECSAllAtOnce"}
+    assert configs["staging"] == configs["dev"] == {"CodeDeployDefault.ECSAllAtOnce"}
     assert all("AllAtOnce" not in name for name in configs["production"])
     desired = {s: sorted(r.plain_inputs()["desiredCount"] for r in rec.by_type("aws:ecs/service:Service"))
                for s, rec in recordings.items()}
-    assert desired == {"production": [2, 3], "staging": [1, 1]}
+    assert desired == {"production": [2, 3], "staging": [1, 1], "dev": [1, 1]}
     [database] = production.by_type("aws:rds/instance:Instance")
     assert database.protect and database.plain_inputs()["multiAz"] is True
-    [staging_database] = staging.by_type("aws:rds/instance:Instance")
-    assert not staging_database.protect
+    for other in (staging, dev):
+        [other_database] = other.by_type("aws:rds/instance:Instance")
+        assert not other_database.protect and other_database.plain_inputs()["multiAz"] is False
 
 
 def test_one_rotated_key_per_stack_and_region(recordings):
@@ -68,7 +70,7 @@ def test_no_iam_user_or_access_key_anywhere(recordings):
 def test_only_production_manages_repository_wide_settings(recordings):
     ruleset = "github:index/repositoryRuleset:RepositoryRuleset"
     rulesets = {s: len(rec.by_type(ruleset)) for s, rec in recordings.items()}
-    assert rulesets == {"production": 1, "staging": 0}
+    assert rulesets == {"production": 1, "staging": 0, "dev": 0}
 
 
 def test_exports_follow_the_published_contract(recordings):
