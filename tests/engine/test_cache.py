@@ -105,3 +105,20 @@ def test_an_unchanged_stack_is_reused_and_says_so_and_a_changed_one_runs_again(t
     rerun = run_check(options).stacks[0]
     assert not rerun.cache_note
     assert "app2" in {r.name for r in rerun.resources}
+
+
+def test_rampart_no_cache_keeps_the_cli_off_the_cache_as_the_test_suite_relies_on(tmp_path, monkeypatch, capsys):
+    # tests/conftest.py sets RAMPART_NO_CACHE=1 so no test reads a result an earlier run (or `make check`) left.
+    from rampart.cli import main
+
+    directory = tmp_path / "cache"
+    monkeypatch.setenv("RAMPART_CACHE_DIR", str(directory))
+    argv = ["check", "--program", str(TINY), "--policy-pack", str(ROOT / "tests" / "fixtures" / "packs" / "tiny"),
+            "--stack", "staging", "--format", "json"]
+    monkeypatch.setenv("RAMPART_NO_CACHE", "1")
+    main(argv)
+    assert not directory.exists()
+    monkeypatch.delenv("RAMPART_NO_CACHE")
+    main(argv)
+    assert list(directory.glob("*.pickle"))  # the CLI caches by default: the switch above is what kept it off
+    capsys.readouterr()
