@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError, WaiterError
+from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
 from rampart.errors import OperationFailed
-from rampart.ops.aws import Aws, calling, translate, wait, waiter_reason
+from rampart.ops.aws import Aws, calling, error_code, translate, wait_or_fail, waiter_reason
 from rampart.ops.report import Report
 from rampart.ops.restore_promote import promote
 from rampart.ops.restore_verify import check_hardening, run_queries
@@ -155,16 +155,45 @@ def restore_tags(source: dict[str, Any], point: RecoveryPoint) -> list[dict[str,
 
 def start_restore(rds: Any, source: dict[str, Any], target: str, point: RecoveryPoint) -> dict[str, Any]:
     request = {**hardening(source), **point.request, "Tags": restore_tags(source, point)}
+    if point.mode == "snapshot":
+        return rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier=target, **request)["DBInstance"]
+    return rds.restore_db_instance_to_point_in_time(
+        SourceDBInstanceIdentifier=source["DBInstanceIdentifier"], TargetDBInstanceIdentifier=target,
+        **request)["DBInstance"]
+
+
+def _absent(rds: Any, target: str) -> bool:
     try:
-        if point.mode == "snapshot":
-            return rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier=target, **request)["DBInstance"]
-        return rds.restore_db_instance_to_point_in_time(
-            SourceDBInstanceIdentifier=source["DBInstanceIdentifier"], TargetDBInstanceIdentifier=target,
-            **request)["DBInstance"]
+        rds.describe_db_instances(DBInstanceIdentifier=target)
     except ClientError as exc:
-        action = ("rds:RestoreDBInstanceFromDBSnapshot" if point.mode == "snapshot"
-                  else "rds:RestoreDBInstanceToPointInTime")
-        raise translate(exc, action, f"{target} (nothing was created)") from exc
+        if error_code(exc) in ("DBInstanceNotFound", "DBInstanceNotFoundFault"):
+            return True
+        raise
+    return False
+
+
+def _start(rds: Any, source: dict[str, Any], target: str, point: RecoveryPoint, report: Report) -> None:
+    """Start the restore once. The target was checked absent first, so after a failure whose answer may be lost (a
+    reset, or a retry refused with DBInstanceAlreadyExists) an instance by that id tagged as ours is this run's own
+    copy: carry on with it rather than report a failure or try again."""
+    action = ("rds:RestoreDBInstanceFromDBSnapshot" if point.mode == "snapshot"
+              else "rds:RestoreDBInstanceToPointInTime")
+    label = f"DB instance {target} (tagged {RESTORED_BY_KEY}={RESTORED_BY_VALUE}, deletion protection on)"
+    try:
+        with report.creating(label):
+            start_restore(rds, source, target, point)
+    except (ClientError, BotoCoreError) as exc:
+        try:
+            found = None if _absent(rds, target) else describe_instance(rds, target)
+        except (ClientError, BotoCoreError, OperationFailed) as check:
+            report.leave(f"{label} (whether it exists is unknown)")
+            raise OperationFailed(f"{translate(exc, action, target)}; whether {target} was created is unknown (the "
+                                  f"check failed too: {check}): look for it") from exc
+        tags = {t.get("Key"): t.get("Value") for t in (found or {}).get("TagList") or []}
+        if tags.get(RESTORED_BY_KEY) != RESTORED_BY_VALUE or tags.get(SOURCE_KEY) != source["DBInstanceIdentifier"]:
+            raise translate(exc, action, f"{target} (nothing was created)") from exc
+        report.info("restore answer lost", f"{target} exists with our tags: the request went through")
+    report.leave(label)
 
 
 def discard(rds: Any, target: str) -> None:
@@ -196,16 +225,21 @@ def run_restore(aws: Aws, options: RestoreOptions, report: Report) -> None:
     requested = options.now()
     target = options.target or target_identifier(options.source, requested)
     report.result.update(source=options.source, target=target, mode=point.mode)
+    with calling("rds:DescribeDBInstances", f"DB instance {target} (checking the new id is free)"):
+        if not _absent(rds, target):
+            raise OperationFailed(f"DB instance {target} already exists: choose another --target-instance")
     started = options.clock()
-    start_restore(rds, source, target, point)
+    _start(rds, source, target, point, report)
     report.ok("restore started", f"{target} from {options.source} ({point.mode})")
     report.progress(f"waiting for {target} to become available")
     try:
-        wait(rds, "db_instance_available", timeout=options.wait_timeout, delay=options.wait_delay,
-             DBInstanceIdentifier=target)
+        wait_or_fail(rds, "db_instance_available", action="rds:DescribeDBInstances", resource=f"DB instance {target}",
+                     timeout=options.wait_timeout, delay=options.wait_delay, DBInstanceIdentifier=target)
     except WaiterError as exc:
         raise _left_behind(rds, target, options, f"DB instance {target} not available after "
                                                  f"{options.wait_timeout:g}s ({waiter_reason(exc)})") from exc
+    except OperationFailed as exc:
+        raise _left_behind(rds, target, options, str(exc)) from exc
     seconds = options.clock() - started
     restored = describe_instance(rds, target)
     report.ok("available", f"{target} after {seconds:.0f}s", seconds=round(seconds, 1))
@@ -217,6 +251,7 @@ def run_restore(aws: Aws, options: RestoreOptions, report: Report) -> None:
     _objectives(report, point, requested, seconds, options)
     if options.discard:
         discard(rds, target)
+        report.result["leftBehind"] = [i for i in report.result.get("leftBehind", []) if target not in i]
         report.ok("discarded", f"{target} deleted after the rehearsal (--discard)")
     elif options.promote:
         promote(rds, report, source=options.source, target=target, confirm=options.confirm, now=options.now(),

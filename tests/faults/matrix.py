@@ -18,6 +18,7 @@ from tests.faults.scenarios import (
     WRITE_PREFIXES,
     DeployScenario,
     MigrateScenario,
+    RestoreScenario,
     Scenario,
     SmokeScenario,
     SnapshotScenario,
@@ -93,6 +94,19 @@ CASES: tuple[Case, ...] = (
     Case("deploy", "response lost", (_r("CreateDeployment", "lost", ONCE), DEPLOY_ANSWER), 0, quick=True),
     Case("deploy", "endpoint gone", (_r("GetDeployment", "gone"),), 1),
     Case("deploy", "bad input", (DEPLOY_ANSWER,), 2, ("--poll", "-1")),
+    Case("restore", "none", (), 0),
+    Case("restore", "AccessDenied", (_r("RestoreDBInstanceToPointInTime", "denied"),), 1, quick=True),
+    Case("restore", "reset", (_r("RestoreDBInstanceToPointInTime", "reset"),), 1),
+    # The target id makes a second copy impossible (RDS refuses a taken id), but the retry's refusal must not
+    # read as failure: the run describes the target and carries on with its own copy.
+    Case("restore", "response lost", (_r("RestoreDBInstanceToPointInTime", "lost", ONCE),), 0, quick=True),
+    Case("restore", "503 once", (_r("DescribeDBInstances", "503", ONCE, resource=RestoreScenario.TARGET,
+                                    nth=2),), 0),
+    Case("restore", "throttle", (_r("DescribeDBInstances", "throttle", resource=RestoreScenario.TARGET, nth=2),),
+         1, quick=True),
+    Case("restore", "endpoint gone", (_r("DescribeDBInstances", "gone", resource=RestoreScenario.TARGET, nth=2),),
+         1),
+    Case("restore", "bad input", (), 2, ("--wait-delay", "0")),
     Case("verify", "none", (), 1),  # the world has an alarm in ALARM: drift, exit 1, by design
     Case("verify", "throttle once", (_r("DescribeAlarms", "throttle", ONCE),), 1),
     Case("verify", "AccessDenied", (_r("GetDeploymentGroup", "denied"),), 1, quick=True),
@@ -110,7 +124,7 @@ def scenario_for(command: str, tmp: Path) -> Scenario:
     from tests.faults.scenarios import program_dir
 
     return {"snapshot": SnapshotScenario, "deploy": DeployScenario, "migrate": MigrateScenario,
-            "smoke": SmokeScenario}.get(command, lambda: VerifyScenario(program_dir(tmp)))()
+            "smoke": SmokeScenario, "restore": RestoreScenario}.get(command, lambda: VerifyScenario(program_dir(tmp)))()
 
 
 def run_case(case: Case, direct: Callable[[str], Any], aws_proxy: FaultProxy, tmp: Path) -> Outcome:

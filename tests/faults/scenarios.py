@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from rampart.ops.restore import RESTORED_BY_KEY, RESTORED_BY_VALUE
 from rampart.ops.snapshot import INSTANCE_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE
 from tests.ops import world as w
 
@@ -22,7 +23,7 @@ Client = Callable[[str], Any]
 DB = "app-db"
 OURS = [{"Key": MANAGED_BY_KEY, "Value": MANAGED_BY_VALUE}, {"Key": INSTANCE_KEY, "Value": DB}]
 WRITE_PREFIXES = ("Create", "Delete", "Put", "Update", "Stop", "Run", "Register", "Deregister", "Continue", "Tag",
-                  "Untag", "Modify", "Start", "Set")
+                  "Untag", "Modify", "Start", "Set", "Restore")
 SUCCEEDED = {"deploymentInfo": {"deploymentId": "d-FAULTS", "applicationName": w.APPLICATION,
                                 "deploymentGroupName": w.GROUP, "status": "Succeeded"}}
 
@@ -85,6 +86,44 @@ class SnapshotScenario(Scenario):
         now = self._all(direct)
         ours = {n for n in self.state["before"] if n.startswith(f"rampart-{DB}-2020")}
         return all(name in now for name in self.state["before"] if name not in ours)
+
+
+class RestoreScenario(Scenario):
+    """A hardened source (as tests/ops/test_restore.py builds it) beside a foreign instance and an earlier restore
+    someone kept: the run may add one instance, labelled rampart:restored-by, and change nothing else."""
+
+    TARGET = "rampart-staging-db-restored"
+
+    def __init__(self) -> None:
+        super().__init__("restore", frozenset({"RestoreDBInstanceToPointInTime"}))
+
+    def arrange(self, direct: Client, tmp: Path) -> list[str]:
+        from tests.ops.test_restore import SOURCE, _hardened_source
+
+        _hardened_source(direct)
+        rds = direct("rds")
+        for name, tags in (("other-db", []), (f"{SOURCE}-restore-202001010000",
+                                              [{"Key": RESTORED_BY_KEY, "Value": RESTORED_BY_VALUE}])):
+            rds.create_db_instance(DBInstanceIdentifier=name, DBInstanceClass="db.t4g.medium", Engine="postgres",
+                                   MasterUsername="admin_user", MasterUserPassword="not-a-real-pass-1",
+                                   AllocatedStorage=20, DeletionProtection=True, Tags=tags)
+        self.state["before"] = self._all(direct)
+        return ["restore", "--db-instance", SOURCE, "--latest-restorable", "--target-instance", self.TARGET,
+                "--wait-delay", "0.05", "--wait-timeout", "20"]
+
+    def _all(self, direct: Client) -> dict[str, dict[str, Any]]:
+        found = direct("rds").describe_db_instances()["DBInstances"]
+        return {i["DBInstanceIdentifier"]: i for i in found}
+
+    def created(self, direct: Client) -> dict[str, bool]:
+        return {name: {t["Key"]: t["Value"] for t in i.get("TagList") or []}.get(RESTORED_BY_KEY) == RESTORED_BY_VALUE
+                for name, i in self._all(direct).items() if name not in self.state["before"]}
+
+    def foreign_intact(self, direct: Client) -> bool:
+        now = self._all(direct)
+        keep = ("DBInstanceStatus", "DeletionProtection", "TagList", "DBInstanceClass")
+        return all(name in now and all(now[name].get(k) == old.get(k) for k in keep)
+                   for name, old in self.state["before"].items())
 
 
 class WorldScenario(Scenario):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.faults.scenarios import DeployScenario, MigrateScenario, SnapshotScenario
+from tests.faults.scenarios import DeployScenario, MigrateScenario, RestoreScenario, SnapshotScenario
 from tests.faults.sigint import interrupt_at, interrupt_during_startup
 
 
@@ -15,14 +15,16 @@ def running(monkeypatch):
     monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "2")
 
 
-@pytest.mark.parametrize(("scenario", "action", "named"), [
-    (SnapshotScenario, "CreateDBSnapshot", "snapshot rampart-app-db-"),
-    (SnapshotScenario, "DeleteDBSnapshot", "snapshot rampart-app-db-"),
-    (MigrateScenario, "RunTask", "a task started by rampart-migrate"),
-    (DeployScenario, "CreateDeployment", "task definition revision "),
+@pytest.mark.parametrize(("scenario", "action", "named", "nth"), [
+    (SnapshotScenario, "CreateDBSnapshot", "snapshot rampart-app-db-", 1),
+    (SnapshotScenario, "DeleteDBSnapshot", "snapshot rampart-app-db-", 1),
+    (MigrateScenario, "RunTask", "a task started by rampart-migrate", 1),
+    (DeployScenario, "CreateDeployment", "task definition revision ", 1),
+    # the source, the target's absence checked, then the wait's first poll
+    (RestoreScenario, "DescribeDBInstances", f"DB instance {RestoreScenario.TARGET}", 3),
 ])
-def test_interrupted_mid_run_names_what_it_left(direct, proxy, tmp_path, running, scenario, action, named):
-    outcome = interrupt_at(1, scenario(), direct, proxy, tmp_path, action=action)
+def test_interrupted_mid_run_names_what_it_left(direct, proxy, tmp_path, running, scenario, action, named, nth):
+    outcome = interrupt_at(nth, scenario(), direct, proxy, tmp_path, action=action)
 
     assert outcome.action == action, outcome
     assert outcome.passed, outcome
