@@ -109,18 +109,19 @@ def test_discard_deletes_only_the_rehearsal_copy(client, capsys, tmp_path):
 def test_timeout_names_the_instance_it_left(client, capsys, tmp_path, monkeypatch):
     from botocore.exceptions import WaiterError
 
-    from rampart.ops import restore as restore_ops
+    from rampart.ops import aws as ops_aws
 
     _hardened_source(client)
 
     def never(*args: Any, **kwargs: Any) -> None:
         raise WaiterError("DBInstanceAvailable", "Max attempts exceeded", {})
 
-    monkeypatch.setattr(restore_ops, "wait", never)
+    monkeypatch.setattr(ops_aws, "wait", never)  # restore waits through wait_or_fail
     code, report = _restore(capsys, tmp_path, "--latest-restorable", "--target-instance", "slow-copy")
     assert code == 1
     message = report["steps"][-1]["detail"]
     assert "DB instance slow-copy not available after 5s" in message and "was left in place" in message
+    assert any(item.startswith("DB instance slow-copy") for item in report["result"]["leftBehind"])
     code, report = _restore(capsys, tmp_path, "--latest-restorable", "--target-instance", "slow-2",
                             "--cleanup-on-failure")
     assert code == 1 and "slow-2 is being deleted" in report["steps"][-1]["detail"]
