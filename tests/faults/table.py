@@ -19,7 +19,14 @@ from moto.server import ThreadedMotoServer
 from tests.faults.conftest import quick_retries
 from tests.faults.matrix import CASES, Outcome, run_case, table
 from tests.faults.proxy import FaultProxy
-from tests.faults.scenarios import DeployScenario, MigrateScenario, SnapshotScenario, VerifyScenario, program_dir
+from tests.faults.scenarios import (
+    DeployScenario,
+    MigrateScenario,
+    RestoreScenario,
+    SnapshotScenario,
+    VerifyScenario,
+    program_dir,
+)
 from tests.faults.sigint import Interrupted, interrupt_at, interrupt_during_startup, reset_moto
 from tests.ops.conftest import REGION
 
@@ -53,7 +60,8 @@ def _faults(endpoint: str, tmp: Path, patch: pytest.MonkeyPatch) -> list[Outcome
 def _sigint(endpoint: str, tmp: Path, patch: pytest.MonkeyPatch) -> list[Interrupted]:
     direct = lambda service: boto3.client(service, region_name=REGION, endpoint_url=endpoint)  # noqa: E731
     results: list[Interrupted] = []
-    for make in (SnapshotScenario, MigrateScenario, DeployScenario, lambda: VerifyScenario(program_dir(tmp))):
+    for make in (SnapshotScenario, MigrateScenario, DeployScenario, RestoreScenario,
+                 lambda: VerifyScenario(program_dir(tmp))):
         baseline = make()
         proxy = FaultProxy(endpoint).start()
         patch.setenv("AWS_ENDPOINT_URL", proxy.url)
