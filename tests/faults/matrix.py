@@ -102,8 +102,9 @@ CASES: tuple[Case, ...] = (
     Case("restore", "response lost", (_r("RestoreDBInstanceToPointInTime", "lost", ONCE),), 0, quick=True),
     Case("restore", "503 once", (_r("DescribeDBInstances", "503", ONCE, resource=RestoreScenario.TARGET,
                                     nth=2),), 0),
+    # run in the suite by tests/faults/test_restore_faults.py, with the message and leftBehind checked too
     Case("restore", "throttle", (_r("DescribeDBInstances", "throttle", resource=RestoreScenario.TARGET, nth=2),),
-         1, quick=True),
+         1),
     Case("restore", "endpoint gone", (_r("DescribeDBInstances", "gone", resource=RestoreScenario.TARGET, nth=2),),
          1),
     Case("restore", "bad input", (), 2, ("--wait-delay", "0")),
