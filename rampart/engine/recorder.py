@@ -397,6 +397,11 @@ def record(
             callbacks=None,
         )
     )
+    # Output tasks and RPCs live in the SDK's ambient settings, not in the settings bag `configure` copies: left
+    # over from anything that ran before (another stack in this process, a test), they belong to a closed loop and
+    # the run would wait on them forever. Each recording starts with none.
+    pulumi_settings.SETTINGS.outputs = set()
+    pulumi_settings.SETTINGS.rpc_manager = type(pulumi_settings.SETTINGS.rpc_manager)()
     with _fresh_event_loop() as loop, _linear_quiescence(), sdk_speedups.installed():
         loop.run_until_complete(run_in_stack(program))
     return recording
