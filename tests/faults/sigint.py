@@ -81,11 +81,12 @@ def interrupt_at(step: int, scenario: Scenario, direct: Callable[[str], Any], pr
     )
 
 
-def interrupt_during_startup(delay: float, argv: list[str], proxy: FaultProxy) -> tuple[int, str]:
-    """SIGINT `delay` seconds after launch, while every AWS call is held: (exit code, stderr)."""
+def interrupt_during_startup(delay: float, argv: list[str], proxy: FaultProxy,
+                             with_stdout: bool = False) -> tuple[Any, ...]:
+    """SIGINT `delay` seconds after launch, while every AWS call is held: (exit code, stderr[, stdout])."""
     proxy.reset(Rule("*", "slow", times=None, delay=30))
     process = rampart(argv, proxy.url)
     time.sleep(delay)
     process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=60)
-    return process.returncode, err
+    out, err = process.communicate(timeout=60)
+    return (process.returncode, err, out) if with_stdout else (process.returncode, err)
