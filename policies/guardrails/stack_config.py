@@ -33,6 +33,15 @@ BLOCKING_IN_ADVISORY_STACKS = frozenset({"critical", "high"})
 
 # Per stack, per rule: thresholds that differ from the rule's defaults. Unknown keys are an error.
 # Detection bounds follow each stack's `alarms.maxDetectionMinutes` (production 5, staging 10).
+_STAGING_THRESHOLDS: Mapping[str, Mapping[str, Any]] = {
+    "iam-github-oidc-trust": {"allowedSubjectKinds": ["environment", "pull_request", "ref"]},
+    "alarm-detection-latency-bound": {"maxDetectionSeconds": 600},
+    "codedeploy-bake-time": {"maxDetectionSeconds": 600},
+    "codedeploy-config-traffic-window": {"maxDetectionSeconds": 600},
+    "rds-backup-retention": {"minRetentionDays": 7},
+    "log-group-retention": {"minRetentionDays": 30, "allowNeverExpire": False},
+    "ecs-service-min-healthy-capacity": {"minDesiredCount": 1},
+}
 STACK_THRESHOLDS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
     "production": {
         # `ref`: the read-only role's nightly drift check runs on refs/heads/main, outside any environment.
@@ -45,24 +54,9 @@ STACK_THRESHOLDS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
         "gh-branch-merge-gate": {"minApprovals": 2, "requiredStatusChecks": ["rampart check"]},
         "gh-env-wait-timer": {"minWaitMinutes": 5},
     },
-    "staging": {
-        "iam-github-oidc-trust": {"allowedSubjectKinds": ["environment", "pull_request", "ref"]},
-        "alarm-detection-latency-bound": {"maxDetectionSeconds": 600},
-        "codedeploy-bake-time": {"maxDetectionSeconds": 600},
-        "codedeploy-config-traffic-window": {"maxDetectionSeconds": 600},
-        "rds-backup-retention": {"minRetentionDays": 7},
-        "log-group-retention": {"minRetentionDays": 30, "allowNeverExpire": False},
-        "ecs-service-min-healthy-capacity": {"minDesiredCount": 1},
-    },
-    "dev": {
-        "iam-github-oidc-trust": {"allowedSubjectKinds": ["environment", "pull_request", "ref"]},
-        "alarm-detection-latency-bound": {"maxDetectionSeconds": 600},
-        "codedeploy-bake-time": {"maxDetectionSeconds": 600},
-        "codedeploy-config-traffic-window": {"maxDetectionSeconds": 600},
-        "rds-backup-retention": {"minRetentionDays": 7},
-        "log-group-retention": {"minRetentionDays": 30, "allowNeverExpire": False},
-        "ecs-service-min-healthy-capacity": {"minDesiredCount": 1},
-    },
+    "staging": _STAGING_THRESHOLDS,
+    # Dev is staging with fewer mandatory rules (ADVISORY_STACKS); no threshold of its own differs.
+    "dev": _STAGING_THRESHOLDS,
 }
 
 
