@@ -186,6 +186,19 @@ def ecs_native_statements(service_arns: Sequence[str], *, rollback: bool = False
     return statements
 
 
+def _tag_conditioned(sid: str, action: str | list[str], resource: str | list[str], tag: str, key: str,
+                     value: str) -> dict[str, Any]:
+    """An RDS grant that holds only with our tag: `RequestTag`, the call must set it (creating our own resource);
+    `ResourceTag`, the resource must already carry it (touching only what we created)."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": action,
+        "Resource": resource,
+        "Condition": {"StringEquals": {f"aws:{tag}/{key}": value}},
+    }
+
+
 def _rds_statements(scope: _Scope, db_instance_arns: Sequence[str]) -> list[dict[str, Any]]:
     snapshots = f"{scope.of('rds')}:snapshot:*"
     return [
@@ -195,13 +208,8 @@ def _rds_statements(scope: _Scope, db_instance_arns: Sequence[str]) -> list[dict
             "Action": ["rds:DescribeDBInstances", "rds:CreateDBSnapshot"],
             "Resource": list(db_instance_arns),
         },
-        {
-            "Sid": "RdsCreateOurSnapshots",
-            "Effect": "Allow",
-            "Action": ["rds:CreateDBSnapshot", "rds:AddTagsToResource"],
-            "Resource": snapshots,
-            "Condition": {"StringEquals": {f"aws:RequestTag/{SNAPSHOT_TAG_KEY}": SNAPSHOT_TAG_VALUE}},
-        },
+        _tag_conditioned("RdsCreateOurSnapshots", ["rds:CreateDBSnapshot", "rds:AddTagsToResource"], snapshots,
+                         "RequestTag", SNAPSHOT_TAG_KEY, SNAPSHOT_TAG_VALUE),
         {
             "Sid": "RdsListSnapshots",
             "Effect": "Allow",
@@ -209,14 +217,9 @@ def _rds_statements(scope: _Scope, db_instance_arns: Sequence[str]) -> list[dict
             "Action": "rds:DescribeDBSnapshots",
             "Resource": [*db_instance_arns, snapshots],
         },
-        {
-            "Sid": "RdsPruneOurSnapshots",
-            "Effect": "Allow",
-            # Automated and foreign snapshots lack the tag, so they can never be deleted by a deploy.
-            "Action": "rds:DeleteDBSnapshot",
-            "Resource": snapshots,
-            "Condition": {"StringEquals": {f"aws:ResourceTag/{SNAPSHOT_TAG_KEY}": SNAPSHOT_TAG_VALUE}},
-        },
+        # Automated and foreign snapshots lack the tag, so they can never be deleted by a deploy.
+        _tag_conditioned("RdsPruneOurSnapshots", "rds:DeleteDBSnapshot", snapshots,
+                         "ResourceTag", SNAPSHOT_TAG_KEY, SNAPSHOT_TAG_VALUE),
     ]
 
 
@@ -235,7 +238,6 @@ def _restore_statements(scope: _Scope, db_instance_arns: Sequence[str],
     rds = scope.of("rds")
     copies = [f"{arn}-restore-*" for arn in db_instance_arns]
     names = [arn.rsplit(":", 1)[-1] for arn in db_instance_arns]
-    restored = {f"aws:RequestTag/{RESTORED_BY_KEY}": RESTORED_BY_VALUE}
     statements = [
         {
             "Sid": "RdsRestoreFromOurInstance",
@@ -244,27 +246,17 @@ def _restore_statements(scope: _Scope, db_instance_arns: Sequence[str],
             "Resource": [*db_instance_arns, *(f"{rds}:subgrp:{n}-*" for n in names),
                          *(f"{rds}:pg:{n}-*" for n in names)],
         },
-        {
-            "Sid": "RdsRestoreIntoTaggedCopies",
-            "Effect": "Allow",
-            "Action": ["rds:RestoreDBInstanceToPointInTime", "rds:AddTagsToResource"],
-            "Resource": copies,
-            "Condition": {"StringEquals": restored},
-        },
+        _tag_conditioned("RdsRestoreIntoTaggedCopies", ["rds:RestoreDBInstanceToPointInTime", "rds:AddTagsToResource"],
+                         copies, "RequestTag", RESTORED_BY_KEY, RESTORED_BY_VALUE),
         {
             "Sid": "RdsWatchOurCopies",
             "Effect": "Allow",
             "Action": "rds:DescribeDBInstances",
             "Resource": copies,
         },
-        {
-            "Sid": "RdsDiscardOurCopies",
-            "Effect": "Allow",
-            # Only instances `rampart restore` tagged as its own: the stack's instance is never modified or deleted.
-            "Action": ["rds:ModifyDBInstance", "rds:DeleteDBInstance"],
-            "Resource": copies,
-            "Condition": {"StringEquals": {f"aws:ResourceTag/{RESTORED_BY_KEY}": RESTORED_BY_VALUE}},
-        },
+        # Only instances `rampart restore` tagged as its own: the stack's instance is never modified or deleted.
+        _tag_conditioned("RdsDiscardOurCopies", ["rds:ModifyDBInstance", "rds:DeleteDBInstance"], copies,
+                         "ResourceTag", RESTORED_BY_KEY, RESTORED_BY_VALUE),
         {
             "Sid": "KmsGrantForRestoredStorage",
             "Effect": "Allow",
