@@ -16,7 +16,6 @@ rotation would cut them off.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.database_settings import DatabaseSettings, validate_settings
+from components.service_trust import service_trust
 
 # RDS ships PostgreSQL transaction logs to S3 every five minutes: the worst-case loss with point-in-time recovery.
 PITR_RPO_MINUTES = 5
@@ -197,7 +197,9 @@ class Database(pulumi.ComponentResource):
         monitoring_role = aws.iam.Role(
             f"{name}-monitoring",
             description=f"RDS enhanced monitoring for {args.identifier}",
-            assume_role_policy=account_and_partition.apply(lambda ap: _monitoring_trust(ap[0])),
+            assume_role_policy=account_and_partition.apply(
+                lambda ap: service_trust("monitoring.rds.amazonaws.com", ap[0])
+            ),
             opts=child,
         )
         monitoring_policy = aws.iam.RolePolicyAttachment(
@@ -331,23 +333,6 @@ def _account_and_partition(key_arn: str) -> tuple[str, str]:
     if len(parts) < 6 or parts[2] != "kms":
         raise ValueError(f"DatabaseArgs.kms_key_arn: expected a KMS key ARN, got {key_arn!r}")
     return parts[4], parts[1]
-
-
-def _monitoring_trust(account_id: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "monitoring.rds.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                    # Confused-deputy guard: only this account's instances may hand the role to the service.
-                    "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-                }
-            ],
-        }
-    )
 
 
 def _first_secret_arn(secrets) -> str:

@@ -19,6 +19,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.log_retention import CLOUDWATCH_LOG_RETENTION_DAYS
+from components.service_trust import service_trust
 
 # CloudWatch Logs accepts only these retention periods; anything else fails inside `pulumi up`.
 LOG_RETENTION_DAYS = frozenset(CLOUDWATCH_LOG_RETENTION_DAYS)
@@ -331,7 +332,7 @@ class Network(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-flow-logs-role",
             description="VPC flow logs delivery to its own log group",
-            assume_role_policy=account_id.apply(_flow_logs_trust),
+            assume_role_policy=account_id.apply(lambda account: service_trust("vpc-flow-logs.amazonaws.com", account)),
             opts=child,
         )
         # Least privilege: write to this one log group; no logs:CreateLogGroup (the group exists) and no "*".
@@ -355,22 +356,6 @@ class Network(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
         self.flow_log_group_name = log_group.name
-
-
-def _flow_logs_trust(account: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-                }
-            ],
-        }
-    )
 
 
 def _flow_logs_policy(arn: str) -> str:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.service_trust import service_trust
+
 SMOKE_IMAGE = (
     "public.ecr.aws/curlimages/curl:8.11.1"
     "@sha256:c1fe1679c34d9784c1b0d1e5f62ac0a79fca01fb6377cdd33e90473c6f9f9a69"
@@ -59,14 +61,6 @@ def _validate(args: SmokeRunnerArgs) -> None:
     days = args.log_retention_days
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:
         raise ValueError(f"SmokeRunnerArgs.log_retention_days: expected an integer >= 1, got {days!r}")
-
-
-def _trust_policy(account_id: str) -> str:
-    # Only ECS tasks started for this account may assume it (confused deputy).
-    return json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole",
-        "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-    }]})
 
 
 def _execution_policy(log_group_arn: str) -> str:
@@ -116,7 +110,9 @@ class SmokeRunner(pulumi.ComponentResource):
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs", name=f"/ecs/{family}", retention_in_days=args.log_retention_days,
             kms_key_id=args.kms_key_arn, opts=named)
-        trust = pulumi.Output.from_input(args.account_id).apply(_trust_policy)
+        # Only ECS tasks started for this account may assume it (confused deputy).
+        trust = pulumi.Output.from_input(args.account_id).apply(
+            lambda account: service_trust("ecs-tasks.amazonaws.com", account))
         execution_role = aws.iam.Role(
             f"{name}-execution-role", description=f"ECS execution role of {family}: write its log group, nothing else",
             assume_role_policy=trust, max_session_duration=3600, opts=child)

@@ -23,6 +23,7 @@ import pulumi_aws as aws
 from components.blue_green.context import Part
 from components.blue_green.naming import IAM_ROLE_NAME_LIMIT, fit_name
 from components.blue_green.spec import DeploymentStrategy
+from components.service_trust import service_trust
 
 # The stage at which green serves the test listener rule and production still sees only blue.
 SMOKE_STAGE = "POST_TEST_TRAFFIC_SHIFT"
@@ -64,17 +65,7 @@ def build_infrastructure_role(part: Part) -> tuple[aws.iam.Role, list[pulumi.Res
     args, base = part.args, part.base
 
     def trust(cluster_arn: str) -> str:
-        account = cluster_arn.split(":")[4]
-        return json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Effect": "Allow",
-                "Principal": {"Service": "ecs.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-                # Only on behalf of this account (confused deputy).
-                "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-            }],
-        })
+        return service_trust("ecs.amazonaws.com", cluster_arn.split(":")[4])
 
     role = aws.iam.Role(
         f"{part.name}-ecs-infrastructure-role",

@@ -12,6 +12,7 @@ import pulumi_aws as aws
 
 from components.blue_green.context import Part
 from components.blue_green.naming import IAM_ROLE_NAME_LIMIT, fit_name
+from components.service_trust import service_trust
 
 
 def service_trust_policy(
@@ -22,22 +23,7 @@ def service_trust_policy(
 
     def render(arn: str) -> str:
         account = arn.split(":")[4]
-        return json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": principal},
-                        "Action": "sts:AssumeRole",
-                        "Condition": {
-                            "StringEquals": {"aws:SourceAccount": account},
-                            "ArnLike": {"aws:SourceArn": f"arn:{partition}:{service}:{region}:{account}:*"},
-                        },
-                    }
-                ],
-            }
-        )
+        return service_trust(principal, account, source_arn=f"arn:{partition}:{service}:{region}:{account}:*")
 
     return pulumi.Output.from_input(cluster_arn).apply(render)
 
