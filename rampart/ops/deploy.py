@@ -93,6 +93,19 @@ def register_revision(ecs: Any, current_arn: str, container_name: str, image: st
     return str(answer["taskDefinition"]["taskDefinitionArn"])
 
 
+def register_image_revision(ecs: Any, options: DeployOptions, current: str, report: Report) -> str:
+    """--image: a new revision of --from-task-definition (else the running one) with the image swapped in; both
+    deployment paths (CodeDeploy, ECS-native) register it and say what they left the same way."""
+    assert options.image is not None
+    base = options.base_task_definition or current
+    family = base.rsplit("/", 1)[-1].split(":", 1)[0]
+    with report.creating(f"a new revision of task definition family {family}"):
+        new_arn = register_revision(ecs, base, options.container_name, options.image)
+    report.leave(f"task definition revision {new_arn} (tags copied from {base})")
+    report.ok("revision registered", f"{new_arn} ({options.container_name} -> {options.image})")
+    return new_arn
+
+
 def appspec(task_definition_arn: str, container_name: str, container_port: int) -> str:
     spec = {
         "version": "0.0",
@@ -136,13 +149,7 @@ def run_deploy(aws: Aws, options: DeployOptions, report: Report,
         new_arn = options.task_definition
         report.info("revision given", new_arn)
     else:
-        assert options.image is not None
-        base = options.base_task_definition or current
-        family = base.rsplit("/", 1)[-1].split(":", 1)[0]
-        with report.creating(f"a new revision of task definition family {family}"):
-            new_arn = register_revision(ecs, base, options.container_name, options.image)
-        report.leave(f"task definition revision {new_arn} (tags copied from {base})")
-        report.ok("revision registered", f"{new_arn} ({options.container_name} -> {options.image})")
+        new_arn = register_image_revision(ecs, options, current, report)
     report.result["taskDefinitionArn"] = new_arn
     if options.register_only:
         return

@@ -9,7 +9,7 @@ from typing import Any
 
 from rampart.ops import ecs_native as native
 from rampart.ops.aws import Aws
-from rampart.ops.deploy import DeployOptions, _alarm_states, register_revision
+from rampart.ops.deploy import DeployOptions, _alarm_states, register_image_revision
 from rampart.ops.report import Report
 from rampart.ops.smoke import display_url, run_smoke
 from rampart.ops.smoke_task import run_smoke_task
@@ -26,7 +26,7 @@ def run_native_deploy(aws: Aws, options: DeployOptions, report: Report,
         alarms = native.require_native(service, needs_pause=options.smoke is not None)
     current = native.ecs_ops.current_task_definition(service)
     report.info("current revision", current)
-    new_arn = options.task_definition or _register(ecs, options, current, report)
+    new_arn = options.task_definition or register_image_revision(ecs, options, current, report)
     report.result["taskDefinitionArn"] = new_arn
     if options.register_only:
         return
@@ -38,17 +38,6 @@ def run_native_deploy(aws: Aws, options: DeployOptions, report: Report,
     report.result["timeoutSeconds"] = options.timeout
     report.ok("deployment started", arn)
     _Deploy(aws, ecs, arn, options, report, clock, sleep, alarms).run()
-
-
-def _register(ecs: Any, options: DeployOptions, current: str, report: Report) -> str:
-    assert options.image is not None
-    base = options.base_task_definition or current
-    family = base.rsplit("/", 1)[-1].split(":", 1)[0]
-    with report.creating(f"a new revision of task definition family {family}"):
-        new_arn = register_revision(ecs, base, options.container_name, options.image)
-    report.leave(f"task definition revision {new_arn} (tags copied from {base})")
-    report.ok("revision registered", f"{new_arn} ({options.container_name} -> {options.image})")
-    return new_arn
 
 
 class _Deploy:
