@@ -54,24 +54,12 @@ def key_policy(account_id: str, region: str, eventbridge_publishes: bool = False
                 }
             },
         },
-        {
-            # Alarm actions publish to the KMS-encrypted notification topic as the CloudWatch service.
-            "Sid": "CloudWatchAlarmsPublishToEncryptedTopics",
-            "Effect": "Allow",
-            "Principal": {"Service": "cloudwatch.amazonaws.com"},
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-            "Resource": "*",
-            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-        },
-        *([{
-            # EventBridge delivers ECS deployment events to the encrypted topic as the EventBridge service.
-            "Sid": "EventBridgePublishesToEncryptedTopics",
-            "Effect": "Allow",
-            "Principal": {"Service": "events.amazonaws.com"},
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-            "Resource": "*",
-            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-        }] if eventbridge_publishes else []),
+        # Alarm actions publish to the KMS-encrypted notification topic as the CloudWatch service.
+        _publishes_to_encrypted_topics("CloudWatchAlarmsPublishToEncryptedTopics", "cloudwatch.amazonaws.com",
+                                       account_id),
+        # EventBridge delivers ECS deployment events to the encrypted topic as the EventBridge service.
+        *([_publishes_to_encrypted_topics("EventBridgePublishesToEncryptedTopics", "events.amazonaws.com", account_id)]
+          if eventbridge_publishes else []),
         {
             # Principals still need IAM permissions; this statement narrows the key to the stack's services.
             "Sid": "UseThroughStackServices",
@@ -100,6 +88,18 @@ def key_policy(account_id: str, region: str, eventbridge_publishes: bool = False
         },
     ]
     return json.dumps({"Version": "2012-10-17", "Id": "rampart-stack-key", "Statement": statements})
+
+
+def _publishes_to_encrypted_topics(sid: str, service: str, account_id: str) -> dict[str, object]:
+    """A service publishing to the stack's encrypted topic as itself: data keys only, for this account only."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+        "Resource": "*",
+        "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+    }
 
 
 @dataclass(frozen=True, kw_only=True)
