@@ -52,8 +52,31 @@ def build_ci_access(
     cluster: Cluster, services: dict[str, BlueGreenService], smoke: SmokeRunner, database: Database,
     notification_topic_arn: pulumi.Input[str] | None = None,
 ) -> GithubOidc:
+    oidc = _oidc_roles(
+        cfg, on_aws=on_aws, account_id=account_id, key=key, cluster=cluster, services=services, smoke=smoke,
+        database=database, notification_topic_arn=notification_topic_arn,
+    )
+    on_github = pulumi.ResourceOptions(provider=github.Provider("github", owner=cfg.github.owner))
+    environment_variables = _environment_variables(cfg, oidc, cluster, services, database, notification_topic_arn)
+    _github_environments(cfg, oidc, environment_variables, on_github)
+    GithubRepositoryVariables(
+        f"{naming.prefix(cfg)}-github-variables",
+        GithubRepositoryVariablesArgs(github=github_settings(cfg.github), variables=_repository_variables(cfg, oidc)),
+        opts=on_github,
+    )
+    if cfg.github.manage_repository_settings:
+        _repository_settings(cfg, on_github)
+    return oidc
+
+
+def _oidc_roles(
+    cfg: StackConfig, *, on_aws: pulumi.ResourceOptions, account_id: pulumi.Input[str], key: StackKey,
+    cluster: Cluster, services: dict[str, BlueGreenService], smoke: SmokeRunner, database: Database,
+    notification_topic_arn: pulumi.Input[str] | None,
+) -> GithubOidc:
+    """One role per CI job, each scoped to exactly the stack's resources that job acts on."""
     prefix = naming.prefix(cfg)
-    oidc = GithubOidc(
+    return GithubOidc(
         f"{prefix}-github-oidc",
         GithubOidcArgs(
             github=github_settings(cfg.github),
@@ -93,9 +116,9 @@ def build_ci_access(
         opts=on_aws,
     )
 
-    github_provider = github.Provider("github", owner=cfg.github.owner)
-    on_github = pulumi.ResourceOptions(provider=github_provider)
-    services_variable = pulumi.Output.json_dumps(
+
+def _services_variable(cfg: StackConfig, services: dict[str, BlueGreenService]) -> pulumi.Output[str]:
+    return pulumi.Output.json_dumps(
         {
             name: {
                 "service": s.service_name,
@@ -111,34 +134,54 @@ def build_ci_access(
             if not s.awaiting_image  # nothing to roll back before the first image
         }
     )
-    environment_variables: dict[str, pulumi.Input[str]] = {
+
+
+def _environment_variables(
+    cfg: StackConfig, oidc: GithubOidc, cluster: Cluster, services: dict[str, BlueGreenService],
+    database: Database, notification_topic_arn: pulumi.Input[str] | None,
+) -> dict[str, pulumi.Input[str]]:
+    """What the deploy environment's jobs read: the stack, its roles and the targets of a release."""
+    variables: dict[str, pulumi.Input[str]] = {
         "AWS_REGION": cfg.region,
         "RAMPART_STACK": cfg.stack,
         "RAMPART_DEPLOY_ROLE_ARN": oidc.deploy_role_arn,
         "RAMPART_INFRA_ROLE_ARN": oidc.infrastructure_role_arn,
         **({"RAMPART_GITHUB_APP_SECRET_ARN": cfg.github.app_secret_arn} if cfg.github.app_secret_arn else {}),
         "RAMPART_CLUSTER": cluster.cluster_name,
-        "RAMPART_SERVICES": services_variable,
+        "RAMPART_SERVICES": _services_variable(cfg, services),
         "RAMPART_RESTORE": restore_variable(cfg, database),
         **({"RAMPART_NOTIFICATION_TOPIC_ARN": notification_topic_arn} if notification_topic_arn is not None else {}),
     }
-    repository_variables: dict[str, pulumi.Input[str]] = {
+    if cfg.github.state_backend_url:
+        variables["PULUMI_BACKEND_URL"] = cfg.github.state_backend_url
+    return variables
+
+
+def _repository_variables(cfg: StackConfig, oidc: GithubOidc) -> dict[str, pulumi.Input[str]]:
+    """What jobs outside the stack's environments read (pull-request previews), one name per stack."""
+    variables: dict[str, pulumi.Input[str]] = {
         outputs.repository_variable("RAMPART_PREVIEW_ROLE_ARN_{STACK}", cfg.stack): oidc.preview_role_arn,
         outputs.repository_variable("RAMPART_AWS_REGION_{STACK}", cfg.stack): cfg.region,
         outputs.repository_variable("RAMPART_DEPLOY_JOB_TIMEOUT_MINUTES_{STACK}", cfg.stack): str(
             deploy_job_minutes(cfg)),
     }
     if cfg.github.reader_app_secret_arn:
-        repository_variables[outputs.repository_variable("RAMPART_GITHUB_READER_APP_SECRET_ARN_{STACK}", cfg.stack)] = (
+        variables[outputs.repository_variable("RAMPART_GITHUB_READER_APP_SECRET_ARN_{STACK}", cfg.stack)] = (
             cfg.github.reader_app_secret_arn
         )
     if cfg.github.state_backend_url:
-        environment_variables["PULUMI_BACKEND_URL"] = cfg.github.state_backend_url
-        repository_variables[outputs.repository_variable("RAMPART_STATE_BACKEND_{STACK}", cfg.stack)] = (
+        variables[outputs.repository_variable("RAMPART_STATE_BACKEND_{STACK}", cfg.stack)] = (
             cfg.github.state_backend_url
         )
+    return variables
+
+
+def _github_environments(
+    cfg: StackConfig, oidc: GithubOidc, environment_variables: dict[str, pulumi.Input[str]],
+    on_github: pulumi.ResourceOptions,
+) -> None:
     GithubEnvironment(
-        f"{prefix}-github-environment",
+        f"{naming.prefix(cfg)}-github-environment",
         GithubEnvironmentArgs(
             github=github_settings(cfg.github), environment=cfg.environment, variables=environment_variables
         ),
@@ -146,23 +189,20 @@ def build_ci_access(
     )
     if oidc.rollback_role_arn is not None:
         _rollback_environment(cfg, oidc.rollback_role_arn, environment_variables, on_github)
-    GithubRepositoryVariables(
-        f"{prefix}-github-variables",
-        GithubRepositoryVariablesArgs(github=github_settings(cfg.github), variables=repository_variables),
+
+
+def _repository_settings(cfg: StackConfig, on_github: pulumi.ResourceOptions) -> None:
+    prefix = naming.prefix(cfg)
+    GithubRepositoryRules(
+        f"{prefix}-github-repository", GithubRepositoryRulesArgs(github=github_settings(cfg.github)), opts=on_github
+    )
+    GithubRepositorySecurity(
+        f"{prefix}-github-repository-security",
+        GithubRepositorySecurityArgs(
+            github=github_settings(cfg.github), security=repository_security(cfg.github.security)
+        ),
         opts=on_github,
     )
-    if cfg.github.manage_repository_settings:
-        GithubRepositoryRules(
-            f"{prefix}-github-repository", GithubRepositoryRulesArgs(github=github_settings(cfg.github)), opts=on_github
-        )
-        GithubRepositorySecurity(
-            f"{prefix}-github-repository-security",
-            GithubRepositorySecurityArgs(
-                github=github_settings(cfg.github), security=repository_security(cfg.github.security)
-            ),
-            opts=on_github,
-        )
-    return oidc
 
 
 def restore_variable(cfg: StackConfig, database: Database) -> pulumi.Output[str]:
