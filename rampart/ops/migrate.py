@@ -38,17 +38,34 @@ class MigrateResult:
 
 def run_migrate(aws: Aws, options: MigrateOptions, report: Report, result: MigrateResult) -> None:
     ecs = aws.client("ecs")
-    try:
-        command = shlex.split(options.command)
-    except ValueError as exc:
-        # Never the command: its arguments can hold a credential (a database URL, --password=...).
-        raise OperationFailed(f"--command: cannot split it into arguments as a shell would: {exc}") from None
+    command = _command(options)
     service = ecs_ops.describe_service(ecs, options.cluster, options.service)
     task_definition_arn = options.task_definition or ecs_ops.current_task_definition(service)
     task_definition, _ = ecs_ops.describe_task_definition(ecs, task_definition_arn)
     container = ecs_ops.container(task_definition, options.container_name)
     name = str(container["name"])
+    launch = {
+        "networkConfiguration": {"awsvpcConfiguration": _awsvpc(service, options)},
+        **_placement(service),
+    }
+    task_arn = _start_task(ecs, options, task_definition_arn, name, command, launch, report)
+    _wait_stopped(ecs, options, task_arn, report)
+    with calling("ecs:DescribeTasks", task_arn):
+        task = ecs.describe_tasks(cluster=options.cluster, tasks=[task_arn])["tasks"][0]
+    _print_logs(aws, options, task_definition, container, task_arn, report, result)
+    _conclude(task, name, report, result)
 
+
+def _command(options: MigrateOptions) -> list[str]:
+    try:
+        return shlex.split(options.command)
+    except ValueError as exc:
+        # Never the command: its arguments can hold a credential (a database URL, --password=...).
+        raise OperationFailed(f"--command: cannot split it into arguments as a shell would: {exc}") from None
+
+
+def _awsvpc(service: dict[str, Any], options: MigrateOptions) -> dict[str, Any]:
+    """The service's own subnets and security groups unless the options name others."""
     network = ecs_ops.network_configuration(service) or {}
     vpc = dict(network.get("awsvpcConfiguration") or {})
     if options.subnets:
@@ -58,7 +75,11 @@ def run_migrate(aws: Aws, options: MigrateOptions, report: Report, result: Migra
     if not vpc.get("subnets"):
         raise OperationFailed(f"service {options.service}: no awsvpc subnets to run the task in (pass --subnets)")
     vpc.setdefault("assignPublicIp", "DISABLED")
+    return vpc
 
+
+def _placement(service: dict[str, Any]) -> dict[str, Any]:
+    """Where the service's primary deployment runs (capacity providers or launch type, platform version)."""
     primary = ecs_ops.primary(service)
     placement: dict[str, Any] = {}
     if primary.get("capacityProviderStrategy") or service.get("capacityProviderStrategy"):
@@ -68,14 +89,17 @@ def run_migrate(aws: Aws, options: MigrateOptions, report: Report, result: Migra
         placement["launchType"] = primary.get("launchType") or service.get("launchType") or "FARGATE"
     if primary.get("platformVersion") or service.get("platformVersion"):
         placement["platformVersion"] = primary.get("platformVersion") or service["platformVersion"]
+    return placement
 
+
+def _start_task(ecs: Any, options: MigrateOptions, task_definition_arn: str, name: str, command: list[str],
+                launch: dict[str, Any], report: Report) -> str:
     with calling("ecs:RunTask", f"{task_definition_arn} in cluster {options.cluster}"), \
             report.creating(f"a task started by rampart-migrate in cluster {options.cluster}"):
         answer = ecs.run_task(
             cluster=options.cluster, taskDefinition=task_definition_arn, count=1, startedBy="rampart-migrate",
-            networkConfiguration={"awsvpcConfiguration": vpc},
             overrides={"containerOverrides": [{"name": name, "command": command}]},
-            **placement,
+            **launch,
         )
     if answer.get("failures") or not answer.get("tasks"):
         reasons = "; ".join(f"{f.get('arn', '')} {f.get('reason', '')}".strip() for f in answer.get("failures", []))
@@ -88,7 +112,10 @@ def run_migrate(aws: Aws, options: MigrateOptions, report: Report, result: Migra
     program = command[0] if command else "the image's own command"
     report.ok("task started", f"{task_arn} ({name}: {program} and {max(len(command) - 1, 0)} argument(s), "
                               "not shown: they can hold credentials)")
+    return task_arn
 
+
+def _wait_stopped(ecs: Any, options: MigrateOptions, task_arn: str, report: Report) -> None:
     report.progress(f"waiting for {task_arn} to stop")
     try:
         wait(ecs, "tasks_stopped", timeout=options.timeout, delay=options.wait_delay,
@@ -100,11 +127,10 @@ def run_migrate(aws: Aws, options: MigrateOptions, report: Report, result: Migra
             "running: inspect it, or stop it with `aws ecs stop-task`"
         ) from exc
 
-    with calling("ecs:DescribeTasks", task_arn):
-        task = ecs.describe_tasks(cluster=options.cluster, tasks=[task_arn])["tasks"][0]
+
+def _conclude(task: dict[str, Any], name: str, report: Report, result: MigrateResult) -> None:
     ran = next((c for c in task.get("containers", []) if c.get("name") == name), {})
     exit_code = ran.get("exitCode")
-    _print_logs(aws, options, task_definition, container, task_arn, report, result)
     if exit_code is None:
         reason = task.get("stoppedReason") or ran.get("reason") or "no exit code"
         report.fail("task stopped", f"container {name} has no exit code: {reason}")
