@@ -16,6 +16,7 @@ import argparse
 import cProfile
 import hashlib
 import os
+import pickle
 import statistics
 import sys
 import tempfile
@@ -123,12 +124,23 @@ def main() -> None:
     parser.add_argument("--stacks", default="", help="project stacks to measure too, e.g. production,staging")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--profile", default="", help="write a cProfile of the in-process run of the first stack")
+    parser.add_argument("--recorded", default="", help="keep the recorded stacks in this file and reuse them "
+                        "(recording takes longer than the measurement; delete it after a program change)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="rampart-bench-pack-") as tmp:
-        program = generated_project(Path(tmp), [args.services])
-        stacks = [f"bench-{args.services}", *[s for s in args.stacks.split(",") if s]]
-        recorded = record(program, stacks)
-        project = load_project(program).name
+    stacks = [f"bench-{args.services}", *[s for s in args.stacks.split(",") if s]]
+    saved = Path(args.recorded) if args.recorded else None
+    if saved is not None and saved.is_file():
+        project, recorded = pickle.loads(saved.read_bytes())  # noqa: S301 (a file this script wrote)
+    else:
+        with tempfile.TemporaryDirectory(prefix="rampart-bench-pack-") as tmp:
+            program = generated_project(Path(tmp), [args.services])
+            recorded = record(program, stacks)
+            project = load_project(program).name
+        if saved is not None:
+            saved.write_bytes(pickle.dumps((project, recorded)))
+    missing = [s for s in stacks if s not in recorded]
+    if missing:
+        raise SystemExit(f"--recorded {saved}: no recording of {', '.join(missing)}; delete it to record again")
     options = CheckOptions(program_dir=ROOT, pack_dir=PACK)
     if args.profile:
         profile(project, stacks[0], recorded[stacks[0]], load_policy_config(options, stacks[0])[0], args.profile)

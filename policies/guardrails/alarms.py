@@ -12,8 +12,10 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from guardrails.alarm_lookup import AlarmLookup
 from guardrails.rule import Context, Finding, Framework, Resource, Rule
 from guardrails.shapes import of_type
+from guardrails.stack_index import StackIndex, for_stack
 
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 COMPOSITE_ALARM = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
@@ -143,7 +145,62 @@ def resolve_group_alarms(group: Resource, resources: Sequence[Resource]) -> tupl
     A CompositeAlarm stands for the metric alarms its rule references: detection and coverage are theirs.
 
     An alarm matches by its `name` input; an autonamed alarm the group's alarmConfiguration is computed from
-    matches by its logical name, or else takes one of the otherwise unmatched names."""
+    matches by its logical name, or else takes one of the otherwise unmatched names.
+
+    Several rules ask this of every group: answered once per group and stack (guardrails.stack_index), from the
+    stack's alarms read once (guardrails.alarm_lookup) rather than a scan of the stack per name."""
+    index = for_stack(resources)
+    # Keyed by identity: the memo holds the group itself, so its id cannot pass to another object meanwhile.
+    _group, found, unresolved = index.memo(("resolve_group_alarms", id(group)),
+                                           lambda: (group, *_resolve(group, index)))
+    return list(found), list(unresolved)
+
+
+def _resolve(group: Resource, index: StackIndex) -> tuple[list[Resource], list[str]]:
+    lookup = index.memo("alarm_lookup", lambda: AlarmLookup.of(index.of_type((METRIC_ALARM,)),
+                                                               index.of_type((COMPOSITE_ALARM,))))
+    if lookup is None:
+        return _resolve_by_scanning(group, index.resources)
+    found: list[Resource] = []
+    unresolved: list[str] = []
+    for alarm_name in group_alarm_names(group):
+        composite = lookup.composite(alarm_name)
+        if composite is not None:
+            rule = composite.get("alarmRule")
+            members = lookup.all_named(_ALARM_REFERENCE.findall(rule)) if isinstance(rule, str) else []
+            if members:
+                found += [a for a in members if not _among(a, found)]
+                continue
+        match = lookup.named(alarm_name)
+        if match is None:
+            match = next((a for a in lookup.unnamed_called(alarm_name)
+                          if _depends_on(group, "alarmConfiguration", a.urn)), None)
+        if match is None:
+            unresolved.append(alarm_name)
+        elif not _among(match, found):
+            found.append(match)
+    autonamed = [a for a in lookup.unnamed_among(_dependency_urns(group, "alarmConfiguration"))
+                 if not _among(a, found)]
+    while unresolved and autonamed:
+        unresolved.pop(0)
+        found.append(autonamed.pop(0))
+    return found, unresolved
+
+
+def _among(resource: Resource, resources: Sequence[Resource]) -> bool:
+    """`resource in resources`, without comparing the properties of resources that differ by URN."""
+    return any(r is resource or (r.urn == resource.urn and r == resource) for r in resources)
+
+
+def _dependency_urns(resource: Resource, prop: str) -> Sequence[str]:
+    """The URNs `_depends_on(resource, prop, urn)` is true for."""
+    if resource.property_dependencies:
+        return resource.property_dependencies.get(prop, ())
+    return resource.dependencies
+
+
+def _resolve_by_scanning(group: Resource, resources: Sequence[Resource]) -> tuple[list[Resource], list[str]]:
+    """resolve_group_alarms for a stack whose alarm names AlarmLookup cannot hold (an unknown name)."""
     alarms = of_type(resources, METRIC_ALARM)
     found: list[Resource] = []
     unresolved: list[str] = []

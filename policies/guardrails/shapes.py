@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from guardrails.rule import Resource, Undeterminable
+from guardrails.stack_index import for_stack
 
 
 def as_list(value: Any) -> list[Any]:
@@ -35,6 +36,10 @@ def first_block(value: Any) -> Mapping[str, Any]:
 
 
 def of_type(resources: Iterable[Resource], *types: str) -> list[Resource]:
+    """The resources of these types, in stack order. Stack rules ask this of the same stack dozens of times: the
+    stack tuple the adapter hands them is indexed by type once (guardrails.stack_index)."""
+    if isinstance(resources, tuple):
+        return for_stack(resources).of_type(types)
     return [r for r in resources if r.type in types]
 
 

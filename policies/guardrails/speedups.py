@@ -1,123 +1,153 @@
-"""Convert each resource once per request instead of once per policy.
+"""pulumi_policy's Analyze and AnalyzeStack, doing each request's conversion work once instead of once per policy.
 
-pulumi_policy converts a resource (`MessageToDict`, `deserialize_properties`, the unknown-checking proxy, its
+pulumi_policy 1.x converts a resource (`MessageToDict`, `deserialize_properties`, the unknown-checking proxy, its
 options and provider) inside its per-policy loop: ~90 policies times every resource in Analyze, and every stack
-policy times every resource in AnalyzeStack, which makes a 1,800-resource stack spend seconds converting the
-same messages. Each conversion is pure, so this memoises it by the identity of its input (holding a reference,
-so an id is never reused while cached). Rules never mutate what they get (pulumi_policy hands them read-only
-proxies). `install()` is called by policies/__main__.py only; nothing is patched on import.
+policy times every resource in AnalyzeStack. It also re-reads the runtime settings from the environment (an
+`inspect.signature` and a new `pulumi.runtime.Settings`) on every call. Here:
+
+- Analyze converts the resource once, on the first policy that needs it, and runs only the policies that apply to
+  the resource's type (`rampart_resource_types`, set by guardrails.adapter; a rule's validate returns at once for
+  other types). Policies without it (the waiver ledger) always run.
+- AnalyzeStack builds the stack's resources (and their parent and dependency links) once for every stack policy.
+- The runtime settings are configured again only when the environment they are read from changed.
+
+Everything else is as in pulumi_policy 1.x: enforcement (disabled skipped, remediate reported as mandatory),
+per-policy config, unknown values reported as "can't run policy ... during preview", not-applicable. Rules never
+mutate what they get (pulumi_policy hands them read-only proxies), so sharing one conversion is safe.
+`install()` is called by policies/__main__.py only; nothing is patched on import. tests/policies/test_speedups.py
+pins that the responses equal pulumi_policy's own.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
+import os
 import threading
-from collections import OrderedDict
 from typing import Any
 
-CACHE_SIZE = 8192
+_RUNTIME_ENVIRONMENT = ("PULUMI_CONFIG", "PULUMI_PROJECT", "PULUMI_STACK", "PULUMI_DRY_RUN", "PULUMI_ORGANIZATION",
+                        "PULUMI_ENABLE_LEGACY_APPLY")
+"""Everything pulumi_policy's `_configure_runtime_settings` (and the Settings it builds) reads."""
 
 
-class _Memo:
-    def __init__(self, function: Any) -> None:
-        self._function = function
-        self._cache: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
-
-    def __call__(self, value: Any, *args: Any, **kwargs: Any) -> Any:
-        if args or kwargs:
-            return self._function(value, *args, **kwargs)
-        key = id(value)
-        hit = self._cache.get(key)
-        if hit is not None and hit[0] is value:
-            return hit[1]
-        result = self._function(value)
-        self._cache[key] = (value, result)
-        if len(self._cache) > CACHE_SIZE:
-            self._cache.popitem(last=False)
-        return result
-
-
-class _JsonFormat:
-    """Stands in for `google.protobuf.json_format` inside pulumi_policy only."""
-
-    def __init__(self, real: Any) -> None:
-        self._real = real
-        self.MessageToDict = _Memo(real.MessageToDict)  # noqa: N815 (the protobuf API's name)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real, name)
-
-
-def _memo_method(method: Any) -> Any:
-    memos: dict[int, _Memo] = {}
-
-    def wrapper(self: Any, request: Any) -> Any:
-        memo = memos.get(id(self))
-        if memo is None:
-            memo = memos[id(self)] = _Memo(functools.partial(method, self))
-        return memo(request)
-
-    return wrapper
+def fast_methods(pp: Any) -> dict[str, Any]:
+    """The replacement servicer methods, given the `pulumi_policy.policy` module."""
+    return {
+        "Analyze": _analyze_converting_once(pp),
+        "AnalyzeStack": _analyze_stack_building_resources_once(pp),
+        "_configure_runtime_settings": _configure_once_per_environment(
+            pp._PolicyAnalyzerServicer._configure_runtime_settings),
+    }
 
 
 def install() -> None:
     import pulumi_policy.policy as policy_module
 
-    if isinstance(policy_module.json_format, _JsonFormat):
-        return
-    policy_module.json_format = _JsonFormat(policy_module.json_format)
-    policy_module.deserialize_properties = _Memo(policy_module.deserialize_properties)
-    policy_module.unknown_checking_proxy = _Memo(policy_module.unknown_checking_proxy)
     servicer = policy_module._PolicyAnalyzerServicer
-    servicer._get_resource_options = _memo_method(servicer._get_resource_options)
-    servicer._get_provider_resource = _memo_method(servicer._get_provider_resource)
-    servicer.Analyze = _analyze_only_applicable(servicer.Analyze)
-    servicer.AnalyzeStack = _analyze_stack_building_resources_once(policy_module)
+    if getattr(servicer, "_rampart_speedups", False):
+        return
+    for name, method in fast_methods(policy_module).items():
+        setattr(servicer, name, method)
+    servicer._rampart_speedups = True
 
 
-def _analyze_only_applicable(analyze: Any) -> Any:
-    """Analyze with only the policies that apply to the request's resource type.
+def _configure_once_per_environment(configure: Any) -> Any:
+    last: dict[int, tuple[str | None, ...]] = {}
 
-    A rule's validate returns at once for other types, but pulumi_policy converts the resource for every policy
-    before calling it. Policies that do not declare `rampart_resource_types` (the ledger, anything not built by
-    guardrails.adapter) always run. Requests arrive one at a time from the engine; the lock keeps a concurrent
-    caller from seeing another request's list.
-    """
-    lock = threading.Lock()
-    by_type: dict[str, list[Any]] = {}
-
-    def wrapper(self: Any, request: Any, context: Any) -> Any:
-        with lock:
-            every = self._PolicyAnalyzerServicer__policies
-            applicable = by_type.get(request.type)
-            if applicable is None:
-                applicable = [
-                    p for p in every
-                    if getattr(p, "rampart_resource_types", None) is None or request.type in p.rampart_resource_types
-                ]
-                by_type[request.type] = applicable
-            self._PolicyAnalyzerServicer__policies = applicable
-            try:
-                return analyze(self, request, context)
-            finally:
-                self._PolicyAnalyzerServicer__policies = every
+    def wrapper(self: Any) -> None:
+        key = tuple(os.environ.get(name) for name in _RUNTIME_ENVIRONMENT)
+        if last.get(id(self)) != key:
+            configure(self)
+            last[id(self)] = key
 
     return wrapper
 
 
-def _analyze_stack_building_resources_once(pp: Any) -> Any:
-    """pulumi_policy's AnalyzeStack, with the stack's resources (and their parent and dependency links) built once
-    per request instead of once per stack policy. Everything else is as in pulumi_policy 1.x: enforcement,
-    per-policy config, unknown values reported as "can't run policy ... during preview", not-applicable."""
+def _converted(pp: Any, message: Any) -> Any:
+    return pp.unknown_checking_proxy(pp.deserialize_properties(pp.json_format.MessageToDict(message)))
 
+
+def _run(pp: Any, servicer: Any, response: Any, policy: Any, args: Any, report: Any) -> None:
+    """One policy's validate, with pulumi_policy's handling of unknown values and not-applicable."""
+    try:
+        result = policy.validate(args, report)
+        if pp.isawaitable(result):
+            loop = asyncio.new_event_loop()
+            loop.run_until_complete(asyncio.Task(result, loop=loop))
+            loop.close()
+    except pp.UnknownValueError as error:
+        name = servicer._PolicyAnalyzerServicer__policy_pack_name
+        version = servicer._PolicyAnalyzerServicer__policy_pack_version
+        response.diagnostics.append(pp.proto.AnalyzeDiagnostic(
+            policyName=policy.name,
+            policyPackName=name,
+            policyPackVersion=version,
+            message=f"can't run policy '{policy.name}' from policy pack '{name}@v{version}' during preview: "
+                    f"{error.message}",
+            urn="",
+            description=policy.description,
+            enforcementLevel=servicer._map_enforcement_level(pp.EnforcementLevel.ADVISORY),
+        ))
+    except pp._NotApplicableError as error:
+        response.not_applicable.append(pp.proto.PolicyNotApplicable(policy_name=policy.name,
+                                                                    reason=error.reason or ""))
+
+
+def _analyze_converting_once(pp: Any) -> Any:
+    """Requests arrive several at a time (the engine pipelines them); the lock answers them one at a time, which
+    also keeps each request's waived findings apart in guardrails.adapter's ledger."""
+    lock = threading.Lock()
+    by_type: dict[tuple[int, str], list[Any]] = {}
+
+    def applicable(servicer: Any, resource_type: str) -> list[Any]:
+        every = servicer._PolicyAnalyzerServicer__policies
+        key = (id(every), resource_type)
+        found = by_type.get(key)
+        if found is None or found[0] is not every:
+            found = by_type[key] = [every, [
+                p for p in every
+                if getattr(p, "rampart_resource_types", None) is None or resource_type in p.rampart_resource_types
+            ]]
+        return found[1]
+
+    def analyze(self: Any, request: Any, _context: Any) -> Any:
+        with lock:
+            self._configure_runtime_settings()
+            response = pp.proto.AnalyzeResponse()
+            converted = None
+            for policy in applicable(self, request.type):
+                level = self._get_enforcement_level(policy)
+                if level == pp.EnforcementLevel.DISABLED or not isinstance(policy, pp.ResourceValidationPolicy):
+                    continue
+                if not policy.has_validation():
+                    response.not_applicable.append(pp.proto.PolicyNotApplicable(
+                        policy_name=policy.name, reason="Policy does not implement validate"))
+                    continue
+                if level == pp.EnforcementLevel.REMEDIATE:
+                    level = pp.EnforcementLevel.MANDATORY
+                report = self._create_report_violation(response, policy.name, policy.description, level,
+                                                       policy.severity)
+                if converted is None:
+                    converted = (_converted(pp, request.properties), self._get_resource_options(request),
+                                 self._get_provider_resource(request))
+                props, opts, provider = converted
+                args = pp.ResourceValidationArgs(request.type, props, request.urn, request.name, opts, provider,
+                                                 self._get_policy_config(policy.name),
+                                                 self._PolicyAnalyzerServicer__stack_tags)
+                _run(pp, self, response, policy, args, report)
+            return response
+
+    return analyze
+
+
+def _analyze_stack_building_resources_once(pp: Any) -> Any:
     def build(servicer: Any, request: Any) -> list[Any]:
         by_urn: dict[str, Any] = {}
         links = []
         for r in request.resources:
-            props = pp.unknown_checking_proxy(pp.deserialize_properties(pp.json_format.MessageToDict(r.properties)))
-            resource = pp.PolicyResource(r.type, props, r.urn, r.name, servicer._get_resource_options(r),
-                                         servicer._get_provider_resource(r), None, [], {})
+            resource = pp.PolicyResource(r.type, _converted(pp, r.properties), r.urn, r.name,
+                                         servicer._get_resource_options(r), servicer._get_provider_resource(r),
+                                         None, [], {})
             by_urn[resource.urn] = resource
             links.append((resource, r.parent, list(r.dependencies),
                           {k: list(v.urns) for k, v in r.propertyDependencies.items()}))
@@ -144,28 +174,7 @@ def _analyze_stack_building_resources_once(pp: Any) -> Any:
                 resources = build(self, request)
             args = pp.StackValidationArgs(list(resources), self._get_policy_config(policy.name),
                                           self._PolicyAnalyzerServicer__stack_tags)
-            try:
-                result = policy.validate(args, report)
-                if pp.isawaitable(result):
-                    loop = asyncio.new_event_loop()
-                    loop.run_until_complete(asyncio.Task(result, loop=loop))
-                    loop.close()
-            except pp.UnknownValueError as error:
-                name = self._PolicyAnalyzerServicer__policy_pack_name
-                version = self._PolicyAnalyzerServicer__policy_pack_version
-                response.diagnostics.append(pp.proto.AnalyzeDiagnostic(
-                    policyName=policy.name,
-                    policyPackName=name,
-                    policyPackVersion=version,
-                    message=f"can't run policy '{policy.name}' from policy pack '{name}@v{version}' during preview: "
-                            f"{error.message}",
-                    urn="",
-                    description=policy.description,
-                    enforcementLevel=self._map_enforcement_level(pp.EnforcementLevel.ADVISORY),
-                ))
-            except pp._NotApplicableError as error:
-                response.not_applicable.append(pp.proto.PolicyNotApplicable(policy_name=policy.name,
-                                                                            reason=error.reason or ""))
+            _run(pp, self, response, policy, args, report)
         return response
 
     return analyze_stack
