@@ -8,6 +8,7 @@ values in the right shape. Inputs are echoed back as state, which is what a prov
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 ACCOUNT_ID = "123456789012"
@@ -76,107 +77,145 @@ class FakeCloud:
     def _aws_computed(
         self, module: str, kind: str, physical: str, resource_id: str, inputs: dict[str, Any]
     ) -> dict[str, Any]:
-        suffix = _short_hash(module, kind, physical)
         computed: dict[str, Any] = {"name": physical} if "name" not in inputs else {}
-        if module == "lb" and kind == "LoadBalancer":
-            computed |= {
+        by_service = _AWS_SERVICES.get(module)
+        if by_service is not None:
+            computed |= by_service(self, kind, physical, _short_hash(module, kind, physical), inputs)
+        return computed
+
+    # One answer per AWS service module: (kind, physical name, stable hash, inputs) -> computed properties.
+    def _lb(self, kind: str, physical: str, suffix: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        if kind == "LoadBalancer":
+            return {
                 "arnSuffix": f"app/{physical}/{suffix}",
                 "dnsName": f"{physical}-{suffix[:8]}.{self.region}.elb.amazonaws.com",
                 "zoneId": "Z35SXDOTRQ7X7K",
                 "arn": f"{self._elb_prefix()}:loadbalancer/app/{physical}/{suffix}",
             }
-        elif module == "lb" and kind == "TargetGroup":
-            computed |= {
+        if kind == "TargetGroup":
+            return {
                 "arnSuffix": f"targetgroup/{physical}/{suffix}",
                 "arn": f"{self._elb_prefix()}:targetgroup/{physical}/{suffix}",
             }
-        elif module == "lb" and kind == "Listener":
-            computed |= {
-                "arn": f"{self._elb_prefix()}:listener/app/lb/{suffix}/{suffix[:8]}"
-            }
-        elif module == "ecr" and kind == "Repository":
-            computed |= {
+        if kind == "Listener":
+            return {"arn": f"{self._elb_prefix()}:listener/app/lb/{suffix}/{suffix[:8]}"}
+        return {}
+
+    def _ecr(self, kind: str, physical: str, suffix: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        if kind == "Repository":
+            return {
                 "repositoryUrl": f"{self.account_id}.dkr.ecr.{self.region}.amazonaws.com/{physical}",
                 "registryId": self.account_id,
             }
-        elif module == "kms" and kind == "Key":
+        return {}
+
+    def _kms(self, kind: str, physical: str, suffix: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        if kind == "Key":
             key_id = f"{suffix[:8]}-{suffix[8:12]}-4{suffix[:3]}-8{suffix[3:6]}-{suffix}"
-            computed |= {"keyId": key_id, "arn": f"arn:aws:kms:{self.region}:{self.account_id}:key/{key_id}"}
-        elif module == "kms" and kind == "Alias":
-            computed |= {"arn": f"arn:aws:kms:{self.region}:{self.account_id}:{physical}"}
-        elif module == "rds" and kind == "Instance":
-            identifier = inputs.get("identifier") or physical
-            computed |= {
-                "identifier": identifier,
-                "address": f"{identifier}.{suffix}.{self.region}.rds.amazonaws.com",
-                "endpoint": f"{identifier}.{suffix}.{self.region}.rds.amazonaws.com:{int(inputs.get('port') or 5432)}",
-                "resourceId": f"db-{suffix.upper()}",
-                "masterUserSecrets": [
-                    {
-                        "secretArn": f"arn:aws:secretsmanager:{self.region}:{self.account_id}"
-                        f":secret:rds!db-{suffix}",
-                        "secretStatus": "active",
-                        "kmsKeyId": inputs.get("masterUserSecretKmsKeyId", ""),
-                    }
-                ],
-                "arn": f"arn:aws:rds:{self.region}:{self.account_id}:db:{identifier}",
-            }
-        elif module == "secretsmanager" and kind == "Secret":
-            computed |= {"arn": f"arn:aws:secretsmanager:{self.region}:{self.account_id}:secret:{physical}-{suffix[:6]}"}  # noqa: E501
-        elif module == "secretsmanager" and kind == "SecretVersion":
-            computed |= {"versionId": f"{suffix[:8]}-{suffix[8:12]}-4{suffix[:3]}-a{suffix[3:6]}-{suffix}"}
-        elif module == "ecs" and kind == "TaskDefinition":
+            return {"keyId": key_id, "arn": f"arn:aws:kms:{self.region}:{self.account_id}:key/{key_id}"}
+        if kind == "Alias":
+            return {"arn": f"arn:aws:kms:{self.region}:{self.account_id}:{physical}"}
+        return {}
+
+    def _rds(self, kind: str, physical: str, suffix: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        if kind != "Instance":
+            return {}
+        identifier = inputs.get("identifier") or physical
+        return {
+            "identifier": identifier,
+            "address": f"{identifier}.{suffix}.{self.region}.rds.amazonaws.com",
+            "endpoint": f"{identifier}.{suffix}.{self.region}.rds.amazonaws.com:{int(inputs.get('port') or 5432)}",
+            "resourceId": f"db-{suffix.upper()}",
+            "masterUserSecrets": [
+                {
+                    "secretArn": f"arn:aws:secretsmanager:{self.region}:{self.account_id}:secret:rds!db-{suffix}",
+                    "secretStatus": "active",
+                    "kmsKeyId": inputs.get("masterUserSecretKmsKeyId", ""),
+                }
+            ],
+            "arn": f"arn:aws:rds:{self.region}:{self.account_id}:db:{identifier}",
+        }
+
+    def _secretsmanager(self, kind: str, physical: str, suffix: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        if kind == "Secret":
+            return {"arn": f"arn:aws:secretsmanager:{self.region}:{self.account_id}:secret:{physical}-{suffix[:6]}"}
+        if kind == "SecretVersion":
+            return {"versionId": f"{suffix[:8]}-{suffix[8:12]}-4{suffix[:3]}-a{suffix[3:6]}-{suffix}"}
+        return {}
+
+    def _ecs(self, kind: str, physical: str, suffix: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        arn_prefix = f"arn:aws:ecs:{self.region}:{self.account_id}"
+        if kind == "TaskDefinition":
             family = inputs.get("family") or physical
-            computed |= {
+            return {
                 "revision": 1,
-                "arn": f"arn:aws:ecs:{self.region}:{self.account_id}:task-definition/{family}:1",
-                "arnWithoutRevision": f"arn:aws:ecs:{self.region}:{self.account_id}:task-definition/{family}",
+                "arn": f"{arn_prefix}:task-definition/{family}:1",
+                "arnWithoutRevision": f"{arn_prefix}:task-definition/{family}",
             }
-        elif module == "ecs" and kind == "Service":
+        if kind == "Service":
             # The long ARN, with the cluster's name: what ECS has given every new service since 2021.
             cluster = str(inputs.get("cluster") or "default").rsplit("/", 1)[-1]
-            computed |= {"arn": f"arn:aws:ecs:{self.region}:{self.account_id}:service/{cluster}/{physical}"}
-        elif module == "ecs" and kind == "Cluster":
-            computed |= {"arn": f"arn:aws:ecs:{self.region}:{self.account_id}:cluster/{physical}"}
-        elif module == "ec2" and kind == "Subnet":
-            computed |= {"availabilityZone": inputs.get("availabilityZone", f"{self.region}a")}
-        elif module == "ec2" and kind == "Vpc":
-            computed |= {
+            return {"arn": f"{arn_prefix}:service/{cluster}/{physical}"}
+        if kind == "Cluster":
+            return {"arn": f"{arn_prefix}:cluster/{physical}"}
+        return {}
+
+    def _ec2(self, kind: str, physical: str, suffix: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        if kind == "Subnet":
+            return {"availabilityZone": inputs.get("availabilityZone", f"{self.region}a")}
+        if kind == "Vpc":
+            return {
                 "defaultSecurityGroupId": f"sg-default-{suffix[:8]}",
                 "mainRouteTableId": f"rtb-main-{suffix[:8]}",
                 "defaultNetworkAclId": f"acl-{suffix[:8]}",
             }
-        elif module == "ec2" and kind == "Eip":
+        if kind == "Eip":
             # TEST-NET-3 (RFC 5737): an address that can never be anyone's real one.
-            computed |= {"publicIp": f"203.0.113.{int(suffix[:2], 16) % 254 + 1}",
-                         "allocationId": f"eipalloc-{suffix[:8]}"}
-        elif module == "apigateway" and kind == "RestApi":
-            api_id = suffix[:10]
-            computed |= {"executionArn": f"arn:aws:execute-api:{self.region}:{self.account_id}:{api_id}",
-                         "rootResourceId": suffix[:10][::-1],
-                         "arn": f"arn:aws:apigateway:{self.region}::/restapis/{api_id}"}
-        elif module == "sns" and kind == "Topic":
-            computed |= {"arn": f"arn:aws:sns:{self.region}:{self.account_id}:{physical}"}
-        elif module == "cloudwatch" and kind == "LogGroup":
-            computed |= {"arn": f"arn:aws:logs:{self.region}:{self.account_id}:log-group:{physical}"}
-        elif module == "cloudwatch" and kind == "MetricAlarm":
-            computed |= {"arn": f"arn:aws:cloudwatch:{self.region}:{self.account_id}:alarm:{physical}"}
-        elif module == "s3" and kind.startswith("Bucket") and kind in ("Bucket", "BucketV2"):
-            bucket = inputs.get("bucket") or physical
-            computed |= {
-                "bucket": bucket,
-                "arn": f"arn:aws:s3:::{bucket}",
-                "bucketDomainName": f"{bucket}.s3.amazonaws.com",
-                "bucketRegionalDomainName": f"{bucket}.s3.{self.region}.amazonaws.com",
-            }
-        elif module == "iam" and kind == "OpenIdConnectProvider":
-            url = str(inputs.get("url", "")).removeprefix("https://")
-            computed |= {"arn": f"arn:aws:iam::{self.account_id}:oidc-provider/{url}"}
-        elif module == "codedeploy" and kind == "Application":
-            computed |= {"applicationId": suffix}
-        elif module == "backup" and kind == "Vault":
-            computed |= {"arn": f"arn:aws:backup:{self.region}:{self.account_id}:backup-vault:{physical}"}
-        return computed
+            return {"publicIp": f"203.0.113.{int(suffix[:2], 16) % 254 + 1}", "allocationId": f"eipalloc-{suffix[:8]}"}
+        return {}
+
+    def _apigateway(self, kind: str, physical: str, suffix: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        if kind != "RestApi":
+            return {}
+        api_id = suffix[:10]
+        return {"executionArn": f"arn:aws:execute-api:{self.region}:{self.account_id}:{api_id}",
+                "rootResourceId": suffix[:10][::-1],
+                "arn": f"arn:aws:apigateway:{self.region}::/restapis/{api_id}"}
+
+    def _sns(self, kind: str, physical: str, suffix: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        return {"arn": f"arn:aws:sns:{self.region}:{self.account_id}:{physical}"} if kind == "Topic" else {}
+
+    def _cloudwatch(self, kind: str, physical: str, suffix: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        if kind == "LogGroup":
+            return {"arn": f"arn:aws:logs:{self.region}:{self.account_id}:log-group:{physical}"}
+        if kind == "MetricAlarm":
+            return {"arn": f"arn:aws:cloudwatch:{self.region}:{self.account_id}:alarm:{physical}"}
+        return {}
+
+    def _s3(self, kind: str, physical: str, suffix: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        if kind not in ("Bucket", "BucketV2"):
+            return {}
+        bucket = inputs.get("bucket") or physical
+        return {
+            "bucket": bucket,
+            "arn": f"arn:aws:s3:::{bucket}",
+            "bucketDomainName": f"{bucket}.s3.amazonaws.com",
+            "bucketRegionalDomainName": f"{bucket}.s3.{self.region}.amazonaws.com",
+        }
+
+    def _iam(self, kind: str, physical: str, suffix: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        if kind != "OpenIdConnectProvider":
+            return {}
+        url = str(inputs.get("url", "")).removeprefix("https://")
+        return {"arn": f"arn:aws:iam::{self.account_id}:oidc-provider/{url}"}
+
+    def _codedeploy(self, kind: str, physical: str, suffix: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        return {"applicationId": suffix} if kind == "Application" else {}
+
+    def _backup(self, kind: str, physical: str, suffix: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        if kind == "Vault":
+            return {"arn": f"arn:aws:backup:{self.region}:{self.account_id}:backup-vault:{physical}"}
+        return {}
 
     def _github_computed(self, kind: str, physical: str, inputs: dict[str, Any]) -> dict[str, Any]:
         computed: dict[str, Any] = {}
@@ -209,6 +248,25 @@ class FakeCloud:
         if token == "aws:elb/getServiceAccount:getServiceAccount":
             return {"arn": "arn:aws:iam::127311923021:root", "id": "127311923021"}
         return {}
+
+
+_ServiceAnswer = Callable[[FakeCloud, str, str, str, dict[str, Any]], dict[str, Any]]
+_AWS_SERVICES: dict[str, _ServiceAnswer] = {
+    "lb": FakeCloud._lb,
+    "ecr": FakeCloud._ecr,
+    "kms": FakeCloud._kms,
+    "rds": FakeCloud._rds,
+    "secretsmanager": FakeCloud._secretsmanager,
+    "ecs": FakeCloud._ecs,
+    "ec2": FakeCloud._ec2,
+    "apigateway": FakeCloud._apigateway,
+    "sns": FakeCloud._sns,
+    "cloudwatch": FakeCloud._cloudwatch,
+    "s3": FakeCloud._s3,
+    "iam": FakeCloud._iam,
+    "codedeploy": FakeCloud._codedeploy,
+    "backup": FakeCloud._backup,
+}
 
 
 def _split_type(type_token: str) -> tuple[str, str, str]:
