@@ -43,47 +43,15 @@ class WebAcl(pulumi.ComponentResource):
     """Where WAF writes its request logs."""
 
     def __init__(self, name: str, args: WebAclArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        if not 100 <= args.rate_limit_per_five_minutes <= 2_000_000_000:
-            raise ValueError(
-                f"WebAclArgs.rate_limit_per_five_minutes: expected 100..2000000000 (WAF's range), got "
-                f"{args.rate_limit_per_five_minutes}"
-            )
-        if args.log_retention_days < 1:
-            raise ValueError(f"WebAclArgs.log_retention_days: expected at least 1, got {args.log_retention_days}")
+        _validate(args)
         super().__init__("rampart:index:WebAcl", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-
-        rules = [
-            {
-                "name": group,
-                "priority": priority,
-                "override_action": {"none": {}},
-                "statement": {"managed_rule_group_statement": {"name": group, "vendor_name": "AWS"}},
-                "visibility_config": _visibility(group),
-            }
-            for priority, group in enumerate(MANAGED_RULE_GROUPS)
-        ]
-        rules.append(
-            {
-                "name": "rate-limit-per-client",
-                "priority": len(MANAGED_RULE_GROUPS),
-                "action": {"block": {}},
-                "statement": {
-                    "rate_based_statement": {
-                        "limit": args.rate_limit_per_five_minutes,
-                        "aggregate_key_type": "IP",
-                    }
-                },
-                "visibility_config": _visibility("rate-limit-per-client"),
-            }
-        )
         web_acl = aws.wafv2.WebAcl(
             f"{name}-acl",
             name=f"{args.name_prefix}-alb",
             description="Protects the public load balancer: managed exploit rules, IP reputation, rate limit",
             scope="REGIONAL",
             default_action={"allow": {}},
-            rules=rules,
+            rules=_rules(args),
             visibility_config=_visibility(f"{args.name_prefix}-alb"),
             # A fixed name (its CloudWatch metrics carry it) that forces replacement: created before the old one
             # is deleted, the replacement would collide with it.
@@ -93,8 +61,15 @@ class WebAcl(pulumi.ComponentResource):
             f"{name}-association",
             resource_arn=args.resource_arn,
             web_acl_arn=web_acl.arn,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
+        log_group = self._logging(name, args, web_acl)
+
+        self.web_acl_arn = web_acl.arn
+        self.log_group_name = log_group.name
+        self.register_outputs({"webAclArn": self.web_acl_arn, "logGroupName": self.log_group_name})
+
+    def _logging(self, name: str, args: WebAclArgs, web_acl: aws.wafv2.WebAcl) -> aws.cloudwatch.LogGroup:
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name=f"{WAF_LOG_GROUP_PREFIX}{args.name_prefix}",
@@ -112,9 +87,43 @@ class WebAcl(pulumi.ComponentResource):
                 {"single_header": {"name": "authorization"}},
                 {"single_header": {"name": "cookie"}},
             ],
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
+        return log_group
 
-        self.web_acl_arn = web_acl.arn
-        self.log_group_name = log_group.name
-        self.register_outputs({"webAclArn": self.web_acl_arn, "logGroupName": self.log_group_name})
+
+def _validate(args: WebAclArgs) -> None:
+    if not 100 <= args.rate_limit_per_five_minutes <= 2_000_000_000:
+        raise ValueError(
+            f"WebAclArgs.rate_limit_per_five_minutes: expected 100..2000000000 (WAF's range), got "
+            f"{args.rate_limit_per_five_minutes}"
+        )
+    if args.log_retention_days < 1:
+        raise ValueError(f"WebAclArgs.log_retention_days: expected at least 1, got {args.log_retention_days}")
+
+
+def _rules(args: WebAclArgs) -> list[dict[str, object]]:
+    """The managed rule groups in their own (blocking) mode, then the per-client rate limit."""
+    managed = [
+        {
+            "name": group,
+            "priority": priority,
+            "override_action": {"none": {}},
+            "statement": {"managed_rule_group_statement": {"name": group, "vendor_name": "AWS"}},
+            "visibility_config": _visibility(group),
+        }
+        for priority, group in enumerate(MANAGED_RULE_GROUPS)
+    ]
+    rate_limit = {
+        "name": "rate-limit-per-client",
+        "priority": len(MANAGED_RULE_GROUPS),
+        "action": {"block": {}},
+        "statement": {
+            "rate_based_statement": {
+                "limit": args.rate_limit_per_five_minutes,
+                "aggregate_key_type": "IP",
+            }
+        },
+        "visibility_config": _visibility("rate-limit-per-client"),
+    }
+    return [*managed, rate_limit]
