@@ -108,9 +108,15 @@ class GithubEnvironment(pulumi.ComponentResource):
     def __init__(self, name: str, args: GithubEnvironmentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("rampart:index:GithubEnvironment", name, None, opts)
         _validate(args)
+        environment = self._environment(name, args)
+        self._branch_policies(name, args.github, environment)
+        self._variables_and_secrets(name, args, environment)
+        self.environment_name = environment.environment
+        self.register_outputs({"environment_name": self.environment_name})
+
+    def _environment(self, name: str, args: GithubEnvironmentArgs) -> github.RepositoryEnvironment:
         gh = args.github
         production = args.environment == PRODUCTION
-        child = pulumi.ResourceOptions(parent=self)
         # Graded strictness comes from the stack's config (dev: nobody, staging: a reviewer, production: reviewers
         # and a wait timer, validated above): whoever the stack names is asked.
         gated = not gh.reviewers.empty
@@ -119,8 +125,7 @@ class GithubEnvironment(pulumi.ComponentResource):
             if gated
             else []
         )
-
-        environment = github.RepositoryEnvironment(
+        return github.RepositoryEnvironment(
             f"{name}-environment",
             repository=gh.name,
             environment=args.environment,
@@ -134,20 +139,29 @@ class GithubEnvironment(pulumi.ComponentResource):
                 protected_branches=gh.protected_branches_only,
                 custom_branch_policies=not gh.protected_branches_only,
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
-        if not gh.protected_branches_only:
-            for index, pattern in enumerate(gh.deployment_branches):
-                github.RepositoryEnvironmentDeploymentPolicy(
-                    f"{name}-branch-{index}",
-                    repository=gh.name,
-                    # From the environment's output, so the policy waits for the environment to exist.
-                    environment=environment.environment,
-                    branch_pattern=pattern,
-                    opts=child,
-                )
+    def _branch_policies(
+        self, name: str, gh: GithubRepositorySettings, environment: github.RepositoryEnvironment
+    ) -> None:
+        if gh.protected_branches_only:
+            return
+        for index, pattern in enumerate(gh.deployment_branches):
+            github.RepositoryEnvironmentDeploymentPolicy(
+                f"{name}-branch-{index}",
+                repository=gh.name,
+                # From the environment's output, so the policy waits for the environment to exist.
+                environment=environment.environment,
+                branch_pattern=pattern,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
 
+    def _variables_and_secrets(
+        self, name: str, args: GithubEnvironmentArgs, environment: github.RepositoryEnvironment
+    ) -> None:
+        gh = args.github
+        child = pulumi.ResourceOptions(parent=self)
         for variable_name, value in sorted(args.variables.items()):
             github.ActionsEnvironmentVariable(
                 f"{name}-var-{variable_name.lower()}",
@@ -169,6 +183,3 @@ class GithubEnvironment(pulumi.ComponentResource):
                 value=pulumi.Output.secret(secret),
                 opts=child,
             )
-
-        self.environment_name = environment.environment
-        self.register_outputs({"environment_name": self.environment_name})

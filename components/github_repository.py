@@ -56,10 +56,13 @@ class GithubRepositoryRules(pulumi.ComponentResource):
     ) -> None:
         super().__init__("rampart:index:GithubRepositoryRules", name, None, opts)
         _validate(args)
-        gh = args.github
-        child = pulumi.ResourceOptions(parent=self)
+        ruleset = self._ruleset(name, args.github)
+        self._actions_permissions(name, args.github)
+        self.ruleset_name = ruleset.name
+        self.register_outputs({"ruleset_name": self.ruleset_name})
 
-        ruleset = github.RepositoryRuleset(
+    def _ruleset(self, name: str, gh: GithubRepositorySettings) -> github.RepositoryRuleset:
+        return github.RepositoryRuleset(
             f"{name}-main",
             repository=gh.name,
             name="rampart-main",
@@ -93,9 +96,12 @@ class GithubRepositoryRules(pulumi.ComponentResource):
                 deletion=True,
                 required_linear_history=True,
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
+    def _actions_permissions(self, name: str, gh: GithubRepositorySettings) -> None:
+        """Only listed, SHA-pinned actions run, and the workflow token is read-only unless a workflow asks."""
+        child = pulumi.ResourceOptions(parent=self)
         github.ActionsRepositoryPermissions(
             f"{name}-actions",
             repository=gh.name,
@@ -120,6 +126,3 @@ class GithubRepositoryRules(pulumi.ComponentResource):
             can_approve_pull_request_reviews=False,
             opts=child,
         )
-
-        self.ruleset_name = ruleset.name
-        self.register_outputs({"ruleset_name": self.ruleset_name})
