@@ -63,9 +63,10 @@ def digest(diagnostics: list[Any]) -> str:
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
 
-def measure(project: str, stack: str, registrations: list[Any], config: dict[str, Any]) -> dict[str, Any]:
+def measure(pack_dir: Path, project: str, stack: str, registrations: list[Any],
+            config: dict[str, Any]) -> dict[str, Any]:
     """One fresh pack process: its CPU over Analyze (every resource) and over AnalyzeStack."""
-    with PolicyPackProcess(pack_dir=PACK, project=project, stack=stack) as pack:
+    with PolicyPackProcess(pack_dir=pack_dir, project=project, stack=stack) as pack:
         assert pack._process is not None
         pid = pack._process.pid
         pack.configure(config)
@@ -123,6 +124,9 @@ def main() -> None:
     parser.add_argument("--services", type=int, default=50)
     parser.add_argument("--stacks", default="", help="project stacks to measure too, e.g. production,staging")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--pack", action="append", type=Path,
+                        help="pack directory (default policies/); give it twice, e.g. a copy of an older commit's "
+                        "policies/ from `git archive`, to compare: runs alternate so both see the same load")
     parser.add_argument("--profile", default="", help="write a cProfile of the in-process run of the first stack")
     parser.add_argument("--recorded", default="", help="keep the recorded stacks in this file and reuse them "
                         "(recording takes longer than the measurement; delete it after a program change)")
@@ -145,18 +149,22 @@ def main() -> None:
     if args.profile:
         profile(project, stacks[0], recorded[stacks[0]], load_policy_config(options, stacks[0])[0], args.profile)
         return
+    packs = args.pack or [PACK]
     print(f"{'stack':14} {'resources':>9} {'Analyze CPU s':>13} {'ms/resource':>11} {'AnalyzeStack CPU s':>18} "
-          f"{'diagnostics':>11}  digest")
+          f"{'diagnostics':>11}  digest  pack")
     for stack in stacks:
         config = load_policy_config(options, stack)[0]
-        runs = [measure(project, stack, recorded[stack], config) for _ in range(args.repeat)]
+        runs: dict[Path, list[dict[str, Any]]] = {pack: [] for pack in packs}
+        for _ in range(args.repeat):
+            for pack in packs:
+                runs[pack].append(measure(pack, project, stack, recorded[stack], config))
         count = len(recorded[stack])
-        analyze = statistics.median(r["analyzeCpu"] for r in runs)
-        stack_cpu = statistics.median(r["stackCpu"] for r in runs)
-        digests = {r["digest"] for r in runs}
-        print(f"{stack:14} {count:>9} {analyze:>13.2f} {analyze / count * 1000:>11.3f} {stack_cpu:>18.2f} "
-              f"{runs[0]['diagnostics']:>11}  {','.join(sorted(digests))}")
-
+        for pack in packs:
+            analyze = statistics.median(r["analyzeCpu"] for r in runs[pack])
+            stack_cpu = statistics.median(r["stackCpu"] for r in runs[pack])
+            digests = ",".join(sorted({r["digest"] for r in runs[pack]}))
+            print(f"{stack:14} {count:>9} {analyze:>13.2f} {analyze / count * 1000:>11.3f} {stack_cpu:>18.2f} "
+                  f"{runs[pack][0]['diagnostics']:>11}  {digests}  {pack}")
 
 if __name__ == "__main__":
     main()
