@@ -208,18 +208,19 @@ def to_resource(args: ResourceValidationArgs) -> Resource:
     )
 
 
-# Every stack policy of one AnalyzeStack sees the same resources (the same memoised props objects, see
-# guardrails.speedups): convert them once, not once per policy.
+# Every stack policy of one AnalyzeStack sees the same PolicyResource objects (guardrails.speedups builds them once
+# per request): convert them once, not once per policy. Keyed by those objects, which are new for every request (their
+# props may be shared with an earlier request of equal content, guardrails.conversion, so props cannot be the key).
 _LAST_STACK: list[Any] = [(), ()]
 
 
 def _stack_resources(args: StackValidationArgs) -> Sequence[Resource]:
-    props = [r.props for r in args.resources]
+    resources = list(args.resources)
     seen, converted = _LAST_STACK
-    if len(seen) == len(props) and all(a is b for a, b in zip(seen, props, strict=True)):
+    if len(seen) == len(resources) and all(a is b for a, b in zip(seen, resources, strict=True)):
         return converted
     converted = tuple(_convert_stack_resources(args))
-    _LAST_STACK[:] = [props, converted]
+    _LAST_STACK[:] = [resources, converted]
     return converted
 
 

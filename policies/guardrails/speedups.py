@@ -5,7 +5,9 @@ options and provider) inside its per-policy loop: ~90 policies times every resou
 policy times every resource in AnalyzeStack. It also re-reads the runtime settings from the environment (an
 `inspect.signature` and a new `pulumi.runtime.Settings`) on every call. Here:
 
-- Analyze converts the resource once, on the first policy that needs it, and runs only the policies that apply to
+- Each resource's properties are converted once (guardrails.conversion), shared by every policy and by Analyze and
+  AnalyzeStack, which both receive every resource.
+- Analyze converts the resource on the first policy that needs it, and runs only the policies that apply to
   the resource's type (`rampart_resource_types`, set by guardrails.adapter; a rule's validate returns at once for
   other types). Policies without it (the waiver ledger) always run.
 - AnalyzeStack builds the stack's resources (and their parent and dependency links) once for every stack policy.
@@ -25,6 +27,8 @@ import os
 import threading
 from typing import Any
 
+from guardrails.conversion import Conversions, struct_to_dict
+
 _RUNTIME_ENVIRONMENT = ("PULUMI_CONFIG", "PULUMI_PROJECT", "PULUMI_STACK", "PULUMI_DRY_RUN", "PULUMI_ORGANIZATION",
                         "PULUMI_ENABLE_LEGACY_APPLY")
 """Everything pulumi_policy's `_configure_runtime_settings` (and the Settings it builds) reads."""
@@ -32,9 +36,10 @@ _RUNTIME_ENVIRONMENT = ("PULUMI_CONFIG", "PULUMI_PROJECT", "PULUMI_STACK", "PULU
 
 def fast_methods(pp: Any) -> dict[str, Any]:
     """The replacement servicer methods, given the `pulumi_policy.policy` module."""
+    convert = Conversions(lambda message: pp.unknown_checking_proxy(pp.deserialize_properties(struct_to_dict(message))))
     return {
-        "Analyze": _analyze_converting_once(pp),
-        "AnalyzeStack": _analyze_stack_building_resources_once(pp),
+        "Analyze": _analyze_converting_once(pp, convert),
+        "AnalyzeStack": _analyze_stack_building_resources_once(pp, convert),
         "_configure_runtime_settings": _configure_once_per_environment(
             pp._PolicyAnalyzerServicer._configure_runtime_settings),
     }
@@ -63,10 +68,6 @@ def _configure_once_per_environment(configure: Any) -> Any:
     return wrapper
 
 
-def _converted(pp: Any, message: Any) -> Any:
-    return pp.unknown_checking_proxy(pp.deserialize_properties(pp.json_format.MessageToDict(message)))
-
-
 def _run(pp: Any, servicer: Any, response: Any, policy: Any, args: Any, report: Any) -> None:
     """One policy's validate, with pulumi_policy's handling of unknown values and not-applicable."""
     try:
@@ -93,7 +94,7 @@ def _run(pp: Any, servicer: Any, response: Any, policy: Any, args: Any, report: 
                                                                     reason=error.reason or ""))
 
 
-def _analyze_converting_once(pp: Any) -> Any:
+def _analyze_converting_once(pp: Any, convert: Conversions) -> Any:
     """Requests arrive several at a time (the engine pipelines them); the lock answers them one at a time, which
     also keeps each request's waived findings apart in guardrails.adapter's ledger."""
     lock = threading.Lock()
@@ -128,7 +129,7 @@ def _analyze_converting_once(pp: Any) -> Any:
                 report = self._create_report_violation(response, policy.name, policy.description, level,
                                                        policy.severity)
                 if converted is None:
-                    converted = (_converted(pp, request.properties), self._get_resource_options(request),
+                    converted = (convert(request.properties), self._get_resource_options(request),
                                  self._get_provider_resource(request))
                 props, opts, provider = converted
                 args = pp.ResourceValidationArgs(request.type, props, request.urn, request.name, opts, provider,
@@ -140,12 +141,12 @@ def _analyze_converting_once(pp: Any) -> Any:
     return analyze
 
 
-def _analyze_stack_building_resources_once(pp: Any) -> Any:
+def _analyze_stack_building_resources_once(pp: Any, convert: Conversions) -> Any:
     def build(servicer: Any, request: Any) -> list[Any]:
         by_urn: dict[str, Any] = {}
         links = []
         for r in request.resources:
-            resource = pp.PolicyResource(r.type, _converted(pp, r.properties), r.urn, r.name,
+            resource = pp.PolicyResource(r.type, convert(r.properties), r.urn, r.name,
                                          servicer._get_resource_options(r), servicer._get_provider_resource(r),
                                          None, [], {})
             by_urn[resource.urn] = resource

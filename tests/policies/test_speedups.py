@@ -142,3 +142,19 @@ def test_policy_shapes_our_rules_never_take_are_answered_as_pulumi_policy_does()
                        "stack-not-applicable not-applicable", f"unknown-read unknown {advisory}",
                        f"async violation {mandatory}", f"waived-findings violation {advisory}",
                        f"alarm-actions violation {mandatory}", f"stack-unknown unknown {advisory}"}
+
+
+def test_a_second_stack_with_equal_properties_is_judged_by_its_own_urns():
+    """Equal properties convert once for both requests (guardrails.conversion); the stack rules must still see
+    each request's own resources."""
+    from guardrails.rule import Finding, Framework, Rule
+
+    every = Rule(name="every-resource", description="d", enforcement="A", severity="low",
+                 framework=Framework("f", "r"), remediation="r", url="u",
+                 stack_check=lambda resources, context: [Finding("seen", r.urn) for r in resources])
+    _, fast = servicers(build_policies([every]), {})
+    for stack in ("one", "two"):
+        subjects = [registration("aws:s3/bucket:Bucket", {"bucket": "same"}, urn=f"urn:{stack}:{i}", name=f"b{i}")
+                    for i in range(2)]
+        response = fast.AnalyzeStack(stack_request(subjects), None)
+        assert [d.urn for d in response.diagnostics] == [f"urn:{stack}:0", f"urn:{stack}:1"]
