@@ -6,9 +6,9 @@ policy times every resource in AnalyzeStack. It also re-reads the runtime settin
 `inspect.signature` and a new `pulumi.runtime.Settings`) on every call. Here:
 
 - Each resource's properties are converted once (guardrails.conversion), shared by every policy and by Analyze and
-  AnalyzeStack, which both receive every resource.
-- Analyze converts the resource on the first policy that needs it, and runs only the policies that apply to
-  the resource's type (`rampart_resource_types`, set by guardrails.adapter; a rule's validate returns at once for
+  AnalyzeStack, which both receive every resource, behind a faster unknown-checking proxy (guardrails.fast_proxy).
+- Analyze converts the resource on the first policy that needs it, and runs only the resource policies that apply
+  to the resource's type (`rampart_resource_types`, set by guardrails.adapter; a rule's validate returns at once for
   other types). Policies without it (the waiver ledger) always run.
 - AnalyzeStack builds the stack's resources (and their parent and dependency links) once for every stack policy.
 - The runtime settings are configured again only when the environment they are read from changed.
@@ -28,6 +28,7 @@ import threading
 from typing import Any
 
 from guardrails.conversion import Conversions, struct_to_dict
+from guardrails.fast_proxy import unknown_checking_proxy
 
 _RUNTIME_ENVIRONMENT = ("PULUMI_CONFIG", "PULUMI_PROJECT", "PULUMI_STACK", "PULUMI_DRY_RUN", "PULUMI_ORGANIZATION",
                         "PULUMI_ENABLE_LEGACY_APPLY")
@@ -36,7 +37,7 @@ _RUNTIME_ENVIRONMENT = ("PULUMI_CONFIG", "PULUMI_PROJECT", "PULUMI_STACK", "PULU
 
 def fast_methods(pp: Any) -> dict[str, Any]:
     """The replacement servicer methods, given the `pulumi_policy.policy` module."""
-    convert = Conversions(lambda message: pp.unknown_checking_proxy(pp.deserialize_properties(struct_to_dict(message))))
+    convert = Conversions(lambda message: unknown_checking_proxy(pp.deserialize_properties(struct_to_dict(message))))
     return {
         "Analyze": _analyze_converting_once(pp, convert),
         "AnalyzeStack": _analyze_stack_building_resources_once(pp, convert),
@@ -107,7 +108,8 @@ def _analyze_converting_once(pp: Any, convert: Conversions) -> Any:
         if found is None or found[0] is not every:
             found = by_type[key] = [every, [
                 p for p in every
-                if getattr(p, "rampart_resource_types", None) is None or resource_type in p.rampart_resource_types
+                if isinstance(p, pp.ResourceValidationPolicy) and (
+                    getattr(p, "rampart_resource_types", None) is None or resource_type in p.rampart_resource_types)
             ]]
         return found[1]
 
