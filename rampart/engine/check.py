@@ -11,16 +11,17 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from rampart.engine import cache, environment
-from rampart.engine.analyzer import DEFAULT_POLICY_TIMEOUT_SECONDS, PackInfo, PolicyPackProcess
+from rampart.engine.analyzer import DEFAULT_POLICY_TIMEOUT_SECONDS, Diagnostic, PackInfo, PolicyPackProcess
 from rampart.engine.environment import ProgramEnvironment, activated
 from rampart.engine.recorder import Registration
 from rampart.engine.stackfile import discover_stacks, load_project, load_stack
+from rampart.engine.worker import STREAM_SUFFIX
 from rampart.engine.worker import signal_name as _signal_name
 from rampart.errors import UsageError
 from rampart.reports.model import (
@@ -35,6 +36,10 @@ from rampart.reports.model import (
 from rampart.reports.redaction import Redactor, scrub_text
 
 Progress = Callable[[str], None]
+_STREAM_POLL_SECONDS = 0.02
+"""How long the reader of a running stack's registrations waits for news before looking at its file again."""
+_STREAM_BURST = 64
+"""Registrations of a running stack sent to the pack together (all that are left once it is done)."""
 
 
 @dataclass(frozen=True)
@@ -184,19 +189,59 @@ class _StackRuns:
         self._status = os.fdopen(read_fd, "rb", buffering=0)  # unbuffered: select() sees every pending line
         self._partial_line = b""
         self._timed_out = False
+        self._ended = False
         self._done: set[str] = set()
 
-    def result(self, stack: str) -> dict[str, Any]:
-        while stack not in self._done and not self._timed_out:
-            if not _readable_before(self._status, self._deadline):
+    def _pump(self, until: float) -> bool:
+        """Read the status pipe until a line arrives or `until` passes; False once nothing more can arrive (the
+        worker ended, or its time is up and it was killed)."""
+        if self._timed_out or self._ended:
+            return False
+        if not _readable_before(self._status, min(until, self._deadline)):
+            if time.monotonic() >= self._deadline:
                 self._timed_out = True
                 self._kill()
-                break
-            chunk = self._status.read(4096)
-            if not chunk:
-                break
-            *lines, self._partial_line = (self._partial_line + chunk).split(b"\n")
-            self._done.update(line[5:].decode().strip() for line in lines if line.startswith(b"done "))
+                return False
+            return True
+        chunk = self._status.read(4096)
+        if not chunk:
+            self._ended = True
+            return False
+        *lines, self._partial_line = (self._partial_line + chunk).split(b"\n")
+        self._done.update(line[5:].decode().strip() for line in lines if line.startswith(b"done "))
+        return True
+
+    def registrations(self, stack: str) -> Iterator[dict[str, Any]]:
+        """The stack's registrations as its program declares them (worker.STREAM_SUFFIX), until it is done. What
+        the program declared before failing comes too: `result` says whether it finished."""
+        path = self._dir / f"{stack}{STREAM_SUFFIX}"
+        stream = None
+        pending, ready = b"", []
+        try:
+            while True:
+                finished = stack in self._done
+                if stream is None and path.is_file():
+                    stream = path.open("rb")
+                chunk = stream.read() if stream is not None else b""
+                if chunk:
+                    *lines, pending = (pending + chunk).split(b"\n")
+                    ready.extend(lines)
+                # In bursts, or when the program pauses: a lone Analyze call wakes the gRPC threads of the pack and
+                # of this process for one resource, which costs both more CPU than judging it (bench/README).
+                if ready and (len(ready) >= _STREAM_BURST or not chunk or finished):
+                    yield from (json.loads(line) for line in ready)
+                    ready = []
+                if finished and not chunk:
+                    return
+                if not finished and not self._pump(time.monotonic() + _STREAM_POLL_SECONDS):
+                    self._done.add(stack)  # the worker is gone: read what it left, then `result` says why
+        finally:
+            if stream is not None:
+                stream.close()
+
+    def result(self, stack: str) -> dict[str, Any]:
+        while stack not in self._done and self._pump(self._deadline):
+            pass
         result_file = self._dir / f"{stack}.json"
         if not result_file.is_file() and self._timed_out:
             return {"error": {"kind": "timeout", "message": f"stack {stack}: the program did not finish within "
@@ -278,18 +323,39 @@ def _mode(options: CheckOptions) -> str:
     return "assume-existing" if options.assume_existing else "first-preview"
 
 
+def _judge_while_running(pack: PolicyPackProcess, runs: _StackRuns, stack: str, levels_config: Mapping[str, Any],
+                         ) -> tuple[list[Registration], list[Diagnostic], dict[str, str], dict[str, Any]]:
+    """Each resource through the pack as the program declares it (the program and the pack share the time), then
+    the program's result. A program that fails part-way is reported as failed: what was judged is dropped."""
+    pack.stack = stack  # named in a timeout or crash message
+    levels = pack.configure(levels_config)
+    registrations: list[Registration] = []
+
+    def declared() -> Iterator[Registration]:
+        for data in runs.registrations(stack):
+            registrations.append(_registration(data))
+            yield registrations[-1]
+
+    try:
+        diagnostics = pack.analyze_all(declared())
+    except UsageError:
+        data = runs.result(stack)
+        if data.get("error"):  # the program's own failure is what the user has to fix first
+            return [], [], levels, data
+        raise
+    return registrations, diagnostics, levels, runs.result(stack)
+
+
 def _analyze(pack: PolicyPackProcess, info: PackInfo, result: StackResult, data: Mapping[str, Any],
-             levels_config: Mapping[str, Any], root: Path, progress: Progress) -> None:
+             judged: tuple[list[Registration], list[Diagnostic], dict[str, str]], root: Path,
+             progress: Progress) -> None:
     """One stack's recorded program through the pack, into `result`."""
     stack = result.stack
+    registrations, diagnostics, levels = judged
     result.stack_file = data.get("stackFile", result.stack_file)
     result.stack_config_note = stack_config_note(stack, result.stack_file)
     result.not_checked_inside = [OpaqueSummary(**o) for o in data.get("opaque") or ()]
-    registrations = [_registration(r) for r in data["registrations"]]
     progress(f"{stack}: {len(registrations)} resources through {len(info.policies)} policies")
-    pack.stack = stack  # named in a timeout or crash message
-    levels = pack.configure(levels_config)
-    diagnostics = pack.analyze_all(registrations)
     diagnostics.extend(pack.analyze_stack(registrations))
     sources = {r.urn: _source(r, root) for r in registrations}
     redactor = Redactor()  # sees every input and export before it scrubs the messages
@@ -322,8 +388,8 @@ def _run_and_analyze(options: CheckOptions, stacks: list[str], configs: Mapping[
                     validate_policy_config(config, info.policies, path)
             results = []
             for stack in stacks:
-                data = runs.result(stack)
                 stack_started = time.monotonic()
+                *judged, data = _judge_while_running(pack, runs, stack, configs[stack][0])
                 result = StackResult(
                     stack=stack, project=project.name, stack_file=f"Pulumi.{stack}.yaml",
                     policy_config_file=configs[stack][1], mode=_mode(options),
@@ -332,7 +398,7 @@ def _run_and_analyze(options: CheckOptions, stacks: list[str], configs: Mapping[
                 if data.get("error"):
                     result.error = scrub_text(data["error"]["message"])
                 else:
-                    _analyze(pack, info, result, data, configs[stack][0], root, progress)
+                    _analyze(pack, info, result, data, tuple(judged), root, progress)
                     result.seconds = round(time.monotonic() - stack_started, 3)
                 results.append(result)
     finally:

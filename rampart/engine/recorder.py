@@ -222,11 +222,13 @@ def _declaring_position(request: Any) -> dict[str, Any]:
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
-    def __init__(self, mocks: RecordingMocks, recording: Recording) -> None:
+    def __init__(self, mocks: RecordingMocks, recording: Recording,
+                 on_registration: Callable[[Registration], None] | None = None) -> None:
         super().__init__(mocks)
         self.recording = recording
         self._lock = threading.Lock()
         self._ids_by_urn: dict[str, str] = {}
+        self._on_registration = on_registration
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         # As the engine does: children of the root stack are not qualified by it; other children carry
@@ -275,7 +277,6 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             return response
         with self._lock:
             self._ids_by_urn[response.urn] = response.id
-            ids = dict(self._ids_by_urn)
         timeouts = request.customTimeouts
         registration = Registration(
             urn=response.urn,
@@ -297,12 +298,14 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             provider=request.provider,
             additional_secret_outputs=tuple(request.additionalSecretOutputs),
             replace_on_changes=tuple(request.replaceOnChanges),
-            inputs=_struct_to_python(request.object, ids),
+            inputs=_struct_to_python(request.object, self._ids_by_urn),
             id=response.id,
             **_declaring_position(request),
         )
         with self._lock:
             self.recording.registrations.append(registration)
+            if self._on_registration is not None:
+                self._on_registration(registration)
         return response
 
     def RegisterResourceOutputs(self, request):  # noqa: N802
@@ -370,10 +373,12 @@ def record(
     organization: str = "organization",
     cloud: FakeCloud | None = None,
     mode: str = FIRST_PREVIEW,
+    on_registration: Callable[[Registration], None] | None = None,
 ) -> Recording:
     """Run `program` as `pulumi preview` of `project`/`stack` runs it and return everything it registered.
 
     `mode` is FIRST_PREVIEW (a new stack: computed outputs unknown) or ASSUME_EXISTING (every fake output known).
+    `on_registration` sees each registration as it is recorded, in order (the worker streams them to the pack).
     Exceptions raised by the program propagate unchanged, after the runtime has been shut down cleanly.
     """
     if mode not in MODES:
@@ -381,7 +386,7 @@ def record(
     recording = Recording(project=project, stack=stack)
     cloud = cloud or FakeCloud(region=(config or {}).get("aws:region", "us-east-1"))
     mocks = RecordingMocks(cloud, mode)
-    monitor = RecordingMonitor(mocks, recording)
+    monitor = RecordingMonitor(mocks, recording, on_registration)
     set_all_config(dict(config or {}), list(secret_keys))
     pulumi_settings.ROOT.set(None)
     features = set(monitor.GetDeploymentInfo(None).supportedFeatures)
