@@ -39,7 +39,7 @@ def _environment_problem():
 
 
 def _report_to_every_stack(problem):
-    # The worker's own protocol (rampart.engine.check._StackRuns): a result file, then `done <stack>`.
+    # The worker's own protocol (rampart.engine.stack_runs.StackRuns): a result file, then `done <stack>`.
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--stack", action="append", default=[])
     parser.add_argument("--result-dir")

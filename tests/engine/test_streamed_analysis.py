@@ -1,4 +1,4 @@
-"""The pack judges each resource while the program is still running (rampart.engine.check._StackRuns.registrations):
+"""The pack judges each resource while the program is still running (rampart.engine.stack_runs.StackRuns.registrations):
 on a one-stack run the program and the pack share the time instead of taking turns.
 
 The fixture program registers a bucket, then, from an `apply` on its URN (so after the registration reached the
