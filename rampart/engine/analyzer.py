@@ -22,6 +22,18 @@ import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
+from rampart.engine.analyzer_messages import (
+    _ENFORCEMENT_NAMES,
+    _ENFORCEMENT_VALUES,
+    _SEVERITY_NAMES,
+    Diagnostic,
+    PackInfo,
+    PolicyMetadata,
+    _analyze_request,
+    _diagnostic,
+    _options,
+    _to_struct,
+)
 from rampart.engine.recorder import Registration
 from rampart.errors import UsageError
 
@@ -37,49 +49,6 @@ _RAISED = re.compile(r"policy '(?P<policy>[A-Za-z0-9_.:-]+)' raised (?P<type>[A-
                      r"(?P<where>[^\s:]+:\d+|an unknown line)")
 _ANY_FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')  # <module> included
 _STDERR_KEPT_BYTES = 256 * 1024
-_ENFORCEMENT_NAMES = {
-    analyzer_pb2.ADVISORY: "advisory",
-    analyzer_pb2.MANDATORY: "mandatory",
-    analyzer_pb2.DISABLED: "disabled",
-    analyzer_pb2.REMEDIATE: "remediate",
-}
-_ENFORCEMENT_VALUES = {name: value for value, name in _ENFORCEMENT_NAMES.items()}
-_SEVERITY_NAMES = {0: "unspecified", 1: "low", 2: "medium", 3: "high", 4: "critical"}
-
-
-@dataclass(frozen=True)
-class PolicyMetadata:
-    name: str
-    description: str
-    enforcement: str
-    severity: str
-    framework_name: str
-    framework_reference: str
-    remediation: str
-    url: str
-    tags: tuple[str, ...]
-    config_schema: Mapping[str, Any]
-    """JSON schema of the policy's config (properties + required), as the pack declares it."""
-
-
-@dataclass(frozen=True)
-class PackInfo:
-    name: str
-    version: str
-    policies: Mapping[str, PolicyMetadata]
-
-
-@dataclass(frozen=True)
-class Diagnostic:
-    policy: str
-    message: str
-    enforcement: str
-    severity: str
-    urn: str
-    analyzed_urn: str = ""
-    """The resource whose Analyze call produced this (empty for AnalyzeStack)."""
-
-
 @dataclass
 class PolicyPackProcess:
     """A running policy pack. Use as a context manager; the process is always stopped on exit."""
@@ -369,16 +338,6 @@ class PolicyPackProcess:
         return [_diagnostic(d, "") for d in response.diagnostics]
 
 
-def _analyze_request(registration: Registration) -> analyzer_pb2.AnalyzeRequest:
-    return analyzer_pb2.AnalyzeRequest(
-        type=registration.type,
-        properties=_to_struct(registration.inputs),
-        urn=registration.urn,
-        name=registration.name,
-        options=_options(registration),
-    )
-
-
 def _start_failure(stderr: str, stdout: str, code: int | None, pack_dir: str) -> str:
     """Why the pack did not start, without its traceback: the exception's last line and the pack's own frame.
     At start-up the pack has been sent nothing of the stack, so its exception cannot quote the stack's secrets."""
@@ -391,32 +350,3 @@ def _start_failure(stderr: str, stdout: str, code: int | None, pack_dir: str) ->
     if stdout:
         return f"{status}; it printed {stdout[:80]!r} instead"
     return f"{status}{'; its last error line: ' + lines[-1][:300] if lines else ' without printing anything'}"
-
-
-def _to_struct(values: Mapping[str, Any]) -> struct_pb2.Struct:
-    struct = struct_pb2.Struct()
-    struct.update(dict(values))
-    return struct
-
-
-def _options(registration: Registration) -> analyzer_pb2.AnalyzerResourceOptions:
-    return analyzer_pb2.AnalyzerResourceOptions(
-        protect=registration.protect,
-        ignoreChanges=list(registration.ignore_changes),
-        deleteBeforeReplace=registration.delete_before_replace,
-        deleteBeforeReplaceDefined=registration.delete_before_replace,
-        additionalSecretOutputs=list(registration.additional_secret_outputs),
-        aliases=list(registration.aliases),
-        parent=registration.parent,
-    )
-
-
-def _diagnostic(d: analyzer_pb2.AnalyzeDiagnostic, analyzed_urn: str) -> Diagnostic:
-    return Diagnostic(
-        policy=d.policyName,
-        message=d.message,
-        enforcement=_ENFORCEMENT_NAMES.get(d.enforcementLevel, "advisory"),
-        severity=_SEVERITY_NAMES.get(d.severity, "unspecified"),
-        urn=d.urn or analyzed_urn,
-        analyzed_urn=analyzed_urn,
-    )

@@ -8,30 +8,32 @@ what the policy pack needs and what component tests assert on.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
-from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
-from pulumi.runtime import stack as pulumi_stack
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.proto import engine_pb2, resource_pb2
 from pulumi.runtime.stack import run_in_stack
 
 from rampart.engine import sdk_speedups
 from rampart.engine.fake_outputs import FakeCloud
+from rampart.engine.values import (
+    RESOURCE_REF_SIG,
+    SECRET_SIG,
+    SECRET_SIG_KEY,
+    UNKNOWN,
+    contains_secret,
+    redact_secrets,
+    struct_to_python,
+    unwrap_secrets,
+)
 
-SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-RESOURCE_REF_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 STACK_TYPE = "pulumi:pulumi:Stack"
 STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
 
@@ -128,57 +130,6 @@ class Recording:
 
     def children_of(self, urn: str) -> list[Registration]:
         return [r for r in self.registrations if r.parent == urn]
-
-
-def unwrap_secrets(value: Any) -> Any:
-    if isinstance(value, dict):
-        if value.get(SECRET_SIG_KEY) == SECRET_SIG:
-            return unwrap_secrets(value.get("value"))
-        return {k: unwrap_secrets(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [unwrap_secrets(v) for v in value]
-    return value
-
-
-def redact_secrets(value: Any) -> Any:
-    """Every secret replaced by "[secret]"; and, since reports are read by people, the unknown sentinel (a
-    value only known after apply) by "[unknown]"."""
-    if isinstance(value, dict):
-        if value.get(SECRET_SIG_KEY) == SECRET_SIG:
-            return "[secret]"
-        return {k: redact_secrets(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact_secrets(v) for v in value]
-    if value == UNKNOWN:
-        return "[unknown]"
-    return value
-
-
-def contains_secret(value: Any) -> bool:
-    if isinstance(value, dict):
-        if value.get(SECRET_SIG_KEY) == SECRET_SIG:
-            return True
-        return any(contains_secret(v) for v in value.values())
-    if isinstance(value, list):
-        return any(contains_secret(v) for v in value)
-    return False
-
-
-def _struct_to_python(struct: struct_pb2.Struct, ids_by_urn: Mapping[str, str]) -> dict[str, Any]:
-    """Struct -> JSON-like dict. Resource references become the referenced id (custom) or URN, as the engine
-    marshals them for analyzers; secrets keep their signature so nothing downstream unwraps by accident."""
-    return _replace_resource_references(json_format.MessageToDict(struct), ids_by_urn)
-
-
-def _replace_resource_references(value: Any, ids_by_urn: Mapping[str, str]) -> Any:
-    if isinstance(value, dict):
-        if value.get(SECRET_SIG_KEY) == RESOURCE_REF_SIG:
-            urn = value.get("urn", "")
-            return value.get("id") or ids_by_urn.get(urn) or urn
-        return {k: _replace_resource_references(v, ids_by_urn) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_replace_resource_references(v, ids_by_urn) for v in value]
-    return value
 
 
 class RecordingMocks(pulumi_mocks.Mocks):
@@ -298,7 +249,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             provider=request.provider,
             additional_secret_outputs=tuple(request.additionalSecretOutputs),
             replace_on_changes=tuple(request.replaceOnChanges),
-            inputs=_struct_to_python(request.object, self._ids_by_urn),
+            inputs=struct_to_python(request.object, self._ids_by_urn),
             id=response.id,
             **_declaring_position(request),
         )
@@ -311,7 +262,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def RegisterResourceOutputs(self, request):  # noqa: N802
         if request.urn.split("::")[-2:-1] == [STACK_TYPE]:
             with self._lock:
-                self.recording.outputs = _struct_to_python(request.outputs, self._ids_by_urn)
+                self.recording.outputs = struct_to_python(request.outputs, self._ids_by_urn)
         return super().RegisterResourceOutputs(request)
 
 
@@ -340,27 +291,6 @@ class RecordingEngine:
 
     def GetRootResource(self, request):  # noqa: N802
         return engine_pb2.GetRootResourceResponse()
-
-
-@contextlib.contextmanager
-def _fresh_event_loop() -> Iterator[asyncio.AbstractEventLoop]:
-    """A loop per run, closed in order (async generators, default executor) so nothing prints at exit."""
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        yield loop
-    finally:
-        try:
-            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-            for task in pending:
-                task.cancel()
-            if pending:
-                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.run_until_complete(loop.shutdown_default_executor())
-        finally:
-            asyncio.set_event_loop(None)
-            loop.close()
 
 
 def record(
@@ -407,53 +337,9 @@ def record(
     # the run would wait on them forever. Each recording starts with none.
     pulumi_settings.SETTINGS.outputs = set()
     pulumi_settings.SETTINGS.rpc_manager = type(pulumi_settings.SETTINGS.rpc_manager)()
-    with _fresh_event_loop() as loop, _linear_quiescence(), sdk_speedups.installed():
+    with sdk_speedups.fresh_event_loop() as loop, sdk_speedups.linear_quiescence(), sdk_speedups.installed():
         loop.run_until_complete(run_in_stack(program))
     return recording
-
-
-async def _wait_for_rpcs_linear(await_all_outstanding_tasks: bool = True) -> None:
-    """pulumi.runtime.stack.wait_for_rpcs, waiting for all outstanding outputs at once.
-
-    The SDK's version waits with FIRST_COMPLETED in a loop, which re-attaches a callback to every pending output
-    on every completion: quadratic in the number of outputs (20 s of a 50-service stack's 25 s offline). Under
-    the real engine that cost hides behind cloud latency; offline it is the whole bill. Same contract: every
-    RPC and every output finishes, and the first failure is raised.
-    """
-    rpc_manager = pulumi_settings._get_rpc_manager()
-    while True:
-        while rpc_manager.rpcs:
-            await asyncio.sleep(0)
-            try:
-                await rpc_manager.rpcs.pop()
-            except Exception as exn:
-                if rpc_manager.unhandled_exception is not None:
-                    raise exn from rpc_manager.unhandled_exception.with_traceback(rpc_manager.exception_traceback)
-                raise
-        if rpc_manager.unhandled_exception is not None:
-            raise rpc_manager.unhandled_exception.with_traceback(rpc_manager.exception_traceback)
-        if await_all_outstanding_tasks:
-            while True:
-                with pulumi_settings.SETTINGS.lock:
-                    pending = list(pulumi_settings.SETTINGS.outputs)
-                    pulumi_settings.SETTINGS.outputs.clear()
-                if not pending:
-                    break
-                await asyncio.wait(pending, return_when=asyncio.ALL_COMPLETED)
-                for task in pending:
-                    await task
-        if not rpc_manager.rpcs:
-            break
-
-
-@contextlib.contextmanager
-def _linear_quiescence() -> Iterator[None]:
-    original = pulumi_stack.wait_for_rpcs
-    pulumi_stack.wait_for_rpcs = _wait_for_rpcs_linear
-    try:
-        yield
-    finally:
-        pulumi_stack.wait_for_rpcs = original
 
 
 __all__ = [
@@ -468,4 +354,7 @@ __all__ = [
     "unwrap_secrets",
     "contains_secret",
     "UNKNOWN",
+    "SECRET_SIG",
+    "SECRET_SIG_KEY",
+    "RESOURCE_REF_SIG",
 ]

@@ -1,0 +1,94 @@
+"""The Analyzer protocol's messages as Rampart reads and writes them: what a pack says about itself (PackInfo,
+PolicyMetadata), what it reports (Diagnostic), and the requests built from a recorded registration."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from google.protobuf import struct_pb2
+from pulumi.runtime.proto import analyzer_pb2
+
+from rampart.engine.recorder import Registration
+
+_ENFORCEMENT_NAMES = {
+    analyzer_pb2.ADVISORY: "advisory",
+    analyzer_pb2.MANDATORY: "mandatory",
+    analyzer_pb2.DISABLED: "disabled",
+    analyzer_pb2.REMEDIATE: "remediate",
+}
+_ENFORCEMENT_VALUES = {name: value for value, name in _ENFORCEMENT_NAMES.items()}
+_SEVERITY_NAMES = {0: "unspecified", 1: "low", 2: "medium", 3: "high", 4: "critical"}
+
+
+@dataclass(frozen=True)
+class PolicyMetadata:
+    name: str
+    description: str
+    enforcement: str
+    severity: str
+    framework_name: str
+    framework_reference: str
+    remediation: str
+    url: str
+    tags: tuple[str, ...]
+    config_schema: Mapping[str, Any]
+    """JSON schema of the policy's config (properties + required), as the pack declares it."""
+
+
+@dataclass(frozen=True)
+class PackInfo:
+    name: str
+    version: str
+    policies: Mapping[str, PolicyMetadata]
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    policy: str
+    message: str
+    enforcement: str
+    severity: str
+    urn: str
+    analyzed_urn: str = ""
+    """The resource whose Analyze call produced this (empty for AnalyzeStack)."""
+
+
+def _analyze_request(registration: Registration) -> analyzer_pb2.AnalyzeRequest:
+    return analyzer_pb2.AnalyzeRequest(
+        type=registration.type,
+        properties=_to_struct(registration.inputs),
+        urn=registration.urn,
+        name=registration.name,
+        options=_options(registration),
+    )
+
+
+def _to_struct(values: Mapping[str, Any]) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    struct.update(dict(values))
+    return struct
+
+
+def _options(registration: Registration) -> analyzer_pb2.AnalyzerResourceOptions:
+    return analyzer_pb2.AnalyzerResourceOptions(
+        protect=registration.protect,
+        ignoreChanges=list(registration.ignore_changes),
+        deleteBeforeReplace=registration.delete_before_replace,
+        deleteBeforeReplaceDefined=registration.delete_before_replace,
+        additionalSecretOutputs=list(registration.additional_secret_outputs),
+        aliases=list(registration.aliases),
+        parent=registration.parent,
+    )
+
+
+def _diagnostic(d: analyzer_pb2.AnalyzeDiagnostic, analyzed_urn: str) -> Diagnostic:
+    return Diagnostic(
+        policy=d.policyName,
+        message=d.message,
+        enforcement=_ENFORCEMENT_NAMES.get(d.enforcementLevel, "advisory"),
+        severity=_SEVERITY_NAMES.get(d.severity, "unspecified"),
+        urn=d.urn or analyzed_urn,
+        analyzed_urn=analyzed_urn,
+    )
