@@ -268,3 +268,24 @@ def test_real_sdk_modules_resolve_to_the_same_types_from_cached_code(tmp_path):
     assert "LoadBalancerAccessLogsArgsDict" in normal and "GetLoadBalancerResult" in normal
     assert cached == normal
     assert all("/lb/" not in miss for miss in ast.literal_eval(misses))
+
+
+def test_the_worker_preloads_through_the_loader_unless_it_is_turned_off(tmp_path):
+    program = tmp_path / "program"
+    program.mkdir()
+    (program / "__main__.py").write_text("import pulumi_aws as aws\naws.sqs.Queue('q')\n")
+    probe = (
+        "import sys; from pathlib import Path; from rampart.engine import worker, sdk_loader;"
+        f"finder = worker._preload_without_gc(Path({str(program)!r}));"
+        "loader = sys.modules['pulumi_aws.sqs.queue'].__spec__.loader;"
+        "print(finder is not None, isinstance(loader, sdk_loader.SdkLoader), bool(finder and finder.missed))"
+    )
+
+    def run(**env: str) -> str:
+        environment = {k: v for k, v in os.environ.items() if k != sdk_loader.DISABLE_ENV}
+        environment.update({sdk_loader.CACHE_ENV: str(tmp_path / "cache"), **env})
+        return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                              env=environment).stdout.strip()
+
+    assert run() == "True True True"  # an empty cache: every module missed, imported normally
+    assert run(**{sdk_loader.DISABLE_ENV: "0"}) == "False False False"
