@@ -33,21 +33,23 @@ from bench_check import generated_project  # noqa: E402
 from rampart.engine import analyzer as engine_analyzer  # noqa: E402
 from rampart.engine import environment  # noqa: E402
 from rampart.engine.analyzer import PolicyPackProcess  # noqa: E402
-from rampart.engine.check import CheckOptions, _registration, _StackRuns, load_policy_config  # noqa: E402
+from rampart.engine.check import CheckOptions, _registration, load_policy_config  # noqa: E402
+from rampart.engine.stack_runs import StackRuns  # noqa: E402
 from rampart.engine.stackfile import load_project  # noqa: E402
 
 PACK = ROOT / "policies"
 
 
 def record(program: Path, stacks: list[str]) -> dict[str, list[Any]]:
-    runs = _StackRuns(program, stacks, 1, environment.resolve(program), assume_existing=True)
+    runs = StackRuns(program, stacks, 1, environment.resolve(program), assume_existing=True)
     try:
         recorded = {}
         for stack in stacks:
+            registrations = [_registration(r) for r in runs.registrations(stack)]
             data = runs.result(stack)
             if data.get("error"):
                 raise SystemExit(f"stack {stack}: {data['error']['message']}")
-            recorded[stack] = [_registration(r) for r in data["registrations"]]
+            recorded[stack] = registrations
         return recorded
     finally:
         runs.close()
