@@ -34,6 +34,8 @@ FORMAT = b"rampart-sdk-code/1\n"
 DISABLE_ENV = "RAMPART_SDK_LOADER"
 """`0` imports SDKs normally (to compare, or to rule this loader out)."""
 CACHE_ENV = "RAMPART_SDK_CACHE_DIR"
+MAX_BYTES = 1 << 30
+"""About 45 MB per environment holding pulumi_aws and pulumi_github at this project's use."""
 _PACKAGE = re.compile(r"pulumi_[A-Za-z0-9_]+")
 _NOT_GENERATED = frozenset({"pulumi_policy"})
 """Hand-written `pulumi_*` packages: never rewritten (their header check would refuse them anyway)."""
@@ -201,7 +203,25 @@ def warm(directory: Path, sources: list[str]) -> int:
             if code is not None:
                 store(directory, source, info.st_size, info.st_mtime_ns, code)
                 written += 1
+        _prune(directory)
         return written
+
+
+def _prune(directory: Path, limit: int = MAX_BYTES) -> None:
+    """Entries of environments since deleted or upgraded are never read again: beyond `limit` bytes, the oldest
+    written go (one still in use is only written again by a later warming)."""
+    entries = []
+    for path in directory.glob("*.code"):
+        with contextlib.suppress(OSError):
+            info = path.stat()
+            entries.append((info.st_mtime, info.st_size, path))
+    total = sum(size for _, size, _ in entries)
+    for _, size, path in sorted(entries):
+        if total <= limit:
+            break
+        with contextlib.suppress(OSError):
+            path.unlink()
+            total -= size
 
 
 @contextlib.contextmanager

@@ -289,3 +289,14 @@ def test_the_worker_preloads_through_the_loader_unless_it_is_turned_off(tmp_path
 
     assert run() == "True True True"  # an empty cache: every module missed, imported normally
     assert run(**{sdk_loader.DISABLE_ENV: "0"}) == "False False False"
+
+
+def test_warming_keeps_the_cache_under_its_size_limit_dropping_the_oldest_entries(tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o700)
+    for age, name in enumerate(("new", "middle", "old")):
+        entry = cache / f"{name}.code"
+        entry.write_bytes(b"x" * 100)
+        os.utime(entry, (1_000_000 - age, 1_000_000 - age))
+    sdk_loader._prune(cache, limit=250)
+    assert sorted(p.stem for p in cache.glob("*.code")) == ["middle", "new"]
