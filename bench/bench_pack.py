@@ -1,9 +1,12 @@
 """Benchmark the policy pack alone: its CPU per resource (Analyze) and per stack (AnalyzeStack).
 
 Usage: `.venv/bin/python bench/bench_pack.py [--services 50] [--stacks production,staging] [--repeat 3]
-[--profile FILE]`. Records each stack's registrations once (the engine's own worker, `--assume-existing`), then
-sends them to the real pack process over the analyzer protocol, exactly as `rampart check` does, and reads the pack
-process's own CPU time (/proc/<pid>/stat) around `Analyze` for every resource and around the one `AnalyzeStack`.
+[--recorded FILE] [--pack DIR --pack DIR] [--profile FILE]`. To compare with an older pack under the same load:
+`git archive <commit> policies | tar -x -C /tmp/old` then `--pack /tmp/old/policies --pack policies`.
+
+Records each stack's registrations once (the engine's own worker, `--assume-existing`), then sends them to the
+real pack process over the analyzer protocol, exactly as `rampart check` does, and reads the pack process's own CPU
+time (/proc/<pid>/stat) around `Analyze` for every resource and around the one `AnalyzeStack`.
 It also prints a digest of the diagnostics: a speed change to the pack must leave it unchanged.
 
 `--profile FILE` runs the same requests through pulumi_policy's servicer in this process under cProfile instead
