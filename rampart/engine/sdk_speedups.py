@@ -14,10 +14,15 @@ import pathlib
 import sys
 from collections.abc import Iterator
 from types import FrameType
+from typing import Any
 
+from google.protobuf import struct_pb2
+from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import resource as pulumi_resource
+from pulumi.runtime import rpc as pulumi_rpc
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime import stack as pulumi_stack
+from pulumi.runtime import sync_await
 from pulumi.runtime.proto import source_pb2
 
 _LIBRARY_MARKER = "site-packages"
@@ -64,16 +69,72 @@ def program_stack_trace() -> source_pb2.StackTrace:
     return source_pb2.StackTrace(frames=frames)
 
 
+class _Serialized:
+    """What `serialize_properties` of plain values comes to, already made: `mock_sync_await` hands it back."""
+
+    __slots__ = ("struct",)
+
+    def __init__(self, struct: struct_pb2.Struct) -> None:
+        self.struct = struct
+
+
+def _plain(value: Any) -> bool:
+    if value is None or type(value) in (str, bool, int, float):  # exactly: an Enum or other subclass is the SDK's
+        return True
+    if type(value) is list:
+        return all(_plain(item) for item in value)
+    if type(value) is dict:
+        return all(type(key) is str and _plain(item) for key, item in value.items())
+    return False
+
+
+def serialize_plain_properties(inputs: Any, property_deps: dict, *args: Any, **kwargs: Any) -> Any:
+    """The SDK's `rpc.serialize_properties` as the mock monitor calls it (a provider's answer to a registration
+    or an invoke: plain values, no types, no translation): the same Struct, made directly instead of through a
+    coroutine per value and a pumped event loop on the monitor's thread. Anything else (an Output, a resource,
+    an asset, an input type) goes to the SDK's own function."""
+    if not args and not kwargs and type(inputs) is dict and _plain(inputs):
+        struct = struct_pb2.Struct()
+        # As the SDK does: a top-level property that is None does not exist; below the top, None is null.
+        struct.update({key: value for key, value in inputs.items() if value is not None})
+        return _Serialized(struct)
+    return pulumi_rpc.serialize_properties(inputs, property_deps, *args, **kwargs)
+
+
+def mock_sync_await(awaitable: Any) -> Any:
+    if isinstance(awaitable, _Serialized):
+        return awaitable.struct
+    return sync_await._sync_await(awaitable)
+
+
+class _MockRpc:
+    """`pulumi.runtime.rpc` as the mocks module sees it, but for `serialize_plain_properties`."""
+
+    serialize_properties = staticmethod(serialize_plain_properties)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(pulumi_rpc, name)
+
+
 @contextlib.contextmanager
 def installed() -> Iterator[None]:
     original = getattr(pulumi_resource, "_get_stack_trace", None)
     if original is not None:
         pulumi_resource._get_stack_trace = program_stack_trace
+    # Only the mocks module's own names are replaced: the program's serialisation (its inputs, on the event loop)
+    # is the SDK's, untouched. An SDK whose mocks module names them otherwise is left alone.
+    mocks_names = {"rpc": _MockRpc(), "_sync_await": mock_sync_await}
+    replaced = {name: getattr(pulumi_mocks, name) for name in mocks_names if hasattr(pulumi_mocks, name)}
+    if len(replaced) == len(mocks_names):
+        for name, value in mocks_names.items():
+            setattr(pulumi_mocks, name, value)
     try:
         yield
     finally:
         if original is not None:
             pulumi_resource._get_stack_trace = original
+        for name, value in replaced.items():
+            setattr(pulumi_mocks, name, value)
 
 
 @contextlib.contextmanager

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import enum
+
+import pulumi
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import resource as pulumi_resource
+from pulumi.runtime import rpc as pulumi_rpc
 
 from rampart.engine import sdk_speedups
 
@@ -60,3 +69,40 @@ def test_installed_puts_the_sdks_function_back():
     with sdk_speedups.installed():
         assert pulumi_resource._get_stack_trace is sdk_speedups.program_stack_trace
     assert pulumi_resource._get_stack_trace is original
+
+
+# Plain values as a provider's answer holds them: None below the top level, in lists and in maps, must survive.
+_SCALARS = st.none() | st.booleans() | st.integers(-2**53, 2**53) | st.floats(allow_nan=False) | st.text(max_size=8)
+_PLAIN = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=3)
+                      | st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(st.text(max_size=6), _PLAIN, max_size=5))
+def test_plain_answers_serialise_exactly_as_the_sdk_does(state):
+    made = sdk_speedups.serialize_plain_properties(state, {})
+    assert isinstance(made, sdk_speedups._Serialized)  # the direct path was taken, not the SDK's
+    assert made.struct == asyncio.run(pulumi_rpc.serialize_properties(state, {}))
+
+
+class _Kind(str, enum.Enum):  # noqa: UP042 (the shape of the enums pulumi_aws generates)
+    FAST = "fast"
+
+
+@pytest.mark.parametrize("state", [
+    {"kind": _Kind.FAST},  # an Enum: the SDK serialises its value
+    {"asset": pulumi.StringAsset("text")},
+    {"nested": ({"tuple": 1},)},
+])
+def test_anything_but_plain_values_goes_to_the_sdk(state):
+    made = sdk_speedups.serialize_plain_properties(state, {})
+    assert not isinstance(made, sdk_speedups._Serialized)
+    assert sdk_speedups.mock_sync_await(made) == asyncio.run(pulumi_rpc.serialize_properties(state, {}))
+
+
+def test_the_mocks_module_gets_its_own_names_back():
+    before = (pulumi_mocks.rpc, pulumi_mocks._sync_await)
+    with sdk_speedups.installed():
+        assert pulumi_mocks.rpc.serialize_properties is sdk_speedups.serialize_plain_properties
+        assert pulumi_mocks.rpc.deserialize_properties is pulumi_rpc.deserialize_properties
+    assert (pulumi_mocks.rpc, pulumi_mocks._sync_await) == before
