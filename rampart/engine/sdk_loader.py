@@ -148,7 +148,7 @@ class SdkFinder:
         spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
         if (spec is None or type(spec.loader) is not importlib.machinery.SourceFileLoader
                 or not spec.origin or not spec.origin.endswith(".py") or self._programs(spec.origin)):
-            return spec
+            return None  # the finders after this one resolve it exactly as without it
         spec.loader = SdkLoader(fullname, spec.origin, self)
         return spec
 
@@ -248,7 +248,7 @@ def _exclusive(directory: Path):  # noqa: ANN202
 
 
 def install(program_dir: Path | None = None, directory: Path | None = None) -> SdkFinder | None:
-    """Put the finder first on sys.meta_path (once). Not on Python >= 3.14, whose annotations are lazy already,
+    """Put the finder on sys.meta_path (once). Not on Python >= 3.14, whose annotations are lazy already,
     nor when RAMPART_SDK_LOADER=0."""
     if sys.version_info >= (3, 14) or os.environ.get(DISABLE_ENV) == "0":
         return None
@@ -256,7 +256,9 @@ def install(program_dir: Path | None = None, directory: Path | None = None) -> S
         if isinstance(finder, SdkFinder):
             return finder
     finder = SdkFinder(directory or cache_dir(), program_dir.resolve() if program_dir else None)
-    sys.meta_path.insert(0, finder)
+    # Just before the path finder, whose lookup it repeats: finders ahead of it (editable installs) keep precedence.
+    position = next((i for i, f in enumerate(sys.meta_path) if f is importlib.machinery.PathFinder), 0)
+    sys.meta_path.insert(position, finder)
     return finder
 
 

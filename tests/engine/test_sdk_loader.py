@@ -208,7 +208,7 @@ def test_the_programs_own_modules_and_hand_written_packages_are_never_handled(tm
     _write_package(program, "pulumi_mine")
     monkeypatch.syspath_prepend(str(program))
     finder = sdk_loader.SdkFinder(tmp_path / "cache", program)
-    assert type(finder.find_spec("pulumi_mine", None).loader) is importlib.machinery.SourceFileLoader
+    assert finder.find_spec("pulumi_mine", None) is None  # left to the path finder
     assert finder.find_spec("pulumi_policy", None) is None
     assert finder.find_spec("json", None) is None
     assert isinstance(sdk_loader.SdkFinder(tmp_path / "c").find_spec("pulumi_mine", None).loader,
@@ -300,3 +300,13 @@ def test_warming_keeps_the_cache_under_its_size_limit_dropping_the_oldest_entrie
         os.utime(entry, (1_000_000 - age, 1_000_000 - age))
     sdk_loader._prune(cache, limit=250)
     assert sorted(p.stem for p in cache.glob("*.code")) == ["middle", "new"]
+
+
+def test_finders_ahead_of_the_path_finder_keep_their_precedence(monkeypatch):
+    ahead = object()
+    monkeypatch.setattr(sys, "meta_path", [ahead, importlib.machinery.PathFinder])
+    finder = sdk_loader.install()
+    assert sys.meta_path == [ahead, finder, importlib.machinery.PathFinder]
+    assert sdk_loader.install() is finder
+    sdk_loader.uninstall()
+    assert sys.meta_path == [ahead, importlib.machinery.PathFinder]
