@@ -123,9 +123,10 @@ def check_bake_times(resources: Sequence[Resource], context: Context) -> Iterato
 
 
 # 19 and 20: deployment configs --------------------------------------------------------------------------------
-def _config_for(group: Resource, resources: Sequence[Resource]) -> Resource | None:
+def _config_for(group: Resource, configs: Sequence[Resource]) -> Resource | None:
+    """The first of the stack's DeploymentConfigs (`configs`, in stack order) the group names or depends on."""
     name = group.get("deploymentConfigName")
-    for config in of_type(resources, DEPLOYMENT_CONFIG):
+    for config in configs:
         if config.get("deploymentConfigName") == name or config.urn in group.property_dependencies.get(
             "deploymentConfigName", ()
         ):
@@ -152,7 +153,7 @@ def check_no_all_at_once_prod(resources: Sequence[Resource], context: Context) -
             continue
         if _BUILT_IN_ECS.match(str(name)):
             continue
-        config = _config_for(group, resources)
+        config = _config_for(group, of_type(resources, DEPLOYMENT_CONFIG))
         if config is None:
             yield Finding(
                 f"deploymentConfigName {name!r} is neither a built-in ECS canary/linear config nor a DeploymentConfig "
@@ -175,13 +176,22 @@ def _interval_minutes(config: Resource) -> int | None:
 
 def check_config_traffic_window(resources: Sequence[Resource], context: Context) -> Iterator[Finding]:
     groups = ecs_groups(resources)
+    configs = of_type(resources, DEPLOYMENT_CONFIG)
     fallback = context.threshold("maxDetectionSeconds")
+    # Which config each group uses, worked out once for all configs (not once per config: cubic in the stack), and
+    # only when the first gradual config asks, so the inputs are read when and in the order they were before.
+    config_of: list[Resource | None] = []
+
+    def users_of(config: Resource) -> list[Resource]:
+        if not config_of:
+            config_of.extend(_config_for(g, configs) for g in groups)
+        return [g for g, used in zip(groups, config_of, strict=True) if used is config]
 
     def required_for(users: list[Resource]) -> tuple[int, str]:
         timings = [t for t in (group_detection_seconds(g, resources, context) for g in users) if t is not None]
         return (max(timings), "the slowest rollback alarm") if timings else (fallback, "maxDetectionSeconds")
 
-    for config in of_type(resources, DEPLOYMENT_CONFIG):
+    for config in configs:
         if config.get("computePlatform") != "ECS":
             yield Finding(
                 f"computePlatform is {config.get('computePlatform') or 'unset (Server)'!r}: expected 'ECS'", config.urn
@@ -190,7 +200,7 @@ def check_config_traffic_window(resources: Sequence[Resource], context: Context)
         if routing_type not in GRADUAL_TYPES:
             continue
         interval = _interval_minutes(config)
-        required, basis = required_for([g for g in groups if _config_for(g, resources) is config])
+        required, basis = required_for(users_of(config))
         if interval is None:
             yield Finding(f"trafficRoutingConfig {routing_type} interval is not set: expected at least "
                           f"{-(-required // 60)} minutes ({basis})", config.urn)

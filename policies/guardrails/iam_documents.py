@@ -10,6 +10,7 @@ policies the same way (they import these names through guardrails.iam).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -93,10 +94,20 @@ def describe(label: str, index: int, statement: Mapping[str, Any]) -> str:
     return f"{label} statement {index}" + (f" ({sid})" if sid else "")
 
 
+# The rules ask the same few patterns (the unscopable allowlist, the escalation actions) of the same few actions
+# tens of thousands of times per stack: the answers are pure functions of their strings, so each is worked out once.
+_CACHE_SIZE = 1 << 16
+
+
+@functools.lru_cache(maxsize=4096)
+def _wildcard_regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(re.escape(pattern).replace(r"\*", ".*").replace(r"\?", "."), flags=re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def iam_match(pattern: str, value: str) -> bool:
     """IAM wildcard matching (`*` any run, `?` one character), case-insensitive as IAM actions are."""
-    regex = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
-    return re.fullmatch(regex, value, flags=re.IGNORECASE) is not None
+    return _wildcard_regex(pattern).fullmatch(value) is not None
 
 
 def grants_action(statement: Mapping[str, Any], action: str) -> bool:
@@ -118,6 +129,7 @@ _RESOURCE_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
 _NAMED_FIRST = frozenset({"s3", "s3-object-lambda"})
 
 
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def wildcard_service(resource: str) -> str | None:
     """The service every resource of which `resource` matches ("*" for every service), or None when it names
     something narrower. Judged by what the pattern matches, not by how it is written: `arn:aws:logs:*:*:*`,
@@ -144,6 +156,7 @@ def is_wildcard_resource(resource: str) -> bool:
     return wildcard_service(resource) is not None
 
 
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def covers_action(resource: str, action: str) -> bool:
     """Whether `resource` matches every resource `action` (or action pattern) can act on."""
     service = wildcard_service(resource)
@@ -264,6 +277,11 @@ def aws_managed_name(arn: str) -> str | None:
 
 def unscopable(action: str, allowlist: Sequence[str]) -> bool:
     """An action (or action pattern) that IAM only grants on `*`, per the configured allowlist."""
+    return _unscopable(action, tuple(allowlist))
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _unscopable(action: str, allowlist: tuple[str, ...]) -> bool:
     return any(iam_match(allowed, action) for allowed in allowlist)
 
 

@@ -326,6 +326,24 @@ def test_window_checks_built_in_intervals_against_the_groups_alarms():
     assert window([group(), alarm()]) == []
 
 
+def test_window_judges_each_config_by_the_groups_that_use_it():
+    slow = Resource(DEPLOYMENT_CONFIG, config_props(), urn="urn:cfg-slow")
+    fast = Resource(DEPLOYMENT_CONFIG, {**config_props(type="TimeBasedLinear", timeBasedLinear={"interval": 4.0}),
+                                        "deploymentConfigName": "fast"}, urn="urn:cfg-fast")
+    by_name = Resource(GROUP, set_path(group_props(), "deploymentConfigName", "app-canary"), urn="urn:dg-a")
+    # Names the config through its output (no literal name): the dependency says which config it is.
+    by_dependency = Resource(GROUP, {**set_path(group_props(), "deploymentConfigName", "fast-output"),
+                                     "alarmConfiguration": {"enabled": True, "alarms": ["b-5xx"]}},
+                             urn="urn:dg-b", property_dependencies={"deploymentConfigName": ["urn:cfg-fast"]})
+    alarms = [alarm(evaluationPeriods=5.0), Resource(ALARM, alarm_props(name="b-5xx"), urn="urn:alarm-b")]
+    results = list(check_config_traffic_window(
+        (slow, fast, by_name, by_dependency, *alarms), ctx("codedeploy-config-traffic-window")))
+    # slow: 300 s against group a's 360 s alarm; fast: 240 s against group b's 240 s alarm, not the 300 s default.
+    assert [(r.urn, r.message) for r in results] == [(
+        "urn:cfg-slow", "trafficRoutingConfig TimeBasedCanary interval is 5 min (300s): expected at least 360s "
+        "(the slowest rollback alarm) so alarms can fire before the next traffic step")]
+
+
 # analyzer path -----------------------------------------------------------------------------------------------
 def stack(group_overrides: dict | None = None, alarm_overrides: dict | None = None, config: dict | None = None):
     regs = [registration(ALARM, alarm_props(**(alarm_overrides or {})), name="app-5xx")]
