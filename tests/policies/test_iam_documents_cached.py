@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from guardrails.iam_documents import covers_action, iam_match, unscopable, wildcard_service
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -45,8 +46,10 @@ def reference_covers_action(resource: str, action: str) -> bool:
 
 # Few letters, so that generated patterns and values often match; the IAM metacharacters, regex metacharacters
 # (escaped by the matcher) and letters whose case folding is not ASCII's.
-_CHARS = st.sampled_from(list("aAbB:*?.-/[]()+^$\\|{}sSkKıİſ ß"))
-_TEXT = st.text(_CHARS, max_size=12)
+_CHARS = st.sampled_from(list("aAbB:*?.-/[]()+^$\\|{}sSkKıİſ ß\n"))
+# ASCII only, so that the direct matcher (not the regex) answers: the glob walk with several stars, `?`, newlines.
+_ASCII = st.text(st.sampled_from(list("aAbB:*?.-sSkK\n")), max_size=12)
+_TEXT = st.one_of(_ASCII, st.text(_CHARS, max_size=12))
 _SERVICES = st.sampled_from(["*", "s3", "S3", "sts", "iam", "kms", "logs", "s3-object-lambda", ""])
 _SEGMENT = st.sampled_from(["*", "key", "role", "table", "my-bucket", "a1", "1a", "log-group", ""])
 _ARNS = st.builds(
@@ -61,11 +64,27 @@ _ACTIONS = st.one_of(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(pattern=_TEXT, value=_TEXT)
 def test_iam_match_answers_as_the_uncached_regex(pattern: str, value: str) -> None:
     assert iam_match(pattern, value) is reference_iam_match(pattern, value)
     assert iam_match(pattern, value) is reference_iam_match(pattern, value)  # and again, from the cache
+
+
+@settings(max_examples=500, deadline=None)
+@given(pattern=st.text(st.sampled_from("aB*?"), max_size=8), value=st.text(st.sampled_from("Ab*\n"), max_size=8))
+def test_iam_match_on_a_small_alphabet_answers_as_the_regex(pattern: str, value: str) -> None:
+    """Few characters, so that most pairs match or nearly match (stars against stars, `?` against newlines)."""
+    assert iam_match(pattern, value) is reference_iam_match(pattern, value)
+
+
+@pytest.mark.parametrize(("pattern", "value", "expected"), [
+    ("*a", "*ba", True), ("a*b*c", "aXbYbZc", True), ("a*b*c", "acb", False), ("?", "\n", False),
+    ("iam:pass*", "IAM:PassRole", True), ("*", "", True), ("a?", "a", False), ("k", "\u212a", True),
+])
+def test_iam_match_edge_cases(pattern: str, value: str, expected: bool) -> None:
+    assert reference_iam_match(pattern, value) is expected
+    assert iam_match(pattern, value) is expected
 
 
 @settings(max_examples=400, deadline=None)
