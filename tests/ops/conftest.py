@@ -43,7 +43,9 @@ def aws_env(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path) -> st
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
     host, _, port = moto_endpoint.removeprefix("http://").partition(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    # Generous: the reset waits for moto's state lock, which a previous test's abandoned call (a fault case that
+    # drops or holds a response) may still hold for a while on a loaded machine (timed out at 10 s in one CI run).
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
     connection.request("POST", "/moto-api/reset")
     assert connection.getresponse().status == 200
     connection.close()
