@@ -199,7 +199,11 @@ def _preload_without_gc(program_dir: Path) -> sdk_loader.SdkFinder | None:
     return finder
 
 
-_GC_FIRST_GENERATION = 50_000
+_GC_FIRST_GENERATION = 1_000_000
+"""Net allocations between young collections. A program's SDK objects (Outputs, futures, requests) live as long as
+the run and are almost never cyclic garbage, so each collection rescans live objects for little: at 50 services
+(700k net allocations) the collections at 50,000 cost a fifth of the program phase's CPU, for 3 MB less peak
+memory. A program that does make cyclic garbage is still collected, every million allocations."""
 
 
 def _memory_limit_mb() -> int:
