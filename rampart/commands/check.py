@@ -10,9 +10,9 @@ from pathlib import Path
 from rich.console import Console
 
 from rampart import console
-from rampart.engine.analyzer import DEFAULT_POLICY_TIMEOUT_SECONDS
 from rampart.engine.check import CheckOptions, run_check
 from rampart.engine.default_pack import PACK_FILE, default_pack
+from rampart.engine.pack_info import DEFAULT_POLICY_TIMEOUT_SECONDS
 from rampart.errors import UsageError
 from rampart.reports import html_report, json_report, markdown, sarif, text
 

@@ -26,21 +26,16 @@ from rampart.engine.analyzer_messages import (
     _ENFORCEMENT_NAMES,
     _ENFORCEMENT_VALUES,
     _SEVERITY_NAMES,
-    Diagnostic,
-    PackInfo,
-    PolicyMetadata,
     _analyze_request,
     _diagnostic,
     _options,
     _to_struct,
 )
+from rampart.engine.pack_info import DEFAULT_POLICY_TIMEOUT_SECONDS, Diagnostic, PackInfo, PolicyMetadata
 from rampart.engine.recorder import Registration
 from rampart.errors import UsageError
 
 STARTUP_TIMEOUT_SECONDS = 60.0
-DEFAULT_POLICY_TIMEOUT_SECONDS = 120.0
-"""Bound on each analyzer call (GetAnalyzerInfo, Configure, Analyze, AnalyzeStack): a policy that loops would
-otherwise hold `rampart check` forever. Generous: the whole production stack's AnalyzeStack takes about a second."""
 # A frame as faulthandler (`line 12 in name`) or a traceback (`line 12, in name`) prints it.
 _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+),? in (?P<name>[A-Za-z_][A-Za-z0-9_<>]*)')
 # What guardrails.adapter.PolicyRaised puts in a gRPC error's details; nothing else of the details is shown (a
@@ -49,6 +44,8 @@ _RAISED = re.compile(r"policy '(?P<policy>[A-Za-z0-9_.:-]+)' raised (?P<type>[A-
                      r"(?P<where>[^\s:]+:\d+|an unknown line)")
 _ANY_FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')  # <module> included
 _STDERR_KEPT_BYTES = 256 * 1024
+
+
 @dataclass
 class PolicyPackProcess:
     """A running policy pack. Use as a context manager; the process is always stopped on exit."""

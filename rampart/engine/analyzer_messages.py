@@ -4,12 +4,12 @@ PolicyMetadata), what it reports (Diagnostic), and the requests built from a rec
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf import struct_pb2
 from pulumi.runtime.proto import analyzer_pb2
 
+from rampart.engine.pack_info import Diagnostic
 from rampart.engine.recorder import Registration
 
 _ENFORCEMENT_NAMES = {
@@ -20,39 +20,6 @@ _ENFORCEMENT_NAMES = {
 }
 _ENFORCEMENT_VALUES = {name: value for value, name in _ENFORCEMENT_NAMES.items()}
 _SEVERITY_NAMES = {0: "unspecified", 1: "low", 2: "medium", 3: "high", 4: "critical"}
-
-
-@dataclass(frozen=True)
-class PolicyMetadata:
-    name: str
-    description: str
-    enforcement: str
-    severity: str
-    framework_name: str
-    framework_reference: str
-    remediation: str
-    url: str
-    tags: tuple[str, ...]
-    config_schema: Mapping[str, Any]
-    """JSON schema of the policy's config (properties + required), as the pack declares it."""
-
-
-@dataclass(frozen=True)
-class PackInfo:
-    name: str
-    version: str
-    policies: Mapping[str, PolicyMetadata]
-
-
-@dataclass(frozen=True)
-class Diagnostic:
-    policy: str
-    message: str
-    enforcement: str
-    severity: str
-    urn: str
-    analyzed_urn: str = ""
-    """The resource whose Analyze call produced this (empty for AnalyzeStack)."""
 
 
 def _analyze_request(registration: Registration) -> analyzer_pb2.AnalyzeRequest:

@@ -8,15 +8,18 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rampart.engine import cache, environment
-from rampart.engine.analyzer import DEFAULT_POLICY_TIMEOUT_SECONDS, Diagnostic, PackInfo, PolicyPackProcess
 from rampart.engine.environment import ProgramEnvironment
-from rampart.engine.recorder import Registration
+from rampart.engine.pack_info import DEFAULT_POLICY_TIMEOUT_SECONDS, Diagnostic, PackInfo
 from rampart.engine.stack_runs import StackRuns
 from rampart.engine.stackfile import discover_stacks, load_project, load_stack
+from rampart.engine.values import Registration
 from rampart.errors import UsageError
+
+if TYPE_CHECKING:
+    from rampart.engine.analyzer import PolicyPackProcess
 from rampart.reports.model import (
     CheckReport,
     OpaqueSummary,
@@ -232,6 +235,10 @@ def _run_and_analyze(options: CheckOptions, stacks: list[str], configs: Mapping[
                       timeout=options.program_timeout)
     try:
         progress(f"running {len(stacks)} stack program(s) and starting the policy pack")
+        # Only now, with the programs already starting: gRPC and the Pulumi SDK take a few tenths of a second to
+        # load, which the worker's own start-up (the long pole) then hides.
+        from rampart.engine.analyzer import PolicyPackProcess
+
         with PolicyPackProcess(pack_dir=options.pack_dir, project=project.name, stack=stacks[0],
                                call_timeout=options.policy_timeout) as pack:
             info = pack.info()

@@ -28,6 +28,7 @@ from rampart.engine.values import (
     SECRET_SIG,
     SECRET_SIG_KEY,
     UNKNOWN,
+    Registration,
     contains_secret,
     redact_secrets,
     struct_to_python,
@@ -44,43 +45,6 @@ is unknown; inputs, autonames, region and tags are known (fake_outputs.FakeCloud
 ASSUME_EXISTING = "assume-existing"
 """`pulumi preview` of a stack whose resources already exist: every output the fake cloud computes is known."""
 MODES = (FIRST_PREVIEW, ASSUME_EXISTING)
-
-
-@dataclass(frozen=True)
-class Registration:
-    """One `RegisterResource` request as the engine would see it."""
-
-    urn: str
-    type: str
-    name: str
-    custom: bool
-    parent: str
-    dependencies: tuple[str, ...]
-    property_dependencies: Mapping[str, tuple[str, ...]]
-    protect: bool
-    ignore_changes: tuple[str, ...]
-    delete_before_replace: bool
-    retain_on_delete: bool
-    aliases: tuple[str, ...]
-    custom_timeouts: Mapping[str, str]
-    provider: str
-    additional_secret_outputs: tuple[str, ...]
-    replace_on_changes: tuple[str, ...]
-    inputs: Mapping[str, Any]
-    """Inputs as JSON-like values, camelCase keys; secrets stay wrapped in Pulumi's secret signature."""
-    id: str = ""
-    source_file: str = ""
-    """The absolute path of the file that declared the resource (the SDK's `sourcePosition`): for a resource
-    declared inside a component, the component's line that declared it. Empty when the SDK gives none."""
-    source_line: int = 0
-
-    def plain_inputs(self) -> dict[str, Any]:
-        """Inputs with secrets unwrapped: for assertions in tests, never for output."""
-        return unwrap_secrets(self.inputs)
-
-    def redacted_inputs(self) -> dict[str, Any]:
-        """Inputs with every secret replaced by the marker `[secret]`: safe for any report."""
-        return redact_secrets(self.inputs)
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from rampart.engine.environment import ProgramEnvironment, activated
-from rampart.engine.worker import STREAM_SUFFIX
-from rampart.engine.worker import signal_name as _signal_name
+from rampart.engine.protocol import STREAM_SUFFIX
+from rampart.engine.protocol import signal_name as _signal_name
 
 STREAM_POLL_SECONDS = 0.02
 """How long the reader of a running stack's registrations waits for news before looking at its file again."""
@@ -87,7 +87,7 @@ class StackRuns:
         return True
 
     def registrations(self, stack: str) -> Iterator[dict[str, Any]]:
-        """The stack's registrations as its program declares them (worker.STREAM_SUFFIX), until it is done. What
+        """The stack's registrations as its program declares them (protocol.STREAM_SUFFIX), until it is done. What
         the program declared before failing comes too: `result` says whether it finished."""
         path = self._dir / f"{stack}{STREAM_SUFFIX}"
         stream = None

@@ -31,6 +31,7 @@ from typing import Any, TextIO
 import pulumi
 
 from rampart.engine import program_errors, sdk_loader
+from rampart.engine.protocol import STREAM_SUFFIX, signal_name
 from rampart.engine.recorder import ASSUME_EXISTING, FIRST_PREVIEW, Registration, record
 from rampart.engine.stackfile import load_project, load_stack
 from rampart.errors import RampartError
@@ -227,11 +228,6 @@ def _limit_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
-STREAM_SUFFIX = ".registrations.jsonl"
-"""`<stack>.registrations.jsonl`: one registration per line, written as the program declares it, so the pack can
-judge each resource while the program still runs; the result file then leaves them out."""
-
-
 def _run_to_file(program_dir: Path, stack: str, result_dir: Path, mode: str = FIRST_PREVIEW,
                  timeout: float | None = None) -> None:
     with (result_dir / f"{stack}{STREAM_SUFFIX}").open("w", encoding="utf-8") as stream:
@@ -258,13 +254,6 @@ def _write_result(result_dir: Path, stack: str, result: dict[str, Any]) -> None:
 
 
 _FAULT_FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
-
-
-def signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return str(number)
 
 
 def crash_result(stack: str, status: int, fault_dump: str, program_dir: Path) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from rampart.engine.analyzer import Diagnostic, PackInfo, PolicyMetadata
+from rampart.engine.pack_info import Diagnostic, PackInfo, PolicyMetadata
 
 FindingState = Literal["violation", "waived", "undeterminable"]
 

@@ -25,7 +25,7 @@ from types import ModuleType
 from typing import Any
 
 from rampart.engine.default_pack import bundled_pack
-from rampart.engine.recorder import SECRET_SIG, SECRET_SIG_KEY, UNKNOWN, redact_secrets, unwrap_secrets
+from rampart.engine.values import SECRET_SIG, SECRET_SIG_KEY, UNKNOWN, redact_secrets, unwrap_secrets
 from rampart.reports.model import Finding
 
 CREDENTIAL_MARKER = "[redacted: looks like a credential]"

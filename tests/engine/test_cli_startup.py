@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from rampart.cli import COMMAND_MODULES
 
@@ -25,3 +26,27 @@ def test_check_does_not_load_the_aws_sdk_and_help_lists_every_command():
     assert "--no-cache" in check_help and not boto3
     top_help, _ = _probe(["--help"])
     assert all(name in top_help for name in COMMAND_MODULES)
+
+
+def test_the_stack_programs_start_before_the_pulumi_sdk_and_grpc_are_loaded(tmp_path):
+    """The worker's own start-up (interpreter, SDK preload) is the long pole of a check: `rampart check` starts it
+    before it loads the Pulumi SDK or gRPC for the pack, so the two start-ups overlap instead of adding up."""
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
+    argv = ["check", "--program", str(fixtures / "programs" / "tiny"),
+            "--policy-pack", str(fixtures / "packs" / "tiny"), "--stack", "staging", "--format", "json", "--no-cache",
+            "--output", str(tmp_path / "report.json")]
+    code = (
+        "import subprocess, sys\n"
+        "loaded = []\n"
+        "class Spy(subprocess.Popen):\n"
+        "    def __init__(self, args, *rest, **options):\n"
+        "        if 'rampart.engine.worker' in ' '.join(map(str, args)):\n"
+        "            loaded.append(sorted(m for m in ('pulumi', 'grpc') if m in sys.modules))\n"
+        "        super().__init__(args, *rest, **options)\n"
+        "subprocess.Popen = Spy\n"
+        "from rampart import cli\n"
+        f"code = cli.main({argv!r})\n"
+        "print(code in (0, 1), loaded)"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert completed.stdout.strip() == "True [[]]", completed.stdout + completed.stderr
