@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import functools
 import pathlib
+import re
 import sys
 from collections.abc import Iterator
 from types import FrameType
@@ -181,7 +182,9 @@ async def _wait_for_rpcs_linear(await_all_outstanding_tasks: bool = True) -> Non
         if await_all_outstanding_tasks:
             while True:
                 with pulumi_settings.SETTINGS.lock:
-                    pending = list(pulumi_settings.SETTINGS.outputs)
+                    # The SDK keeps them in a set, whose order follows memory addresses: when several fail, the one
+                    # raised (and so the program line the report names) must not depend on the allocator.
+                    pending = sorted(pulumi_settings.SETTINGS.outputs, key=_creation_order)
                     pulumi_settings.SETTINGS.outputs.clear()
                 if not pending:
                     break
@@ -190,6 +193,15 @@ async def _wait_for_rpcs_linear(await_all_outstanding_tasks: bool = True) -> Non
                     await task
         if not rpc_manager.rpcs:
             break
+
+
+_TASK_NUMBER = re.compile(r"Task-(\d+)")
+
+
+def _creation_order(task: asyncio.Future) -> tuple[int, int]:
+    """asyncio numbers the tasks it names (`Task-<n>`) in creation order; anything else keeps its place after them."""
+    match = _TASK_NUMBER.fullmatch(task.get_name()) if isinstance(task, asyncio.Task) else None
+    return (0, int(match[1])) if match else (1, 0)
 
 
 @contextlib.contextmanager
