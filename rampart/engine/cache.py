@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rampart.engine import local_files
+
 FORMAT = "rampart-check-cache/1"
 MAX_ENTRIES = 64
 SKIPPED_DIRS = frozenset({".git", ".venv", "venv", "node_modules", "__pycache__", ".bootstrap", ".pytest_cache",
@@ -36,17 +38,11 @@ _RAMPART_DIR = Path(__file__).resolve().parents[1]
 
 
 def cache_dir() -> Path:
-    if os.environ.get("RAMPART_CACHE_DIR"):
-        return Path(os.environ["RAMPART_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "rampart" / "check"
+    return local_files.user_cache_dir("RAMPART_CACHE_DIR", "check")
 
 
 def _files(root: Path) -> Iterator[Path]:
-    for directory, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
-        for name in sorted(files):
-            yield Path(directory, name)
+    return local_files.walk(root, SKIPPED_DIRS)
 
 
 def tree_digest(root: Path, suffixes: tuple[str, ...] = ()) -> str:
@@ -132,12 +128,7 @@ class StackCache:
         self.directory = directory or cache_dir()
 
     def _private(self) -> bool:
-        """Only a directory of our own that nobody else can write to: loading a pickle runs code."""
-        try:
-            info = self.directory.stat()
-        except OSError:
-            return False
-        return info.st_uid == os.getuid() and not info.st_mode & 0o022
+        return local_files.is_private(self.directory)
 
     def load(self, key: str) -> Entry | None:
         if not self._private():

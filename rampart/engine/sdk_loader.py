@@ -27,6 +27,7 @@ import tempfile
 from pathlib import Path
 from types import CodeType
 
+from rampart.engine import local_files
 from rampart.engine.sdk_rewrite import rewrite
 
 FORMAT = b"rampart-sdk-code/1\n"
@@ -42,23 +43,14 @@ _NOT_GENERATED = frozenset({"pulumi_policy"})
 
 
 def cache_dir() -> Path:
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "rampart" / "sdk-code"
+    return local_files.user_cache_dir(CACHE_ENV, "sdk-code")
 
 
 # --- the cache -----------------------------------------------------------------------------------------------
 
 
 def _private(directory: Path) -> bool:
-    """Only a directory of our own that nobody else can write to: loading marshalled code runs it."""
-    try:
-        info = directory.stat()
-    except OSError:
-        return False
-    getuid = getattr(os, "getuid", None)
-    return (getuid is None or info.st_uid == getuid()) and not info.st_mode & 0o022
+    return local_files.is_private(directory)
 
 
 def _entry_path(directory: Path, source_path: str) -> Path:

@@ -30,7 +30,7 @@ from typing import Any, TextIO
 
 import pulumi
 
-from rampart.engine import program_errors, sdk_loader
+from rampart.engine import local_files, program_errors, sdk_loader
 from rampart.engine.protocol import STREAM_SUFFIX, signal_name
 from rampart.engine.recorder import ASSUME_EXISTING, FIRST_PREVIEW, Registration, record
 from rampart.engine.stackfile import load_project, load_stack
@@ -139,11 +139,7 @@ _SKIPPED_DIRS = {".venv", "venv", "node_modules", ".git", "__pycache__", ".boots
 
 def _program_files(program_dir: Path) -> Iterator[Path]:
     # Skipped directories are never entered: a program's own .venv holds thousands of files (0.6 s to walk).
-    for directory, dirs, files in os.walk(program_dir):
-        dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_DIRS)
-        for name in sorted(files):
-            if name.endswith(".py"):
-                yield Path(directory, name)
+    return (path for path in local_files.walk(program_dir, _SKIPPED_DIRS) if path.name.endswith(".py"))
 
 
 def preload_sdk_modules(program_dir: Path) -> list[str]:
@@ -243,7 +239,7 @@ def _run_to_file(program_dir: Path, stack: str, result_dir: Path, mode: str = FI
         except Exception as exc:  # the engine's own failure, still reported per stack
             result = {"error": {"kind": "program", "message": f"{type(exc).__name__}: {exc}"}}
     if result.get("registrations") is not None:
-        result = {**result, "registrations": None, "streamed": len(result["registrations"])}
+        result = {**result, "registrations": None}
     _write_result(result_dir, stack, result)
 
 
