@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import functools
 import pathlib
-import re
 import sys
 from collections.abc import Iterator
 from types import FrameType
@@ -25,6 +24,8 @@ from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime import stack as pulumi_stack
 from pulumi.runtime import sync_await
 from pulumi.runtime.proto import source_pb2
+
+from rampart.engine import sdk_inline
 
 _LIBRARY_MARKER = "site-packages"
 """What recorder._declaring_position skips to reach the program's own line (a library's frame)."""
@@ -105,6 +106,8 @@ def serialize_plain_properties(inputs: Any, property_deps: dict, *args: Any, **k
 def mock_sync_await(awaitable: Any) -> Any:
     if isinstance(awaitable, _Serialized):
         return awaitable.struct
+    if asyncio.events._get_running_loop() is not None:  # called inline, on the recording loop's own thread
+        return sdk_inline.serialize_off_loop(awaitable)
     return sync_await._sync_await(awaitable)
 
 
@@ -182,9 +185,9 @@ async def _wait_for_rpcs_linear(await_all_outstanding_tasks: bool = True) -> Non
         if await_all_outstanding_tasks:
             while True:
                 with pulumi_settings.SETTINGS.lock:
-                    # The SDK keeps them in a set, whose order follows memory addresses: when several fail, the one
-                    # raised (and so the program line the report names) must not depend on the allocator.
-                    pending = sorted(pulumi_settings.SETTINGS.outputs, key=_creation_order)
+                    # In creation order (sdk_outputs.OrderedOutputs): when several fail, the one raised (and so the
+                    # program line the report names) is the earliest's, whatever the allocator did.
+                    pending = list(pulumi_settings.SETTINGS.outputs)
                     pulumi_settings.SETTINGS.outputs.clear()
                 if not pending:
                     break
@@ -193,15 +196,6 @@ async def _wait_for_rpcs_linear(await_all_outstanding_tasks: bool = True) -> Non
                     await task
         if not rpc_manager.rpcs:
             break
-
-
-_TASK_NUMBER = re.compile(r"Task-(\d+)")
-
-
-def _creation_order(task: asyncio.Future) -> tuple[int, int]:
-    """asyncio numbers the tasks it names (`Task-<n>`) in creation order; anything else keeps its place after them."""
-    match = _TASK_NUMBER.fullmatch(task.get_name()) if isinstance(task, asyncio.Task) else None
-    return (0, int(match[1])) if match else (1, 0)
 
 
 @contextlib.contextmanager

@@ -1,0 +1,128 @@
+"""A resource's property outputs as the SDK builds its `urn` and `id`: one future each, not four and a task.
+
+The SDK's `rpc.transfer_properties` gives every property of every resource four futures (value, known, secret,
+dependencies) and an `Output` whose data is a task that awaits them one by one. A pulumi_aws resource has tens of
+properties, so a 2,000-resource stack schedules some 80,000 tasks that only copy four results into one
+`_OutputData`. The SDK's own `resource_output` (a resource's `urn` and `id`) already builds an output from a single
+future that is resolved with the whole `_OutputData` at once; `transfer_properties_direct` does the same for every
+property. What a consumer sees is unchanged: the same `_OutputData` (dependencies: the resource and the
+property's own; known and secret as resolved), or the same exception when the registration failed.
+
+The SDK keeps its outstanding outputs in a set, whose iteration order follows memory addresses; `OrderedOutputs`
+keeps them in creation order, so the output whose failure is raised first (and the program line a report names)
+does not depend on the allocator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import pulumi
+from pulumi.runtime import resource as pulumi_resource
+from pulumi.runtime import rpc as pulumi_rpc
+from pulumi.runtime import settings as pulumi_settings
+
+_OutputData = getattr(pulumi.output, "_OutputData", None)
+_create_urn = pulumi_resource.create_urn
+
+
+class OrderedOutputs:
+    """The part of `set` the SDK uses for `SETTINGS.outputs` (add, discard, remove, clear, len, iteration), in
+    insertion order."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Iterable[asyncio.Future] = ()) -> None:
+        self._items: dict[asyncio.Future, None] = dict.fromkeys(items)
+
+    def add(self, item: asyncio.Future) -> None:
+        self._items[item] = None
+
+    def discard(self, item: asyncio.Future) -> None:
+        self._items.pop(item, None)
+
+    def remove(self, item: asyncio.Future) -> None:
+        del self._items[item]  # KeyError when absent, as from a set
+
+    def clear(self) -> None:
+        self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[asyncio.Future]:
+        return iter(list(self._items))
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._items
+
+
+def _resolve_property(resource: Any, data: asyncio.Future, value: Any, is_known: bool, is_secret: bool,
+                      dependencies: Any, failed: Exception | None) -> None:
+    """The SDK's resolver contract (`rpc.Resolver`): a failure fails the output; otherwise its dependencies are
+    the property's own and the resource itself."""
+    if failed is not None:
+        data.set_exception(failed)
+        return
+    resources = set(dependencies) if dependencies else set()
+    resources.add(resource)
+    data.set_result(_OutputData(resources=resources, value=value, is_known=is_known, is_secret=is_secret))
+
+
+def transfer_properties_direct(res: Any, props: Any, custom: bool) -> dict[str, Any]:
+    """`rpc.transfer_properties`, with each property's output made from one future (as `resource_output`)."""
+    resolvers: dict[str, Any] = {}
+    from_data = pulumi.Output._from_data
+    for name in props:
+        if name == "urn" or (name == "id" and custom):
+            continue  # the SDK resolves these itself, as in its own transfer_properties
+        data: asyncio.Future = asyncio.Future()
+        resolvers[name] = functools.partial(_resolve_property, res, data)
+        res.__dict__[name] = from_data(data)
+    return resolvers
+
+
+def _resolved(value: str) -> Any:
+    data: asyncio.Future = asyncio.Future()
+    data.set_result(_OutputData(resources=set(), value=value, is_known=True, is_secret=False))
+    return pulumi.Output._from_data(data)
+
+
+def create_urn_direct(name: Any, type_: Any, parent: Any = None, project: str | None = None,
+                      stack: str | None = None) -> Any:
+    """`resource.create_urn`; when every argument is a plain string (as `register_resource` calls it for every
+    resource) the URN is made at once, by the SDK's own formula, instead of through three outputs and an apply."""
+    if type(name) is str and type(type_) is str and (parent is None or type(parent) is str):
+        if parent is not None:
+            prefix = parent[0:parent.rfind("::")] + "$"
+        else:
+            stack = pulumi_settings.get_stack() if stack is None else stack
+            project = pulumi_settings.get_project() if project is None else project
+            prefix = "urn:pulumi:" + stack + "::" + project + "::"
+        return _resolved(prefix + type_ + "::" + name)
+    return _create_urn(name, type_, parent, project, stack)
+
+
+def supported() -> bool:
+    """Only an SDK whose outputs hold one `_OutputData` future (3.2xx and later) gets the direct path."""
+    return _OutputData is not None and hasattr(pulumi.Output, "_from_data") and hasattr(
+        pulumi_rpc, "transfer_properties")
+
+
+@contextlib.contextmanager
+def installed() -> Iterator[None]:
+    """For one recorded run: direct property outputs (where the SDK supports them) and ordered output tracking."""
+    pulumi_settings.SETTINGS.outputs = OrderedOutputs(pulumi_settings.SETTINGS.outputs)
+    original = pulumi_rpc.transfer_properties
+    if supported():
+        pulumi_rpc.transfer_properties = transfer_properties_direct
+        pulumi_resource.create_urn = create_urn_direct
+    try:
+        yield
+    finally:
+        pulumi_rpc.transfer_properties = original
+        pulumi_resource.create_urn = _create_urn

@@ -1,0 +1,161 @@
+"""Direct property outputs, plain-argument URNs and inline monitor calls show a program exactly what the SDK's own
+code shows it (rampart.engine.sdk_outputs, rampart.engine.sdk_inline)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pulumi
+import pulumi_aws as aws
+import pytest
+from pulumi.runtime import resource as pulumi_resource
+from pulumi.runtime import rpc as pulumi_rpc
+from pulumi.runtime import settings as pulumi_settings
+
+from rampart.engine import recorder, sdk_inline, sdk_outputs, sdk_speedups
+
+_SDK_TRANSFER = pulumi_rpc.transfer_properties
+
+
+class _Holder:
+    """What transfer_properties writes the outputs onto (a resource's __dict__)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+
+async def _observe(output: pulumi.Output) -> tuple:
+    try:
+        value = await output.future(with_unknowns=True)
+    except RuntimeError as error:
+        return ("failed", str(error))
+    resources = sorted(resource._name for resource in await output.resources())
+    return value, await output.is_known(), await output.is_secret(), resources
+
+
+RESOLUTIONS = [
+    pytest.param(("arn:aws:x", True, False, None, None), id="known"),
+    pytest.param((None, False, False, None, None), id="unknown"),
+    pytest.param(("hunter2", True, True, None, None), id="secret"),
+    pytest.param(({"a": [1, None]}, True, False, {_Holder("dep")}, None), id="with-dependencies"),
+    pytest.param(([pulumi_rpc.UNKNOWN], True, False, None, None), id="nested-unknown-is-not-known"),
+    pytest.param((None, False, False, None, RuntimeError("registration failed")), id="failed"),
+]
+
+
+@pytest.mark.parametrize("resolution", RESOLUTIONS)
+def test_a_direct_property_output_resolves_as_the_sdks(resolution):
+    async def observed(transfer):
+        holder = _Holder("res")
+        resolvers = transfer(holder, {"prop": None, "urn": None, "id": None}, True)
+        assert sorted(resolvers) == ["prop"]  # urn and id are the SDK's own business, in both versions
+        resolvers["prop"](*resolution)
+        return await _observe(holder.__dict__["prop"])
+
+    loop = asyncio.new_event_loop()
+    try:
+        sdk = loop.run_until_complete(observed(_SDK_TRANSFER))
+        direct = loop.run_until_complete(observed(sdk_outputs.transfer_properties_direct))
+    finally:
+        loop.close()
+    assert direct == sdk
+
+
+@pytest.mark.parametrize(("name", "type_", "parent"), [
+    ("bucket", "aws:s3/bucket:Bucket", None),
+    ("child", "aws:iam/role:Role", "urn:pulumi:dev::proj::rampart:x:Service::svc"),
+    ("deep", "aws:ecs/service:Service", "urn:pulumi:dev::proj::rampart:x:Service$rampart:y:Part::part"),
+])
+def test_a_plain_urn_is_the_sdks(name, type_, parent):
+    pulumi_settings.configure(pulumi_settings.Settings(project="proj", stack="dev"))
+
+    async def both():
+        return (await pulumi_resource.create_urn(name, type_, parent).future(),
+                await sdk_outputs.create_urn_direct(name, type_, parent).future())
+
+    loop = asyncio.new_event_loop()
+    try:
+        sdk, direct = loop.run_until_complete(both())
+    finally:
+        loop.close()
+    assert direct == sdk
+
+
+def test_outstanding_outputs_are_kept_in_creation_order():
+    futures = [asyncio.Future(loop=asyncio.new_event_loop()) for _ in range(50)]
+    ordered = sdk_outputs.OrderedOutputs()
+    for future in futures:
+        ordered.add(future)
+    ordered.discard(futures[3])
+    ordered.remove(futures[7])
+    with pytest.raises(KeyError):
+        ordered.remove(futures[7])
+    assert list(ordered) == [f for i, f in enumerate(futures) if i not in (3, 7)]
+    assert len(ordered) == 48 and futures[0] in ordered
+
+
+def _program_threads(seen: dict):
+    def program():
+        role = aws.iam.Role("role", assume_role_policy="{}")
+        aws.iam.RolePolicy("policy", role=role.name, policy="{}")
+
+        async def users_own_blocking_work():
+            return await asyncio.get_running_loop().run_in_executor(None, threading.get_ident)
+
+        seen["users_work"] = pulumi.Output.from_input(users_own_blocking_work())
+        pulumi.export("arn", role.arn)
+
+    return program
+
+
+def test_monitor_calls_run_on_the_loop_and_a_programs_own_work_on_a_thread(monkeypatch):
+    seen: dict = {"monitor": set()}
+    register = recorder.RecordingMonitor.RegisterResource
+
+    def spying(self, request):
+        seen["monitor"].add(threading.get_ident())
+        return register(self, request)
+
+    monkeypatch.setattr(recorder.RecordingMonitor, "RegisterResource", spying)
+    recording = recorder.record(_program_threads(seen), project="p", stack="dev", mode=recorder.ASSUME_EXISTING)
+    assert seen["monitor"] == {threading.get_ident()}
+    assert seen["users_work"]._data.result().value != threading.get_ident()
+    assert [r.type for r in recording.registrations] == ["aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy"]
+
+
+def test_the_recording_is_the_same_with_the_sdks_own_paths(monkeypatch):
+    def registrations():
+        recording = recorder.record(_program_threads({}), project="p", stack="dev")
+        return [(r.urn, r.inputs, r.dependencies, r.property_dependencies) for r in recording.registrations], \
+            recording.outputs
+
+    lean = registrations()
+    monkeypatch.setattr(sdk_outputs, "supported", lambda: False)
+    monkeypatch.setattr(sdk_inline, "_is_sdk_call", lambda func: False)
+    assert registrations() == lean
+
+
+def test_an_answer_needing_the_sdks_serialiser_is_made_off_the_running_loop():
+    async def needs_serialiser():
+        await asyncio.sleep(0)  # suspends: pumping the recording loop itself would re-enter it
+        return "made"
+
+    async def monitor_call_inline():
+        others_ran: list = []
+        asyncio.get_running_loop().call_soon(others_ran.append, "another task's step")
+        made = sdk_speedups.mock_sync_await(needs_serialiser())
+        return made, list(others_ran)  # nothing else of the recording loop ran inside the monitor's call
+
+    loop = asyncio.new_event_loop()
+    try:
+        assert loop.run_until_complete(monitor_call_inline()) == ("made", [])
+    finally:
+        loop.close()
+
+
+def test_installed_puts_the_sdks_functions_back():
+    with sdk_outputs.installed():
+        assert pulumi_rpc.transfer_properties is sdk_outputs.transfer_properties_direct
+    assert pulumi_rpc.transfer_properties is _SDK_TRANSFER
+    assert pulumi_resource.create_urn is not sdk_outputs.create_urn_direct
