@@ -18,10 +18,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import types
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pulumi
+import pulumi._types as pulumi_types
 from pulumi.runtime import resource as pulumi_resource
 from pulumi.runtime import rpc as pulumi_rpc
 from pulumi.runtime import settings as pulumi_settings
@@ -107,6 +109,18 @@ def create_urn_direct(name: Any, type_: Any, parent: Any = None, project: str | 
     return _create_urn(name, type_, parent, project, stack)
 
 
+def _memoised_resource_types(resource_types: Any) -> Any:
+    """`_types.resource_types` once per class. The SDK caches the getter half of it but re-evaluates the class's
+    own annotations on every registration (a component's annotated outputs: `get_type_hints` each time). Its one
+    caller (`rpc.resolve_outputs`) only reads the mapping, which is read-only here to keep it that way."""
+
+    @functools.cache
+    def memoised(resource_cls: type) -> Any:
+        return types.MappingProxyType(resource_types(resource_cls))
+
+    return memoised
+
+
 def supported() -> bool:
     """Only an SDK whose outputs hold one `_OutputData` future (3.2xx and later) gets the direct path."""
     return _OutputData is not None and hasattr(pulumi.Output, "_from_data") and hasattr(
@@ -121,8 +135,11 @@ def installed() -> Iterator[None]:
     if supported():
         pulumi_rpc.transfer_properties = transfer_properties_direct
         pulumi_resource.create_urn = create_urn_direct
+    resource_types = pulumi_types.resource_types
+    pulumi_types.resource_types = _memoised_resource_types(resource_types)
     try:
         yield
     finally:
         pulumi_rpc.transfer_properties = original
         pulumi_resource.create_urn = _create_urn
+        pulumi_types.resource_types = resource_types

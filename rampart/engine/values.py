@@ -90,19 +90,36 @@ def contains_secret(value: Any) -> bool:
 
 
 def struct_to_python(struct: struct_pb2.Struct, ids_by_urn: Mapping[str, str]) -> dict[str, Any]:
-    """Struct -> JSON-like dict. Resource references become the referenced id (custom) or URN, as the engine
-    marshals them for analyzers; secrets keep their signature so nothing downstream unwraps by accident."""
-    from google.protobuf import json_format  # here: the rest of this module is for readers without protobuf loaded
+    """Struct -> JSON-like dict, as protobuf's `json_format.MessageToDict` gives it (numbers as floats, an unset
+    value as None; infinity and NaN refused), in one walk. Resource references become the referenced id (custom)
+    or URN, as the engine marshals them for analyzers; secrets keep their signature so nothing downstream unwraps
+    by accident."""
+    return {key: _value_to_python(value, ids_by_urn) for key, value in struct.fields.items()}
 
-    return _replace_resource_references(json_format.MessageToDict(struct), ids_by_urn)
+
+def _value_to_python(value: Any, ids_by_urn: Mapping[str, str]) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind == "string_value":
+        return value.string_value
+    if kind == "struct_value":
+        fields = value.struct_value.fields
+        reference = fields.get(SECRET_SIG_KEY)
+        if reference is not None and reference.WhichOneof("kind") == "string_value" \
+                and reference.string_value == RESOURCE_REF_SIG:
+            plain = {key: _value_to_python(item, ids_by_urn) for key, item in fields.items()}
+            urn = plain.get("urn", "")
+            return plain.get("id") or ids_by_urn.get(urn) or urn
+        return {key: _value_to_python(item, ids_by_urn) for key, item in fields.items()}
+    if kind == "list_value":
+        return [_value_to_python(item, ids_by_urn) for item in value.list_value.values]
+    if kind == "bool_value":
+        return value.bool_value
+    if kind == "number_value":
+        number = value.number_value
+        if number != number or number in (_INFINITY, -_INFINITY):
+            raise ValueError("Fail to serialize a non-finite number_value (protobuf's JSON mapping has none)")
+        return number
+    return None  # null_value, or no value set
 
 
-def _replace_resource_references(value: Any, ids_by_urn: Mapping[str, str]) -> Any:
-    if isinstance(value, dict):
-        if value.get(SECRET_SIG_KEY) == RESOURCE_REF_SIG:
-            urn = value.get("urn", "")
-            return value.get("id") or ids_by_urn.get(urn) or urn
-        return {k: _replace_resource_references(v, ids_by_urn) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_replace_resource_references(v, ids_by_urn) for v in value]
-    return value
+_INFINITY = float("inf")

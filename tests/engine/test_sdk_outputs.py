@@ -159,3 +159,22 @@ def test_installed_puts_the_sdks_functions_back():
         assert pulumi_rpc.transfer_properties is sdk_outputs.transfer_properties_direct
     assert pulumi_rpc.transfer_properties is _SDK_TRANSFER
     assert pulumi_resource.create_urn is not sdk_outputs.create_urn_direct
+
+
+class _Component(pulumi.ComponentResource):
+    """A component with annotated outputs (the SDK reads them on every registration of the class)."""
+
+    arn: pulumi.Output[str]
+    names: pulumi.Output[list]
+
+
+def test_resource_types_are_the_sdks_once_per_class_and_read_only():
+    import pulumi._types as pulumi_types
+
+    sdk = pulumi_types.resource_types
+    memoised = sdk_outputs._memoised_resource_types(sdk)
+    for cls in (_Component, aws.iam.Role, aws.ecs.Service):
+        assert dict(memoised(cls)) == sdk(cls)
+        assert memoised(cls) is memoised(cls)
+    with pytest.raises(TypeError):
+        memoised(aws.iam.Role)["arn"] = str
