@@ -120,11 +120,43 @@ class _MockRpc:
         return getattr(pulumi_rpc, name)
 
 
+class _Ready:
+    """An awaitable that is already done: awaiting it gives `value` without suspending."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __await__(self) -> Iterator[Any]:
+        return self.value
+        yield  # (a generator: `await` needs an iterator)
+
+
+_SCALAR_TYPES = frozenset({str, bool, int, float, type(None)})
+
+
+def _serialize_scalars_at_once(serialize_property: Any) -> Any:
+    """The SDK's `rpc.serialize_property`, which every value of every input goes through (and every element of
+    every list), answers a plain scalar with the scalar itself, after a dozen type checks (an ABC's among them)
+    and a coroutine. Exactly such a value (an Enum or other subclass is the SDK's business) is answered here at
+    once; everything else is the SDK's own coroutine, unchanged. Every caller in the SDK awaits the result."""
+
+    def serialize(value: Any, *args: Any, **kwargs: Any) -> Any:
+        if type(value) in _SCALAR_TYPES and not kwargs.get("return_protobuf_value"):
+            return _Ready(value)
+        return serialize_property(value, *args, **kwargs)
+
+    return serialize
+
+
 @contextlib.contextmanager
 def installed() -> Iterator[None]:
     original = getattr(pulumi_resource, "_get_stack_trace", None)
     if original is not None:
         pulumi_resource._get_stack_trace = program_stack_trace
+    serialize_property = pulumi_rpc.serialize_property
+    pulumi_rpc.serialize_property = _serialize_scalars_at_once(serialize_property)
     # Only the mocks module's own names are replaced: the program's serialisation (its inputs, on the event loop)
     # is the SDK's, untouched. An SDK whose mocks module names them otherwise is left alone.
     mocks_names = {"rpc": _MockRpc(), "_sync_await": mock_sync_await}
@@ -135,6 +167,7 @@ def installed() -> Iterator[None]:
     try:
         yield
     finally:
+        pulumi_rpc.serialize_property = serialize_property
         if original is not None:
             pulumi_resource._get_stack_trace = original
         for name, value in replaced.items():

@@ -106,3 +106,64 @@ def test_the_mocks_module_gets_its_own_names_back():
         assert pulumi_mocks.rpc.serialize_properties is sdk_speedups.serialize_plain_properties
         assert pulumi_mocks.rpc.deserialize_properties is pulumi_rpc.deserialize_properties
     assert (pulumi_mocks.rpc, pulumi_mocks._sync_await) == before
+
+
+class _Colour(str, enum.Enum):  # noqa: UP042 (as generated provider SDKs declare their enums)
+    RED = "red"
+
+
+_INPUT_SCALARS = st.none() | st.booleans() | st.integers(-2**53, 2**53) | st.floats(allow_nan=False) \
+    | st.text(max_size=6) | st.just(_Colour.RED) | st.just(pulumi_rpc.UNKNOWN)
+_INPUT_VALUES = st.recursive(
+    _INPUT_SCALARS | st.tuples(st.sampled_from(["output", "secret"]), _INPUT_SCALARS),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=10)
+
+
+def _with_outputs(value):
+    """Outputs are made on the loop that serialises them: ("output", x) and ("secret", x) stand for them."""
+    if isinstance(value, tuple):
+        kind, inner = value
+        return pulumi.Output.from_input(inner) if kind == "output" else pulumi.Output.secret(inner)
+    if isinstance(value, list):
+        return [_with_outputs(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _with_outputs(item) for key, item in value.items()}
+    return value
+
+
+def _serialized(serialize_property, inputs, typ=None):
+    async def serialize():
+        deps: dict = {}
+        struct = await pulumi_rpc.serialize_properties(_with_outputs(inputs), deps, None, None, typ)
+        return struct, deps
+
+    original = pulumi_rpc.serialize_property
+    pulumi_rpc.serialize_property = serialize_property
+    loop = asyncio.new_event_loop()
+    try:
+        asyncio.set_event_loop(loop)
+        return loop.run_until_complete(serialize())
+    finally:
+        pulumi_rpc.serialize_property = original
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(st.text(max_size=6), _INPUT_VALUES, max_size=5))
+def test_scalars_answered_at_once_serialise_as_the_sdk_does(inputs):
+    sdk = pulumi_rpc.serialize_property
+    assert _serialized(sdk_speedups._serialize_scalars_at_once(sdk), inputs) == _serialized(sdk, inputs)
+
+
+def test_typed_inputs_serialise_as_the_sdk_does():
+    import pulumi_aws as aws
+
+    inputs = {"name": "svc", "desired_count": 2, "launch_type": "FARGATE", "wait_for_steady_state": None,
+              "load_balancers": [aws.ecs.ServiceLoadBalancerArgs(container_name="app", container_port=8080)],
+              "network_configuration": {"subnets": ["a"], "assign_public_ip": False}}
+    sdk = pulumi_rpc.serialize_property
+    lean = _serialized(sdk_speedups._serialize_scalars_at_once(sdk), inputs, aws.ecs.ServiceArgs)
+    assert lean == _serialized(sdk, inputs, aws.ecs.ServiceArgs)
+    assert lean[0]["loadBalancers"][0]["containerPort"] == 8080
