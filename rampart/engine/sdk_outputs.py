@@ -76,15 +76,23 @@ def _resolve_property(resource: Any, data: asyncio.Future, value: Any, is_known:
 
 
 def transfer_properties_direct(res: Any, props: Any, custom: bool) -> dict[str, Any]:
-    """`rpc.transfer_properties`, with each property's output made from one future (as `resource_output`)."""
+    """`rpc.transfer_properties`, with each property's output made from one future (as `resource_output`).
+
+    Each is tracked as the SDK tracks outputs (in `SETTINGS.outputs`, for the end of the run to wait on and raise
+    from) but without the done-callback that removes it once resolved: that callback is one scheduled loop step
+    per property, and `sdk_speedups._wait_for_rpcs_linear` passes over a done output at no cost."""
     resolvers: dict[str, Any] = {}
-    from_data = pulumi.Output._from_data
+    new_output = pulumi.Output.__new__
+    tracked = pulumi_settings.SETTINGS.outputs
     for name in props:
         if name == "urn" or (name == "id" and custom):
             continue  # the SDK resolves these itself, as in its own transfer_properties
         data: asyncio.Future = asyncio.Future()
         resolvers[name] = functools.partial(_resolve_property, res, data)
-        res.__dict__[name] = from_data(data)
+        output = new_output(pulumi.Output)
+        output._data = data
+        tracked.add(data)
+        res.__dict__[name] = output
     return resolvers
 
 

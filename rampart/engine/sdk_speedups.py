@@ -224,7 +224,11 @@ async def _wait_for_rpcs_linear(await_all_outstanding_tasks: bool = True) -> Non
                     pulumi_settings.SETTINGS.outputs.clear()
                 if not pending:
                     break
-                await asyncio.wait(pending, return_when=asyncio.ALL_COMPLETED)
+                # Property outputs stay tracked once done (sdk_outputs.transfer_properties_direct): only what is
+                # still running is waited on, then every one is awaited in order (a done one at no cost).
+                running = [task for task in pending if not task.done()]
+                if running:
+                    await asyncio.wait(running, return_when=asyncio.ALL_COMPLETED)
                 for task in pending:
                     await task
         if not rpc_manager.rpcs:

@@ -178,3 +178,24 @@ def test_resource_types_are_the_sdks_once_per_class_and_read_only():
         assert memoised(cls) is memoised(cls)
     with pytest.raises(TypeError):
         memoised(aws.iam.Role)["arn"] = str
+
+
+def test_property_outputs_stay_tracked_and_a_failed_one_is_raised_at_the_end():
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    saved = pulumi_settings.SETTINGS.outputs, pulumi_settings.SETTINGS.rpc_manager
+    pulumi_settings.SETTINGS.outputs = sdk_outputs.OrderedOutputs()
+    pulumi_settings.SETTINGS.rpc_manager = type(saved[1])()
+    try:
+        holder = _Holder("res")
+        resolvers = sdk_outputs.transfer_properties_direct(holder, {"first": None, "second": None}, True)
+        tracked = [holder.__dict__["first"]._data, holder.__dict__["second"]._data]
+        assert list(pulumi_settings.SETTINGS.outputs) == tracked
+        resolvers["first"]("ok", True, False, None, None)
+        resolvers["second"](None, False, False, None, RuntimeError("the second failed"))
+        with pytest.raises(RuntimeError, match="the second failed"):
+            loop.run_until_complete(sdk_speedups._wait_for_rpcs_linear())
+    finally:
+        pulumi_settings.SETTINGS.outputs, pulumi_settings.SETTINGS.rpc_manager = saved
+        asyncio.set_event_loop(None)
+        loop.close()
