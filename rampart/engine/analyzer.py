@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -27,9 +27,11 @@ from rampart.engine.analyzer_messages import (
     _ENFORCEMENT_VALUES,
     _SEVERITY_NAMES,
     _analyze_request,
+    _analyzer_resource,
     _diagnostic,
-    _options,
-    _to_struct,
+    _options,  # noqa: F401 (tests/policies/test_speedups.py and bench/bench_pack.py import them from here)
+    _resource_fields,
+    _to_struct,  # noqa: F401
 )
 from rampart.engine.pack_info import DEFAULT_POLICY_TIMEOUT_SECONDS, Diagnostic, PackInfo, PolicyMetadata
 from rampart.engine.recorder import Registration
@@ -61,6 +63,11 @@ class PolicyPackProcess:
     _info: PackInfo | None = field(default=None, init=False)
     _stderr_tail: bytearray = field(default_factory=bytearray, init=False)
     _stderr_reader: threading.Thread | None = field(default=None, init=False)
+    _stack_request: analyzer_pb2.AnalyzeStackRequest = field(default_factory=analyzer_pb2.AnalyzeStackRequest,
+                                                             init=False)
+    """AnalyzeStack's request, a resource added for each registration analyze_all sent (from its Analyze request)."""
+    _stack_sent: list[Registration] = field(default_factory=list, init=False)
+    """The registrations in `_stack_request`, in its order."""
 
     def __enter__(self) -> PolicyPackProcess:
         self.start()
@@ -304,9 +311,14 @@ class PolicyPackProcess:
                              f"of stack {self.stack}")
             diagnostics.extend(_diagnostic(d, registration.urn) for d in response.diagnostics)
 
+        self._take_stack_request()  # another stack's, or one whose program failed
         for registration in registrations:
-            pending.append((registration, self.stub.Analyze.future(_analyze_request(registration),
-                                                                   timeout=self.call_timeout)))
+            request = _analyze_request(registration)
+            pending.append((registration, self.stub.Analyze.future(request, timeout=self.call_timeout)))
+            # For AnalyzeStack, copied from the request while the pack is busy: at the end of the program converting
+            # every resource's inputs again would be on the clock.
+            self._stack_request.resources.add(**_resource_fields(registration, request))
+            self._stack_sent.append(registration)
             if len(pending) >= window:
                 collect()
         while pending:
@@ -314,25 +326,36 @@ class PolicyPackProcess:
         return diagnostics
 
     def analyze_stack(self, registrations: Sequence[Registration]) -> list[Diagnostic]:
-        resources = [
-            analyzer_pb2.AnalyzerResource(
-                type=r.type,
-                properties=_to_struct(r.inputs),
-                urn=r.urn,
-                name=r.name,
-                options=_options(r),
-                parent=r.parent,
-                dependencies=list(r.dependencies),
-                propertyDependencies={
-                    k: analyzer_pb2.AnalyzerPropertyDependencies(urns=list(v))
-                    for k, v in r.property_dependencies.items()
-                },
-            )
-            for r in registrations
-        ]
-        response = self._call("AnalyzeStack", analyzer_pb2.AnalyzeStackRequest(resources=resources),
-                              f"analysing stack {self.stack} ({len(resources)} resources)")
-        return [_diagnostic(d, "") for d in response.diagnostics]
+        return self.start_analyze_stack(registrations)()
+
+    def start_analyze_stack(self, registrations: Sequence[Registration]) -> Callable[[], list[Diagnostic]]:
+        """Send AnalyzeStack; returns what waits for its diagnostics, so the caller can work while the pack does.
+        The request analyze_all built is sent as it is when it holds exactly these registrations; otherwise each
+        resource it holds is reused and the others are built."""
+        sent, built = self._take_stack_request()
+        if len(sent) != len(registrations) or any(a is not b for a, b in zip(sent, registrations, strict=True)):
+            position = {id(r): index for index, r in enumerate(sent)}
+            request = analyzer_pb2.AnalyzeStackRequest()
+            for r in registrations:
+                index = position.get(id(r))
+                request.resources.append(built.resources[index] if index is not None else _analyzer_resource(r))
+            built = request
+        doing = f"analysing stack {self.stack} ({len(registrations)} resources)"
+        future = self.stub.AnalyzeStack.future(built, timeout=self.call_timeout)
+
+        def diagnostics() -> list[Diagnostic]:
+            try:
+                response = future.result()
+            except grpc.RpcError as exc:
+                self._failed("AnalyzeStack", doing, exc)
+            return [_diagnostic(d, "") for d in response.diagnostics]
+
+        return diagnostics
+
+    def _take_stack_request(self) -> tuple[list[Registration], analyzer_pb2.AnalyzeStackRequest]:
+        taken = self._stack_sent, self._stack_request
+        self._stack_sent, self._stack_request = [], analyzer_pb2.AnalyzeStackRequest()
+        return taken
 
 
 def _start_failure(stderr: str, stdout: str, code: int | None, pack_dir: str) -> str:

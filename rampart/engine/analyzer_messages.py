@@ -32,6 +32,29 @@ def _analyze_request(registration: Registration) -> analyzer_pb2.AnalyzeRequest:
     )
 
 
+def _analyzer_resource(registration: Registration) -> analyzer_pb2.AnalyzerResource:
+    """The registration as AnalyzeStack receives it."""
+    return analyzer_pb2.AnalyzerResource(**_resource_fields(registration, _analyze_request(registration)))
+
+
+def _resource_fields(registration: Registration, request: analyzer_pb2.AnalyzeRequest) -> dict[str, Any]:
+    """An AnalyzerResource's fields, given the registration's own Analyze request: its properties and options are
+    copied from the request (a copy in C) instead of converted from Python values again."""
+    return {
+        "type": registration.type,
+        "properties": request.properties,
+        "urn": registration.urn,
+        "name": registration.name,
+        "options": request.options,
+        "parent": registration.parent,
+        "dependencies": list(registration.dependencies),
+        "propertyDependencies": {
+            k: analyzer_pb2.AnalyzerPropertyDependencies(urns=list(v))
+            for k, v in registration.property_dependencies.items()
+        },
+    }
+
+
 def _to_struct(values: Mapping[str, Any]) -> struct_pb2.Struct:
     struct = struct_pb2.Struct()
     struct.update(dict(values))

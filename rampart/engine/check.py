@@ -178,53 +178,67 @@ def _mode(options: CheckOptions) -> str:
     return "assume-existing" if options.assume_existing else "first-preview"
 
 
+@dataclass
+class _Judged:
+    """One stack's program as it declared it, each resource judged and summarised while the program still ran."""
+
+    registrations: list[Registration]
+    resources: list[ResourceSummary]
+    diagnostics: list[Diagnostic]
+    levels: dict[str, str]
+    redactor: Redactor
+    """Has seen every input; sees the exports next, then scrubs the findings' messages of what it withheld."""
+
+
+def _summary(registration: Registration, redactor: Redactor, root: Path) -> ResourceSummary:
+    r = registration
+    return ResourceSummary(urn=r.urn, type=r.type, name=r.name, parent=r.parent, protect=r.protect,
+                           ignore_changes=r.ignore_changes, inputs=redactor.redact(r.inputs), source=_source(r, root))
+
+
 def _judge_while_running(pack: PolicyPackProcess, runs: StackRuns, stack: str, levels_config: Mapping[str, Any],
-                         ) -> tuple[list[Registration], list[Diagnostic], dict[str, str], dict[str, Any]]:
+                         root: Path) -> tuple[_Judged, dict[str, Any]]:
     """Each resource through the pack as the program declares it (the program and the pack share the time), then
     the program's result. A program that fails part-way is reported as failed: what was judged is dropped."""
     pack.stack = stack  # named in a timeout or crash message
-    levels = pack.configure(levels_config)
-    registrations: list[Registration] = []
+    judged = _Judged([], [], [], pack.configure(levels_config), Redactor())
 
     def declared() -> Iterator[Registration]:
         for data in runs.registrations(stack):
-            registrations.append(_registration(data))
-            yield registrations[-1]
+            registration = _registration(data)
+            judged.registrations.append(registration)
+            yield registration
+            # Resumed once its Analyze request is on its way: the summary is built while the pack judges it and the
+            # program goes on, not after the program ends.
+            judged.resources.append(_summary(registration, judged.redactor, root))
 
     try:
-        diagnostics = pack.analyze_all(declared())
+        judged.diagnostics = pack.analyze_all(declared())
     except UsageError:
         data = runs.result(stack)
         if data.get("error"):  # the program's own failure is what the user has to fix first
-            return [], [], levels, data
+            return _Judged([], [], [], judged.levels, Redactor()), data
         raise
-    return registrations, diagnostics, levels, runs.result(stack)
+    return judged, runs.result(stack)
 
 
 def _analyze(pack: PolicyPackProcess, info: PackInfo, result: StackResult, data: Mapping[str, Any],
-             judged: tuple[list[Registration], list[Diagnostic], dict[str, str]], root: Path,
-             progress: Progress) -> None:
+             judged: _Judged, progress: Progress) -> None:
     """One stack's recorded program through the pack, into `result`."""
     stack = result.stack
-    registrations, diagnostics, levels = judged
     result.stack_file = data.get("stackFile", result.stack_file)
     result.stack_config_note = stack_config_note(stack, result.stack_file)
     result.not_checked_inside = [OpaqueSummary(**o) for o in data.get("opaque") or ()]
-    progress(f"{stack}: {len(registrations)} resources through {len(info.policies)} policies")
-    diagnostics.extend(pack.analyze_stack(registrations))
-    sources = {r.urn: _source(r, root) for r in registrations}
-    redactor = Redactor()  # sees every input and export before it scrubs the messages
-    result.resources = [
-        ResourceSummary(
-            urn=r.urn, type=r.type, name=r.name, parent=r.parent, protect=r.protect,
-            ignore_changes=r.ignore_changes, inputs=redactor.redact(r.inputs), source=sources[r.urn],
-        )
-        for r in registrations
-    ]
-    result.outputs = redactor.redact(data.get("outputs") or {})
-    result.findings = [redactor.finding(replace(f, source=sources.get(f.urn)))
-                       for f in classify(diagnostics, info, levels)]
+    progress(f"{stack}: {len(judged.registrations)} resources through {len(info.policies)} policies")
+    stack_diagnostics = pack.start_analyze_stack(judged.registrations)
+    # While the pack judges the whole stack: the exports (the redactor has seen every input already).
+    result.resources = judged.resources
+    result.outputs = judged.redactor.redact(data.get("outputs") or {})
     result.recovery = recovery_from_outputs(result.outputs)
+    diagnostics = [*judged.diagnostics, *stack_diagnostics()]
+    sources = {summary.urn: summary.source for summary in judged.resources}
+    result.findings = [judged.redactor.finding(replace(f, source=sources.get(f.urn)))
+                       for f in classify(diagnostics, info, judged.levels)]
 
 
 def _run_and_analyze(options: CheckOptions, stacks: list[str], configs: Mapping[str, tuple[dict[str, Any], str]],
@@ -248,7 +262,7 @@ def _run_and_analyze(options: CheckOptions, stacks: list[str], configs: Mapping[
             results = []
             for stack in stacks:
                 stack_started = time.monotonic()
-                *judged, data = _judge_while_running(pack, runs, stack, configs[stack][0])
+                judged, data = _judge_while_running(pack, runs, stack, configs[stack][0], root)
                 result = StackResult(
                     stack=stack, project=project.name, stack_file=f"Pulumi.{stack}.yaml",
                     policy_config_file=configs[stack][1], mode=_mode(options),
@@ -257,7 +271,7 @@ def _run_and_analyze(options: CheckOptions, stacks: list[str], configs: Mapping[
                 if data.get("error"):
                     result.error = scrub_text(data["error"]["message"])
                 else:
-                    _analyze(pack, info, result, data, tuple(judged), root, progress)
+                    _analyze(pack, info, result, data, judged, progress)
                     result.seconds = round(time.monotonic() - stack_started, 3)
                 results.append(result)
     finally:
