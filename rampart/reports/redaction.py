@@ -20,7 +20,7 @@ import importlib.util
 import json
 from collections.abc import Iterable
 from dataclasses import replace
-from functools import cache
+from functools import cache, lru_cache
 from types import ModuleType
 from typing import Any
 
@@ -57,6 +57,12 @@ def credentials() -> ModuleType:
     return module
 
 
+@lru_cache(maxsize=4096)
+def _credential_name(name: str, reference_exempts: bool = True) -> bool:
+    """The pack's name test, remembered: a stack's thousands of properties have a few hundred distinct names."""
+    return bool(credentials().is_credential_name(name, reference_exempts=reference_exempts))
+
+
 def scrub_text(text: str) -> str:
     """Anything credential-shaped in free text (an error message) replaced by the marker."""
     return credentials().CREDENTIAL_VALUE.sub(CREDENTIAL_MARKER, text)
@@ -68,6 +74,8 @@ class Redactor:
     def __init__(self) -> None:
         self._withheld: dict[str, str] = {}
         """Withheld plain value -> the marker that replaces it."""
+        self._looks_like_credential: dict[str, bool] = {}
+        """The pack's value test per distinct string (most of a stack's strings repeat: regions, names, tags)."""
 
     def redact(self, value: Any) -> Any:
         """Secrets as "[secret]", credentials as the credential marker, unknowns as "[unknown]"."""
@@ -107,24 +115,26 @@ class Redactor:
                 walked = self._walk(document)
                 # Kept as written unless something inside was withheld.
                 return value if walked == document else json.dumps(redact_secrets(walked))
-            return self._credential(value) if credentials().is_credential_value(value) else value
+            verdict = self._looks_like_credential.get(value)
+            if verdict is None:
+                verdict = self._looks_like_credential[value] = bool(credentials().is_credential_value(value))
+            return self._credential(value) if verdict else value
         return value
 
     def _object(self, value: dict[str, Any]) -> dict[str, Any]:
-        detection = credentials()
         out = {}
         for key, item in value.items():
             # A namespaced key (the IAM condition key `token.actions.githubusercontent.com:sub`) names a request
             # attribute, not a credential.
             named = key in PASSWORD_PROPERTIES or (
-                key not in NOT_A_CREDENTIAL_PROPERTY and ":" not in key and detection.is_credential_name(key))
+                key not in NOT_A_CREDENTIAL_PROPERTY and ":" not in key and _credential_name(key))
             out[key] = self._credential(item) if named and _plain(item) else self._walk(item)
         pair_name = next((value[k] for k in PAIR_NAMES if isinstance(value.get(k), str)), None)
         if pair_name is not None and _plain(value.get("value")) and out["value"] != CREDENTIAL_MARKER:
             # GitHub's rule judges a variable name ending in _ARN/_URL by its value (reference or not): so here.
             variable = "variableName" in value
-            if detection.is_credential_name(pair_name, reference_exempts=not variable) and not (
-                    variable and detection.is_reference_value(value["value"])):
+            if _credential_name(pair_name, not variable) and not (
+                    variable and credentials().is_reference_value(value["value"])):
                 out["value"] = self._credential(value["value"])
         return out
 

@@ -97,3 +97,20 @@ def test_the_credential_test_is_the_packs_own_and_imports_only_the_standard_libr
     imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     assert imported <= {"__future__", "re"}
+
+
+def test_a_value_or_name_seen_again_is_judged_as_the_first_time():
+    """The redactor remembers each distinct name's and value's verdict (a stack repeats most of them): a credential
+    met a second time, in another resource or under another name, is withheld again, and plain values are kept."""
+    redactor = Redactor()
+    first = redactor.redact({"mode": TOKEN, "dbPassword": "pw-one-1234", "region": "eu-west-1",
+                             "DB_PASSWORD_URL": "https://vault.internal/db"})
+    again = redactor.redact({"other": TOKEN, "dbPassword": "pw-two-5678", "region": "eu-west-1",  # allowlist secret
+                             "nested": [{"name": "DB_PASSWORD", "value": "pw-three-9"}, {"mode": TOKEN}],
+                             # The same name under GitHub's rule (a reference word does not exempt it): withheld.
+                             "variable": {"variableName": "DB_PASSWORD_URL", "value": "hunter2-x"}})
+    assert first == {"mode": X, "dbPassword": X, "region": "eu-west-1", "DB_PASSWORD_URL": "https://vault.internal/db"}
+    assert again == {"other": X, "dbPassword": X, "region": "eu-west-1",
+                     "nested": [{"name": "DB_PASSWORD", "value": X}, {"mode": X}],
+                     "variable": {"variableName": "DB_PASSWORD_URL", "value": X}}
+    assert redactor.scrub("pw-two-5678 pw-three-9 eu-west-1") == f"{X} {X} eu-west-1"
