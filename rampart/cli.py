@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import sys
 from collections.abc import Sequence
@@ -68,6 +69,9 @@ def entrypoint() -> None:
     except KeyboardInterrupt:  # SIGINT while the parser or a command module was still loading: no traceback
         console.error("interrupted")
         code = 130
+    # The interpreter's shutdown would walk every object of the loaded modules (the Pulumi SDK, gRPC) in several
+    # full collections, ~0.2 s at the end of every `rampart check`; nothing left needs a cycle collected to exit.
+    gc.freeze()
     sys.exit(code)
 
 
