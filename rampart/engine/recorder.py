@@ -21,7 +21,7 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.proto import engine_pb2, resource_pb2
 from pulumi.runtime.stack import run_in_stack
 
-from rampart.engine import sdk_inline, sdk_outputs, sdk_speedups
+from rampart.engine import sdk_answers, sdk_inline, sdk_outputs, sdk_speedups
 from rampart.engine.fake_outputs import FakeCloud
 from rampart.engine.values import (
     RESOURCE_REF_SIG,
@@ -187,7 +187,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+        sdk_answers.take_last()  # nothing left over from an earlier call is taken for this one's answer
         response = self._register_remote(request) if request.remote else super().RegisterResource(request)
+        answer = sdk_answers.take_last()
+        if answer is not None:
+            response = sdk_answers.AnsweredResponse(response, answer)
         if request.type == STACK_TYPE:
             return response
         with self._lock:
@@ -302,7 +306,8 @@ def record(
     pulumi_settings.SETTINGS.outputs = set()
     pulumi_settings.SETTINGS.rpc_manager = type(pulumi_settings.SETTINGS.rpc_manager)()
     with sdk_speedups.fresh_event_loop() as loop, sdk_speedups.linear_quiescence(), sdk_speedups.installed(), \
-            sdk_outputs.installed(), sdk_inline.inline_monitor_calls(loop):
+            sdk_outputs.installed(), sdk_inline.inline_monitor_calls(loop), \
+            sdk_answers.installed():
         loop.run_until_complete(run_in_stack(program))
     return recording
 

@@ -25,7 +25,7 @@ from pulumi.runtime import stack as pulumi_stack
 from pulumi.runtime import sync_await
 from pulumi.runtime.proto import source_pb2
 
-from rampart.engine import sdk_inline
+from rampart.engine import sdk_answers, sdk_inline
 
 _LIBRARY_MARKER = "site-packages"
 """What recorder._declaring_position skips to reach the program's own line (a library's frame)."""
@@ -99,6 +99,7 @@ def serialize_plain_properties(inputs: Any, property_deps: dict, *args: Any, **k
         struct = struct_pb2.Struct()
         # As the SDK does: a top-level property that is None does not exist; below the top, None is null.
         struct.update({key: value for key, value in inputs.items() if value is not None})
+        sdk_answers.remember(struct, inputs)
         return _Serialized(struct)
     return pulumi_rpc.serialize_properties(inputs, property_deps, *args, **kwargs)
 

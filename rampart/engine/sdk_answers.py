@@ -1,0 +1,124 @@
+"""A provider's plain answer to a registration reaches the SDK's resolver without a protobuf round trip.
+
+The mock monitor turns the fake provider's answer (plain Python values) into a Struct, and the SDK's
+`resolve_outputs` turns that Struct straight back into Python with `rpc.deserialize_properties`: a Struct
+built, then read value by value through protobuf's Python layer (about 0.3 ms for a 30-property answer). Here the
+Struct made from a plain answer is remembered with the answer (`remember`), the monitor's response carries that
+very Struct (`AnsweredResponse`), and `deserialize_properties` of it is computed from the answer by the SDK's own
+rules for plain values (`deserialize_plain`): every number a float (a Struct holds doubles), a value that comes
+to None left out of its map, the unknown sentinel an `Unknown` in a preview. An answer holding any special
+signature (a secret, an asset, a resource reference) is not remembered: the SDK reads it as always.
+
+One difference, on purpose: a map's keys come in the answer's order, not in the order of the Struct's hash table
+(under the real engine that order is whatever the engine sent, so no program can rely on it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from pulumi.runtime import rpc as pulumi_rpc
+from pulumi.runtime import settings as pulumi_settings
+
+_SIGNATURE_KEY = pulumi_rpc._special_sig_key
+_UNKNOWN = pulumi_rpc.UNKNOWN
+
+
+class _Remembered(threading.local):
+    def __init__(self) -> None:
+        self.by_struct: dict[int, tuple[Any, dict]] = {}
+        self.last: Any = None
+
+
+_remembered = _Remembered()
+
+
+def _has_signature(value: Any) -> bool:
+    if type(value) is dict:
+        return _SIGNATURE_KEY in value or any(_has_signature(item) for item in value.values())
+    if type(value) is list:
+        return any(_has_signature(item) for item in value)
+    return False
+
+
+def remember(struct: Any, answer: dict) -> None:
+    """`struct` was made from the plain `answer` (sdk_speedups.serialize_plain_properties)."""
+    if not _has_signature(answer):
+        _remembered.by_struct[id(struct)] = (struct, answer)
+        _remembered.last = struct
+
+
+def take_last() -> Any:
+    """The Struct remembered last on this thread (the monitor call's answer), once."""
+    struct, _remembered.last = _remembered.last, None
+    return struct
+
+
+def _plain_value(value: Any, keep_unknowns: Any, keep_internal: Any) -> Any:
+    kind = type(value)
+    if kind is str:
+        if value == _UNKNOWN:
+            from pulumi.output import Unknown
+
+            return Unknown() if pulumi_settings.is_dry_run() or keep_unknowns else None
+        return value
+    if kind is bool or value is None:
+        return value
+    if kind is int or kind is float:
+        return float(value)
+    if kind is list:
+        return [_plain_value(item, keep_unknowns, keep_internal) for item in value]
+    return deserialize_plain(value, keep_unknowns, keep_internal)
+
+
+def deserialize_plain(answer: dict, keep_unknowns: Any = None, keep_internal: Any = None) -> dict:
+    """`rpc.deserialize_properties` of the Struct made from `answer`, from the answer itself."""
+    output = {}
+    for key, value in answer.items():
+        if keep_internal is False and key.startswith("__") and key != "__provider":
+            continue
+        if value is None:
+            continue  # (absent from the Struct at the top; null below it: either way left out)
+        value = _plain_value(value, keep_unknowns, keep_internal)
+        if value is not None:
+            output[key] = value
+    return output
+
+
+def _deserializing_remembered(deserialize_properties: Any) -> Any:
+    def deserialize(props_struct: Any, keep_unknowns: Any = None, keep_internal: Any = None) -> Any:
+        entry = _remembered.by_struct.pop(id(props_struct), None)
+        if entry is not None and entry[0] is props_struct:
+            return deserialize_plain(entry[1], keep_unknowns, keep_internal)
+        return deserialize_properties(props_struct, keep_unknowns, keep_internal)
+
+    return deserialize
+
+
+class AnsweredResponse:
+    """The monitor's RegisterResourceResponse, with `object` the very Struct the answer was remembered by (a
+    protobuf message hands out a new wrapper of its field on each read)."""
+
+    __slots__ = ("_response", "object")
+
+    def __init__(self, response: Any, struct: Any) -> None:
+        self._response = response
+        self.object = struct
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._response, name)
+
+
+@contextlib.contextmanager
+def installed() -> Iterator[None]:
+    original = pulumi_rpc.deserialize_properties
+    pulumi_rpc.deserialize_properties = _deserializing_remembered(original)
+    try:
+        yield
+    finally:
+        pulumi_rpc.deserialize_properties = original
+        _remembered.by_struct.clear()
+        _remembered.last = None

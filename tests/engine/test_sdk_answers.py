@@ -1,0 +1,77 @@
+"""A provider's plain answer reaches the SDK's resolver as the SDK's own deserialisation of its Struct would give
+it (rampart.engine.sdk_answers)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from google.protobuf import struct_pb2
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pulumi.output import Unknown
+from pulumi.runtime import rpc as pulumi_rpc
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.proto import resource_pb2
+
+from rampart.engine import sdk_answers
+
+_SDK_DESERIALIZE = pulumi_rpc.deserialize_properties
+_SCALARS = (st.none() | st.booleans() | st.integers(-2**60, 2**60) | st.floats(allow_nan=False, allow_infinity=False)
+            | st.text(max_size=5) | st.just(pulumi_rpc.UNKNOWN))
+_KEYS = st.text(max_size=4) | st.sampled_from(["__internal", "__provider", "__x"])
+_ANSWERS = st.dictionaries(_KEYS, st.recursive(
+    _SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=3),
+    max_leaves=12), max_size=6)
+
+
+def _as_text(value) -> str:
+    """JSON text, an Unknown spelled out: a float and an int would compare equal as values. Keys are sorted: a
+    Struct's own order is its hash table's (under the real engine, whatever order the engine sent), which no
+    program can rely on; the answer's order is kept instead."""
+    return json.dumps(value, sort_keys=True, default=lambda v: "<Unknown>" if isinstance(v, Unknown) else repr(v))
+
+
+@settings(max_examples=300, deadline=None)
+@given(answer=_ANSWERS, dry_run=st.booleans(), keep_unknowns=st.sampled_from([None, True, False]),
+       keep_internal=st.sampled_from([None, True, False]))
+def test_a_plain_answer_deserialises_as_its_struct_does(answer, dry_run, keep_unknowns, keep_internal):
+    pulumi_settings.configure(pulumi_settings.Settings(project="p", stack="s", dry_run=dry_run))
+    struct = struct_pb2.Struct()
+    struct.update({key: value for key, value in answer.items() if value is not None})
+    sdk = _SDK_DESERIALIZE(struct, keep_unknowns, keep_internal)
+    assert _as_text(sdk_answers.deserialize_plain(answer, keep_unknowns, keep_internal)) == _as_text(sdk)
+
+
+def _answered(answer: dict):
+    struct = struct_pb2.Struct()
+    struct.update(answer)
+    sdk_answers.remember(struct, answer)
+    return struct
+
+
+def test_the_remembered_struct_is_deserialised_from_its_answer_once():
+    with sdk_answers.installed():
+        struct = _answered({"arn": "arn:aws:x", "count": 2})
+        assert sdk_answers.take_last() is struct and sdk_answers.take_last() is None
+        first = pulumi_rpc.deserialize_properties(struct)
+        assert sdk_answers._remembered.by_struct == {}  # the SDK reads an answer once: nothing kept after
+        assert _as_text(first) == _as_text(pulumi_rpc.deserialize_properties(struct)) == '{"arn": "arn:aws:x", "count": 2.0}'  # noqa: E501
+
+
+def test_an_answer_with_a_signature_is_left_to_the_sdk():
+    secret = {pulumi_rpc._special_sig_key: pulumi_rpc._special_secret_sig, "value": "s3cr3t"}
+    with sdk_answers.installed():
+        _answered({"password": secret, "nested": [{"ok": 1}]})
+        assert sdk_answers.take_last() is None
+        assert sdk_answers._remembered.by_struct == {}
+
+
+def test_the_response_carries_the_remembered_struct_and_the_rest_of_the_message():
+    struct = struct_pb2.Struct()
+    struct.update({"arn": "arn:aws:x"})
+    message = resource_pb2.RegisterResourceResponse(urn="urn:x", id="id-1", object=struct)
+    response = sdk_answers.AnsweredResponse(message, struct)
+    assert response.object is struct and (response.urn, response.id, response.result) == ("urn:x", "id-1", 0)
+    with pytest.raises(AttributeError):
+        response.no_such_field  # noqa: B018
