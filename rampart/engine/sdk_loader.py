@@ -59,6 +59,16 @@ def _entry_path(directory: Path, source_path: str) -> Path:
     return directory / f"{digest[:40]}.code"
 
 
+def source_stamp(source_path: str) -> tuple[int, int]:
+    """The source's size and modification time; for a package's `__init__`, whose rewritten code holds the names
+    its sibling modules export (sdk_lazy), the time also moves when a file of the package is added, removed or
+    replaced (an SDK upgrade), as the package directory's own modification time does."""
+    info = os.stat(source_path)
+    if os.path.basename(source_path) != "__init__.py":
+        return info.st_size, info.st_mtime_ns
+    return info.st_size, info.st_mtime_ns ^ (os.stat(os.path.dirname(source_path)).st_mtime_ns << 1)
+
+
 def _header(source_path: str, size: int, mtime_ns: int) -> bytes:
     stamp = f"{importlib.util.MAGIC_NUMBER.hex()}|{size}|{mtime_ns}|{source_path}\n".encode()
     return FORMAT + stamp
@@ -108,8 +118,8 @@ class SdkLoader(importlib.machinery.SourceFileLoader):
 
     def get_code(self, fullname: str) -> CodeType | None:
         try:
-            info = os.stat(self.path)
-            code = load_cached(self.finder.directory, self.path, info.st_size, info.st_mtime_ns)
+            size, stamp = source_stamp(self.path)
+            code = load_cached(self.finder.directory, self.path, size, stamp)
         except Exception:  # noqa: BLE001 (anything unexpected: the normal import below)
             code = None
         if code is not None:
@@ -186,14 +196,14 @@ def warm(directory: Path, sources: list[str]) -> int:
         written = 0
         for source in sources:
             try:
-                info = os.stat(source)
-                if load_cached(directory, source, info.st_size, info.st_mtime_ns) is not None:
+                size, stamp = source_stamp(source)
+                if load_cached(directory, source, size, stamp) is not None:
                     continue
                 code = rewrite(Path(source).read_bytes(), source)
             except Exception:  # noqa: BLE001, S112 (a module the rewrite cannot take keeps its normal import)
                 continue
             if code is not None:
-                store(directory, source, info.st_size, info.st_mtime_ns, code)
+                store(directory, source, size, stamp, code)
                 written += 1
         _prune(directory)
         return written
