@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from types import FrameType
 from typing import Any
 
+import pulumi._types as pulumi_types
 from google.protobuf import struct_pb2
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import resource as pulumi_resource
@@ -151,12 +152,32 @@ def _serialize_scalars_at_once(serialize_property: Any) -> Any:
     return serialize
 
 
+def _memoised_unwrap_type(unwrap_type: Any) -> Any:
+    """`_types.unwrap_type` (Output[T], Input[T], InputType[T], Optional[T] -> T), once per type: the SDK runs it
+    for every value it serialises and every property it converts, on the same few hundred typing objects. It is
+    a function of the typing object alone; an unhashable one is unwrapped afresh each time."""
+    memo: dict[Any, Any] = {}
+
+    def unwrap(val: Any) -> Any:
+        try:
+            return memo[val]
+        except KeyError:
+            memo[val] = unwrapped = unwrap_type(val)
+            return unwrapped
+        except TypeError:
+            return unwrap_type(val)
+
+    return unwrap
+
+
 @contextlib.contextmanager
 def installed() -> Iterator[None]:
     original = getattr(pulumi_resource, "_get_stack_trace", None)
     if original is not None:
         pulumi_resource._get_stack_trace = program_stack_trace
     serialize_property = pulumi_rpc.serialize_property
+    unwrap_type = pulumi_types.unwrap_type
+    pulumi_types.unwrap_type = _memoised_unwrap_type(unwrap_type)
     pulumi_rpc.serialize_property = _serialize_scalars_at_once(serialize_property)
     # Only the mocks module's own names are replaced: the program's serialisation (its inputs, on the event loop)
     # is the SDK's, untouched. An SDK whose mocks module names them otherwise is left alone.
@@ -169,6 +190,7 @@ def installed() -> Iterator[None]:
         yield
     finally:
         pulumi_rpc.serialize_property = serialize_property
+        pulumi_types.unwrap_type = unwrap_type
         if original is not None:
             pulumi_resource._get_stack_trace = original
         for name, value in replaced.items():
