@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import io
 import os
 from pathlib import Path
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from rampart import console
 from rampart.engine.check import CheckOptions, run_check
 from rampart.engine.default_pack import PACK_FILE, default_pack
 from rampart.engine.pack_info import DEFAULT_POLICY_TIMEOUT_SECONDS
 from rampart.errors import UsageError
-from rampart.reports import html_report, json_report, markdown, sarif, text
+
+if TYPE_CHECKING:
+    from rampart.reports.model import CheckReport
 
 DEFAULT_PROGRAM = Path(".")
-FORMATS = ("text", "json", "sarif", "markdown", "html")
+# format -> its module under rampart.reports, imported only once the report exists: rich and the renderers take
+# ~0.1 s to load, which would otherwise delay the start of the stack programs (tests/engine/test_cli_startup.py).
+RENDERERS = {"text": "text", "json": "json_report", "sarif": "sarif", "markdown": "markdown", "html": "html_report"}
+FORMATS = tuple(RENDERERS)
 DEFAULT_PROGRAM_TIMEOUT_SECONDS = 600.0
 NO_CACHE_ENV = "RAMPART_NO_CACHE"
 # flag -> (environment variable, default): the flag wins, then the variable, then the default.
@@ -122,6 +127,21 @@ def _write_output(output: Path, rendered: str) -> None:
         raise UsageError(f"--output {output}: cannot write ({exc.strerror}); expected a writable file path") from None
 
 
+def _render(report: CheckReport, args: argparse.Namespace) -> str | None:
+    """The report as text to write, or None when the text format was printed straight to the terminal."""
+    renderer = importlib.import_module(f"rampart.reports.{RENDERERS[args.format]}")
+    if args.format != "text":
+        return renderer.render(report)
+    if not args.output:
+        renderer.render(report, console.stdout, verbose=args.verbose)
+        return None
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    renderer.render(report, Console(file=buffer, width=160, color_system=None), verbose=args.verbose)
+    return buffer.getvalue()
+
+
 def handle(args: argparse.Namespace) -> int:
     program = args.program.resolve()
     if not program.is_dir():
@@ -146,18 +166,7 @@ def handle(args: argparse.Namespace) -> int:
     else:
         report = run_check(options)
 
-    if args.format == "text":
-        if args.output:
-            buffer = io.StringIO()
-            text.render(report, Console(file=buffer, width=160, color_system=None), verbose=args.verbose)
-            rendered = buffer.getvalue()
-        else:
-            text.render(report, console.stdout, verbose=args.verbose)
-            rendered = None
-    else:
-        rendered = {"json": json_report, "sarif": sarif, "markdown": markdown,
-                    "html": html_report}[args.format].render(report)
-
+    rendered = _render(report, args)
     if rendered is not None:
         if args.output:
             _write_output(args.output, rendered)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -28,20 +29,22 @@ def test_check_does_not_load_the_aws_sdk_and_help_lists_every_command():
     assert all(name in top_help for name in COMMAND_MODULES)
 
 
-def test_the_stack_programs_start_before_the_pulumi_sdk_and_grpc_are_loaded(tmp_path):
-    """The worker's own start-up (interpreter, SDK preload) is the long pole of a check: `rampart check` starts it
-    before it loads the Pulumi SDK or gRPC for the pack, so the two start-ups overlap instead of adding up."""
+LATE_MODULES = ("pulumi", "grpc", "rich", "rampart.reports.text", "rampart.reports.json_report",
+                "rampart.reports.sarif", "rampart.reports.markdown", "rampart.reports.html_report")
+
+
+def _loaded_at_spawn(tmp_path: Path, output_format: str) -> tuple[str, list[list[str]]]:
     fixtures = Path(__file__).resolve().parents[1] / "fixtures"
     argv = ["check", "--program", str(fixtures / "programs" / "tiny"),
-            "--policy-pack", str(fixtures / "packs" / "tiny"), "--stack", "staging", "--format", "json", "--no-cache",
-            "--output", str(tmp_path / "report.json")]
+            "--policy-pack", str(fixtures / "packs" / "tiny"), "--stack", "staging", "--format", output_format,
+            "--no-cache", "--output", str(tmp_path / "report")]
     code = (
         "import subprocess, sys\n"
         "loaded = []\n"
         "class Spy(subprocess.Popen):\n"
         "    def __init__(self, args, *rest, **options):\n"
         "        if 'rampart.engine.worker' in ' '.join(map(str, args)):\n"
-        "            loaded.append(sorted(m for m in ('pulumi', 'grpc') if m in sys.modules))\n"
+        f"            loaded.append(sorted(m for m in {LATE_MODULES!r} if m in sys.modules))\n"
         "        super().__init__(args, *rest, **options)\n"
         "subprocess.Popen = Spy\n"
         "from rampart import cli\n"
@@ -49,4 +52,19 @@ def test_the_stack_programs_start_before_the_pulumi_sdk_and_grpc_are_loaded(tmp_
         "print(code in (0, 1), loaded)"
     )
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert completed.stdout.strip() == "True [[]]", completed.stdout + completed.stderr
+    return completed.stdout.strip() + completed.stderr, eval(completed.stdout.split(" ", 1)[1])  # noqa: S307
+
+
+def test_the_stack_programs_start_before_the_pulumi_sdk_grpc_rich_and_the_reports_are_loaded(tmp_path):
+    """The worker's own start-up (interpreter, SDK preload) is the long pole of a check: `rampart check` starts it
+    before it loads the Pulumi SDK or gRPC for the pack, or rich and the report renderers (~0.1 s), so the
+    start-ups overlap instead of adding up."""
+    output, loaded = _loaded_at_spawn(tmp_path, "json")
+    assert output.startswith("True") and loaded == [[]], output
+    assert json.loads((tmp_path / "report").read_text())["stacks"][0]["stack"] == "staging"
+
+
+def test_a_text_report_still_renders_after_the_late_imports(tmp_path):
+    output, loaded = _loaded_at_spawn(tmp_path, "text")
+    assert output.startswith("True") and loaded == [[]], output
+    assert "staging" in (tmp_path / "report").read_text()
