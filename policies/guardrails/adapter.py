@@ -215,12 +215,15 @@ _LAST_STACK: list[Any] = [(), ()]
 
 
 def _stack_resources(args: StackValidationArgs) -> Sequence[Resource]:
-    resources = list(args.resources)
     seen, converted = _LAST_STACK
+    if isinstance(seen, tuple) and args.resources is seen:
+        # The one tuple guardrails.speedups hands every policy: immutable, and kept alive here so its id is its own.
+        return converted
+    resources = list(args.resources)
     if len(seen) == len(resources) and all(a is b for a, b in zip(seen, resources, strict=True)):
         return converted
     converted = tuple(_convert_stack_resources(args))
-    _LAST_STACK[:] = [resources, converted]
+    _LAST_STACK[:] = [args.resources if isinstance(args.resources, tuple) else resources, converted]
     return converted
 
 

@@ -255,10 +255,21 @@ def alarm_watches(alarm: Resource, target_groups: set[str], cluster: str | None,
     return False
 
 
-def group_for_service(service: Resource, groups: Sequence[Resource]) -> Resource | None:
-    name = physical_name(service)
+def group_for_service(service: Resource, groups: Sequence[Resource],
+                      index: StackIndex | None = None) -> Resource | None:
+    """The first of `groups` that deploys `service`. Rules that ask this of every (group, service) pair pass the
+    stack's index: each side's reads are then done once per stack, in the same order (so the same unknown, if any,
+    is met first)."""
+    if index is None:
+        name = physical_name(service)
+        for group in groups:
+            if group_service(group)[1] == name or _depends_on(group, "ecsService", service.urn):
+                return group
+        return None
+    name = index.of_resource("physical_name", service, physical_name)
     for group in groups:
-        if group_service(group)[1] == name or _depends_on(group, "ecsService", service.urn):
+        if index.of_resource("group_service", group, group_service)[1] == name or _depends_on(
+                group, "ecsService", service.urn):
             return group
     return None
 
@@ -326,12 +337,13 @@ def check_alarm_actions(resource: Resource, context: Context) -> Iterator[str]:
 
 
 def check_alarm_rollback_signal_coverage(resources: Sequence[Resource], context: Context) -> Iterator[Finding]:
+    index = for_stack(resources)
     groups = of_type(resources, DEPLOYMENT_GROUP)
     for group in groups:
         cluster, service_name = group_service(group)
         if service_name is None and not block(group.get("ecsService")):
             continue
-        services = [s for s in of_type(resources, ECS_SERVICE) if group_for_service(s, [group]) is group]
+        services = [s for s in of_type(resources, ECS_SERVICE) if group_for_service(s, [group], index) is group]
         target_groups = group_target_group_names(group)
         for service in services:
             target_groups |= service_target_group_names(service)
@@ -345,7 +357,7 @@ def check_alarm_rollback_signal_coverage(resources: Sequence[Resource], context:
                 group.urn,
             )
     for service in of_type(resources, ECS_SERVICE):
-        if is_code_deploy(service) and group_for_service(service, groups) is None:
+        if is_code_deploy(service) and group_for_service(service, groups, index) is None:
             yield Finding(
                 f"service {physical_name(service)} uses CODE_DEPLOY but no deployment group of this stack deploys "
                 "it: expected a DeploymentGroup with rollback alarms on its target groups",

@@ -24,6 +24,7 @@ from guardrails.alarms import (
 )
 from guardrails.rule import Context, Finding, Framework, Resource, Rule
 from guardrails.shapes import of_type
+from guardrails.stack_index import for_stack
 
 ROLLBACK_EVENTS = ("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM")
 MAX_GROUP_ALARMS = 10
@@ -66,8 +67,9 @@ def check_auto_rollback_on_alarm(resource: Resource, context: Context) -> Iterat
 def _group_watch_targets(group: Resource, resources: Sequence[Resource]) -> tuple[set[str], str | None, str | None]:
     target_groups = set(group_target_group_names(group))
     cluster, service = group_service(group)
+    index = for_stack(resources)
     for svc in of_type(resources, ECS_SERVICE):
-        if group_for_service(svc, [group]) is group:
+        if group_for_service(svc, [group], index) is group:
             target_groups |= service_target_group_names(svc)
     return target_groups, cluster, service
 

@@ -24,6 +24,7 @@ from guardrails.alarms import (
 from guardrails.ecs_task_definitions import TASK_DEFINITION, each_container
 from guardrails.rule import Context, Finding, Framework, Resource, Rule, Undeterminable
 from guardrails.shapes import known_items, of_type
+from guardrails.stack_index import for_stack
 
 CLUSTER = "aws:ecs/cluster:Cluster"
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -133,8 +134,9 @@ def ecs_native_gaps(service: Resource) -> list[str]:
 
 def check_codedeploy_controller(resources: Sequence[Resource], context: Context) -> Iterator[Finding]:
     groups = of_type(resources, DEPLOYMENT_GROUP)
+    index = for_stack(resources)
     for service in of_type(resources, ECS_SERVICE):
-        group = group_for_service(service, groups)
+        group = group_for_service(service, groups, index)
         controller = block(service.get("deploymentController")).get("type") or "ECS"
         if group is not None and not is_code_deploy(service):
             yield Finding(f"deploymentController.type is {controller!r} but deployment group {group.name or group.urn} "

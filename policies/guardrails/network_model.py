@@ -14,6 +14,7 @@ from typing import Any
 
 from guardrails.rule import Resource, Rule, Undeterminable
 from guardrails.shapes import as_list, of_type
+from guardrails.stack_index import for_stack
 
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 DEFAULT_SECURITY_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
@@ -134,8 +135,8 @@ def _strings(value: Any) -> tuple[str, ...]:
 
 
 def _group_key(rule: Resource, groups: Sequence[Resource], key: str) -> str:
-    matched = [g.urn for g in groups if g.urn in set(rule.property_dependencies.get(key, ()))]
-    return matched[0] if matched else ""
+    dependencies = set(rule.property_dependencies.get(key, ()))
+    return next((g.urn for g in groups if g.urn in dependencies), "")
 
 
 def _source_groups(owner: Resource, key: str, groups: Sequence[Resource], values: Any) -> tuple[str, ...]:
@@ -144,7 +145,8 @@ def _source_groups(owner: Resource, key: str, groups: Sequence[Resource], values
         return ()
     # The engine resolves references to ids we cannot map back to URNs; dependencies are recorded per top-level
     # property, so for inline blocks they are the union over all blocks that name a group.
-    urns = [g.urn for g in groups if g.urn in set(owner.property_dependencies.get(key, ()))]
+    dependencies = set(owner.property_dependencies.get(key, ()))
+    urns = [g.urn for g in groups if g.urn in dependencies]
     return tuple(urns) if urns else literal
 
 
@@ -202,12 +204,18 @@ def resource_permissions(resource: Resource, groups: Sequence[Resource] = ()) ->
 
 
 def stack_permissions(resources: Sequence[Resource]) -> list[Permission]:
+    """Every permission the stack declares. Three rules ask it of one stack: computed once per stack index (an
+    Undeterminable or unknown read is not remembered: each asking rule meets it again, as before)."""
+    return list(for_stack(resources).memo("stack_permissions", lambda: _stack_permissions(resources)))
+
+
+def _stack_permissions(resources: Sequence[Resource]) -> tuple[Permission, ...]:
     groups = of_type(resources, SECURITY_GROUP, DEFAULT_SECURITY_GROUP)
     permissions: list[Permission] = []
     for resource in of_type(resources, SECURITY_GROUP, DEFAULT_SECURITY_GROUP, SG_RULE, SG_INGRESS_RULE,
                             SG_EGRESS_RULE):
         permissions.extend(resource_permissions(resource, groups))
-    return permissions
+    return tuple(permissions)
 
 
 def permissions_of(group_urn: str, permissions: Sequence[Permission], direction: str) -> list[Permission]:

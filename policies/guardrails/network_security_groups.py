@@ -42,7 +42,7 @@ from guardrails.network_model import (
     stack_permissions,
 )
 from guardrails.rule import Context, Finding, Framework, Resource, Rule
-from guardrails.shapes import of_type
+from guardrails.shapes import as_list, of_type
 
 SG_TYPES = (SECURITY_GROUP, DEFAULT_SECURITY_GROUP, SG_RULE, SG_INGRESS_RULE)
 
@@ -148,12 +148,27 @@ _ROLE_POLICY_TYPES = (IAM_ROLE_POLICY, IAM_ROLE_POLICIES_EXCLUSIVE)
 _ROLE_ATTACHMENT_TYPES = (IAM_ROLE_POLICY_ATTACHMENT, IAM_ROLE_POLICY_ATTACHMENTS_EXCLUSIVE)
 
 
+def _rules_by_group(rules: Sequence[Resource]) -> dict[str, list[Resource]]:
+    """The standalone rules by the URN of each group their securityGroupId depends on, in stack order: one pass
+    over the rules instead of one per group (50 services: 54 groups x 700 rules)."""
+    by_group: dict[str, list[Resource]] = {}
+    for rule in rules:
+        # The read `referenced` made of every rule: an unknown securityGroupId still stops the check here.
+        as_list(rule.get("securityGroupId"))
+        for urn in set(rule.property_dependencies.get("securityGroupId", ())):
+            by_group.setdefault(urn, []).append(rule)
+    return by_group
+
+
 def check_split_management(resources: Sequence[Resource], context: Context) -> Iterator[Finding]:
     groups = of_type(resources, SECURITY_GROUP)
     rules = of_type(resources, SG_RULE, SG_INGRESS_RULE, SG_EGRESS_RULE)
+    rules_by_group: dict[str, list[Resource]] | None = None
     for group in groups:
         inline = [key for key in ("ingress", "egress") if key in group.props and group.props[key] is not None]
-        standalone = [r for r in rules if group in referenced(r, "securityGroupId", [group], name_key="")]
+        if rules_by_group is None:  # after the first group's own reads, where the rules were read before
+            rules_by_group = _rules_by_group(rules)
+        standalone = rules_by_group.get(group.urn, [])
         if inline and standalone:
             yield Finding(
                 f"security group {group.name or group.urn} manages rules inline ({', '.join(inline)}) and through "

@@ -165,7 +165,7 @@ def _analyze_stack_building_resources_once(pp: Any, convert: Conversions) -> Any
     def analyze_stack(self: Any, request: Any, _context: Any) -> Any:
         self._configure_runtime_settings()
         response = pp.proto.AnalyzeResponse()
-        resources: list[Any] | None = None
+        resources: tuple[Any, ...] | None = None
         for policy in self._PolicyAnalyzerServicer__policies:
             level = self._get_enforcement_level(policy)
             if level == pp.EnforcementLevel.DISABLED or not isinstance(policy, pp.StackValidationPolicy):
@@ -174,8 +174,10 @@ def _analyze_stack_building_resources_once(pp: Any, convert: Conversions) -> Any
                 level = pp.EnforcementLevel.MANDATORY
             report = self._create_report_violation(response, policy.name, policy.description, level, policy.severity)
             if resources is None:
-                resources = build(self, request)
-            args = pp.StackValidationArgs(list(resources), self._get_policy_config(policy.name),
+                resources = tuple(build(self, request))
+            # One tuple for every policy (pulumi_policy builds a list per policy): it cannot change, so the adapter
+            # knows by its identity alone that the stack is already converted (guardrails.adapter._stack_resources).
+            args = pp.StackValidationArgs(resources, self._get_policy_config(policy.name),
                                           self._PolicyAnalyzerServicer__stack_tags)
             _run(pp, self, response, policy, args, report)
         return response

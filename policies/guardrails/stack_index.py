@@ -28,6 +28,7 @@ class StackIndex:
         self._by_type: dict[str, list[Resource]] | None = None
         self._of_types: dict[tuple[str, ...], list[Resource]] = {}
         self._memo: dict[Hashable, Any] = {}
+        self._per_resource: dict[str, dict[int, tuple[Resource, Any]]] = {}
         self._lock = threading.Lock()
 
     def of_type(self, types: tuple[str, ...]) -> list[Resource]:
@@ -53,6 +54,21 @@ class StackIndex:
         value = compute()
         with self._lock:
             return self._memo.setdefault(key, value)
+
+    def of_resource(self, what: str, resource: Resource, compute: Callable[[Resource], Any]) -> Any:
+        """`compute(resource)` once per resource for this stack, for a pure function of one resource that rules
+        ask of every pair (deployment group x service). Keyed by identity, with the resource kept beside its answer
+        so its id cannot pass to another object; an exception is not remembered, as in `memo`. No lock: two racing
+        callers compute the same answer."""
+        table = self._per_resource.get(what)
+        if table is None:
+            table = self._per_resource.setdefault(what, {})
+        hit = table.get(id(resource))
+        if hit is not None and hit[0] is resource:
+            return hit[1]
+        value = compute(resource)
+        table[id(resource)] = (resource, value)
+        return value
 
 
 _CACHE: dict[int, tuple[tuple[Resource, ...], StackIndex]] = {}
