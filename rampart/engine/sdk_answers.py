@@ -9,8 +9,13 @@ rules for plain values (`deserialize_plain`): every number a float (a Struct hol
 to None left out of its map, the unknown sentinel an `Unknown` in a preview. An answer holding any special
 signature (a secret, an asset, a resource reference) is not remembered: the SDK reads it as always.
 
-One difference, on purpose: a map's keys come in the answer's order, not in the order of the Struct's hash table
-(under the real engine that order is whatever the engine sent, so no program can rely on it).
+Any other Struct (a program's inputs, as the mock monitor reads them for the fake provider) is read through
+protobuf's own accessors rather than the Struct's Python mapping layer, by the same rules and in the same key
+order (about 2x faster); a map holding a special signature goes to the SDK's own function.
+
+One difference, on purpose, for remembered answers: a map's keys come in the answer's order, not in the order of
+the Struct's hash table (under the real engine that order is whatever the engine sent, so no program can rely
+on it).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+from google.protobuf import struct_pb2
 from pulumi.runtime import rpc as pulumi_rpc
 from pulumi.runtime import settings as pulumi_settings
 
@@ -88,11 +94,54 @@ def deserialize_plain(answer: dict, keep_unknowns: Any = None, keep_internal: An
     return output
 
 
+def _struct_value(value: Any, keep_unknowns: Any, keep_internal: Any) -> Any:
+    """The SDK's `deserialize_property` of one protobuf Value, read through protobuf's own accessors."""
+    kind = value.WhichOneof("kind")
+    if kind == "string_value":
+        text = value.string_value
+        if text == _UNKNOWN:
+            from pulumi.output import Unknown
+
+            return Unknown() if pulumi_settings.is_dry_run() or keep_unknowns else None
+        return text
+    if kind == "number_value":
+        return value.number_value
+    if kind == "bool_value":
+        return value.bool_value
+    if kind == "struct_value":
+        struct = value.struct_value
+        if _SIGNATURE_KEY in struct.fields:  # a secret, asset, archive, resource or output value: the SDK's own
+            return pulumi_rpc.deserialize_property(struct, keep_unknowns, keep_internal)
+        props = _struct(struct, keep_unknowns, keep_internal)
+        if any(pulumi_rpc.is_rpc_secret(item) for item in props.values()):
+            return pulumi_rpc.wrap_rpc_secret({k: pulumi_rpc.unwrap_rpc_secret(v) for k, v in props.items()})
+        return props
+    if kind == "list_value":
+        items = [_struct_value(item, keep_unknowns, keep_internal) for item in value.list_value.values]
+        if any(pulumi_rpc.is_rpc_secret(item) for item in items):
+            return pulumi_rpc.wrap_rpc_secret([pulumi_rpc.unwrap_rpc_secret(item) for item in items])
+        return items
+    return None
+
+
+def _struct(struct: Any, keep_unknowns: Any, keep_internal: Any) -> dict:
+    output = {}
+    for key, value in struct.fields.items():
+        if keep_internal is False and key.startswith("__") and key != "__provider":
+            continue
+        value = _struct_value(value, keep_unknowns, keep_internal)
+        if value is not None:
+            output[key] = value
+    return output
+
+
 def _deserializing_remembered(deserialize_properties: Any) -> Any:
     def deserialize(props_struct: Any, keep_unknowns: Any = None, keep_internal: Any = None) -> Any:
         entry = _remembered.by_struct.pop(id(props_struct), None)
         if entry is not None and entry[0] is props_struct:
             return deserialize_plain(entry[1], keep_unknowns, keep_internal)
+        if type(props_struct) is struct_pb2.Struct and _SIGNATURE_KEY not in props_struct.fields:
+            return _struct(props_struct, keep_unknowns, keep_internal)
         return deserialize_properties(props_struct, keep_unknowns, keep_internal)
 
     return deserialize

@@ -75,3 +75,25 @@ def test_the_response_carries_the_remembered_struct_and_the_rest_of_the_message(
     assert response.object is struct and (response.urn, response.id, response.result) == ("urn:x", "id-1", 0)
     with pytest.raises(AttributeError):
         response.no_such_field  # noqa: B018
+
+
+_SECRET = st.builds(lambda value: {pulumi_rpc._special_sig_key: pulumi_rpc._special_secret_sig, "value": value},
+                    st.text(max_size=4) | st.integers(0, 9))
+_STRUCT_VALUES = st.recursive(
+    _SCALARS | _SECRET, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=3),
+    max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(properties=st.dictionaries(_KEYS, _STRUCT_VALUES, max_size=6), dry_run=st.booleans(),
+       keep_unknowns=st.sampled_from([None, True, False]), keep_internal=st.sampled_from([None, True, False]))
+def test_any_struct_deserialises_as_the_sdks_own_function(properties, dry_run, keep_unknowns, keep_internal):
+    """Not remembered (a program's own inputs, as the mock monitor reads them): protobuf's accessors instead of
+    the Struct's Python mapping layer, the same values, secrets pushed up, and the same key order."""
+    pulumi_settings.configure(pulumi_settings.Settings(project="p", stack="s", dry_run=dry_run))
+    struct = struct_pb2.Struct()
+    struct.update({key: value for key, value in properties.items() if value is not None})
+    fast = sdk_answers._deserializing_remembered(_SDK_DESERIALIZE)(struct, keep_unknowns, keep_internal)
+    sdk = _SDK_DESERIALIZE(struct, keep_unknowns, keep_internal)
+    unsorted = lambda value: json.dumps(value, default=lambda v: "<Unknown>" if isinstance(v, Unknown) else repr(v))  # noqa: E731
+    assert unsorted(fast) == unsorted(sdk)
