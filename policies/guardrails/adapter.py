@@ -230,19 +230,20 @@ def _stack_resources(args: StackValidationArgs) -> Sequence[Resource]:
 def _convert_stack_resources(args: StackValidationArgs) -> list[Resource]:
     resources = []
     for r in args.resources:
-        parent = r.parent.urn if r.parent is not None else (getattr(r.opts, "parent", "") or "")
+        opts = r.opts
+        parent = r.parent.urn if r.parent is not None else (getattr(opts, "parent", "") or "")
         resources.append(
             Resource(
                 type=r.resource_type,
                 props=r.props,
                 urn=r.urn,
                 name=r.name,
-                protect=bool(r.opts.protect),
-                ignore_changes=tuple(r.opts.ignore_changes or ()),
-                delete_before_replace=bool(r.opts.delete_before_replace),
+                protect=bool(opts.protect),
+                ignore_changes=tuple(opts.ignore_changes or ()),
+                delete_before_replace=bool(opts.delete_before_replace),
                 parent=parent,
-                dependencies=tuple(d.urn for d in r.dependencies),
-                property_dependencies={k: tuple(d.urn for d in v) for k, v in r.property_dependencies.items()},
+                dependencies=tuple([d.urn for d in r.dependencies]),
+                property_dependencies={k: tuple([d.urn for d in v]) for k, v in r.property_dependencies.items()},
             )
         )
     return resources

@@ -145,21 +145,24 @@ def _analyze_converting_once(pp: Any, convert: Conversions) -> Any:
 
 def _analyze_stack_building_resources_once(pp: Any, convert: Conversions) -> Any:
     def build(servicer: Any, request: Any) -> list[Any]:
+        # pulumi_policy's construction, in two passes over the request instead of one per policy; the links are read
+        # from the request's own containers (no intermediate lists) and resolved once every URN is known.
         by_urn: dict[str, Any] = {}
         links = []
+        options, provider, policy_resource = servicer._get_resource_options, servicer._get_provider_resource, \
+            pp.PolicyResource
         for r in request.resources:
-            resource = pp.PolicyResource(r.type, convert(r.properties), r.urn, r.name,
-                                         servicer._get_resource_options(r), servicer._get_provider_resource(r),
-                                         None, [], {})
+            resource = policy_resource(r.type, convert(r.properties), r.urn, r.name, options(r), provider(r),
+                                       None, [], {})
             by_urn[resource.urn] = resource
-            links.append((resource, r.parent, list(r.dependencies),
-                          {k: list(v.urns) for k, v in r.propertyDependencies.items()}))
+            links.append((resource, r.parent, r.dependencies, r.propertyDependencies))
         for resource, parent, dependencies, property_dependencies in links:
             if parent and parent in by_urn:
                 resource.parent = by_urn[parent]
-            resource.dependencies.extend(by_urn[d] for d in dependencies if d in by_urn)
+            if dependencies:
+                resource.dependencies.extend([by_urn[d] for d in dependencies if d in by_urn])
             for key, urns in property_dependencies.items():
-                resource.property_dependencies[key] = [by_urn[d] for d in urns if d in by_urn]
+                resource.property_dependencies[key] = [by_urn[d] for d in urns.urns if d in by_urn]
         return [resource for resource, *_ in links]
 
     def analyze_stack(self: Any, request: Any, _context: Any) -> Any:
