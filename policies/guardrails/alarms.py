@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from guardrails.alarm_lookup import AlarmLookup
+from guardrails.block_shapes import _is_list, block, blocks, number, physical_name, strings  # noqa: F401 (re-exported)
 from guardrails.rule import Context, Finding, Framework, Resource, Rule
 from guardrails.shapes import of_type
 from guardrails.stack_index import StackIndex, for_stack
@@ -32,48 +33,6 @@ DETECTION_THRESHOLDS: Mapping[str, int] = {
     "metricDelaySeconds": DEFAULT_METRIC_DELAY_SECONDS,
 }
 """Production bound (RTO 5 min); staging's pack config raises maxDetectionSeconds."""
-
-
-# Shape helpers: the engine sends single nested blocks as objects, older programs as one-element lists; the
-# policy SDK hands lists and maps over as read-only Sequence / Mapping proxies, not list / dict.
-def _is_list(value: Any) -> bool:
-    return isinstance(value, Sequence) and not isinstance(value, str | bytes)
-
-
-def block(value: Any) -> Mapping[str, Any]:
-    if isinstance(value, Mapping):
-        return value
-    if _is_list(value) and value and isinstance(value[0], Mapping):
-        return value[0]
-    return {}
-
-
-def blocks(value: Any) -> list[Mapping[str, Any]]:
-    if isinstance(value, Mapping):
-        return [value]
-    if _is_list(value):
-        return [v for v in value if isinstance(v, Mapping)]
-    return []
-
-
-def strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if _is_list(value):
-        return [v for v in value if isinstance(v, str)]
-    return []
-
-
-def number(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return int(value)
-
-
-def physical_name(resource: Resource) -> str:
-    """The `name` input, else the logical name (what an autonamed resource's name starts with)."""
-    name = resource.get("name")
-    return name if isinstance(name, str) and name else resource.name
 
 
 # Detection latency -------------------------------------------------------------------------------------------
