@@ -52,6 +52,10 @@ def _has_signature(value: Any) -> bool:
 
 def remember(struct: Any, answer: dict) -> None:
     """`struct` was made from the plain `answer` (sdk_speedups.serialize_plain_properties)."""
+    unclaimed = _remembered.last
+    if unclaimed is not None:  # an invoke's or a read's answer: its response copies the Struct, so none comes back
+        _remembered.by_struct.pop(id(unclaimed), None)
+        _remembered.last = None
     if not _has_signature(answer):
         _remembered.by_struct[id(struct)] = (struct, answer)
         _remembered.last = struct

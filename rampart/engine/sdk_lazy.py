@@ -18,23 +18,48 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 _LAZY_ACCESS = '''
-def __getattr__(name):
-    import importlib
-    module_name = __rampart_lazy_names__.get(name)
-    if module_name is None and name in __rampart_lazy_modules__:
-        return importlib.import_module("." + name, __name__)
-    if module_name is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = importlib.import_module("." + module_name, __name__)
+import importlib as _rampart_importlib
+import sys as _rampart_sys
+import types as _rampart_types
+
+
+def _rampart_load(module_name):
+    """Import a deferred module; its exports take their names, as its star import gave them."""
+    module = _rampart_importlib.import_module("." + module_name, __name__)
     namespace = globals()
     for exported, owner in __rampart_lazy_names__.items():
         if owner == module_name:
             namespace[exported] = getattr(module, exported)
-    return namespace[name]
+    return module
+
+
+def __getattr__(name):
+    module_name = __rampart_lazy_names__.get(name)
+    if module_name is None and name in __rampart_lazy_modules__:
+        return _rampart_importlib.import_module("." + name, __name__)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    _rampart_load(module_name)
+    return globals()[name]
 
 
 def __dir__():
     return sorted({*globals(), *__rampart_lazy_names__, *__rampart_lazy_modules__})
+
+
+class _RampartLazyPackage(_rampart_types.ModuleType):
+    def __setattr__(self, name, value):
+        # The import system binds a submodule on its package once it is loaded (`import pkg.get_vpc`), over
+        # what the eager star imports had bound (`get_vpc` the function): bind those again.
+        super().__setattr__(name, value)
+        if name in __rampart_lazy_modules__ and isinstance(value, _rampart_types.ModuleType):
+            _rampart_load(name)
+            owner = __rampart_lazy_names__.get(name)
+            if owner is not None and owner != name:
+                _rampart_load(owner)
+
+
+_rampart_sys.modules[__name__].__class__ = _RampartLazyPackage
 '''
 
 
@@ -93,7 +118,13 @@ def lazy_package(tree: ast.Module, path: str, names_bound_by: Callable[[ast.stmt
             names[name] = module  # a later star import's name wins, as it did
     if not modules:
         return None
-    own = {name for stmt in kept for name in names_bound_by(stmt)}
+    own = {name for stmt in kept for name in names_bound_by(stmt) if name != "*"}
+    for stmt in kept:
+        if isinstance(stmt, ast.ImportFrom) and any(alias.name == "*" for alias in stmt.names):
+            exported = _literal_all(package_dir / f"{stmt.module}.py") if stmt.level == 1 and stmt.module else None
+            if exported is None:
+                return None  # names it binds are unknown here: whether a deferred one shadows them cannot be told
+            own.update(exported)
     # Exact only if the rest of the module binds no deferred name, nor what is added here.
     if own & {*names, *modules, "__all__", "__getattr__", "__dir__"}:
         return None

@@ -30,7 +30,7 @@ from types import CodeType
 from rampart.engine import local_files
 from rampart.engine.sdk_rewrite import rewrite
 
-FORMAT = b"rampart-sdk-code/1\n"
+FORMAT = b"rampart-sdk-code/2\n"
 """Bumped whenever the rewrite changes: entries of another format are misses."""
 DISABLE_ENV = "RAMPART_SDK_LOADER"
 """`0` imports SDKs normally (to compare, or to rule this loader out)."""

@@ -153,19 +153,19 @@ def _serialize_scalars_at_once(serialize_property: Any) -> Any:
 
 
 def _memoised_unwrap_type(unwrap_type: Any) -> Any:
-    """`_types.unwrap_type` (Output[T], Input[T], InputType[T], Optional[T] -> T), once per type: the SDK runs it
-    for every value it serialises and every property it converts, on the same few hundred typing objects. It is
-    a function of the typing object alone; an unhashable one is unwrapped afresh each time."""
-    memo: dict[Any, Any] = {}
+    """`_types.unwrap_type` (Output[T], Input[T], InputType[T], Optional[T] -> T), once per typing object: the SDK
+    runs it for every value it serialises and every property it converts, on the same few hundred objects
+    (typing caches each spelling as one object). Keyed by identity, not equality: a Union equals its reordering,
+    and the SDK reads a Union's arguments by position."""
+    memo: dict[int, tuple[Any, Any]] = {}  # id -> (the object, kept alive so its id is not reused; its result)
 
     def unwrap(val: Any) -> Any:
-        try:
-            return memo[val]
-        except KeyError:
-            memo[val] = unwrapped = unwrap_type(val)
-            return unwrapped
-        except TypeError:
-            return unwrap_type(val)
+        entry = memo.get(id(val))
+        if entry is not None and entry[0] is val:
+            return entry[1]
+        unwrapped = unwrap_type(val)
+        memo[id(val)] = (val, unwrapped)
+        return unwrapped
 
     return unwrap
 

@@ -97,3 +97,15 @@ def test_any_struct_deserialises_as_the_sdks_own_function(properties, dry_run, k
     sdk = _SDK_DESERIALIZE(struct, keep_unknowns, keep_internal)
     unsorted = lambda value: json.dumps(value, default=lambda v: "<Unknown>" if isinstance(v, Unknown) else repr(v))  # noqa: E731
     assert unsorted(fast) == unsorted(sdk)
+
+
+def test_an_answer_no_registration_claims_is_not_kept():
+    """An invoke's or a read's answer is copied into its response: only a registration's comes back to be read."""
+    with sdk_answers.installed():
+        _answered({"invoke": "result"})
+        claimed = _answered({"registration": "answer"})
+        assert sdk_answers.take_last() is claimed
+        _answered({"another": "invoke"})
+        latest = _answered({"yet another": "invoke"})
+        # The registration's, until the SDK reads it, and only the latest unclaimed one (it may be claimed next).
+        assert [entry[0] for entry in sdk_answers._remembered.by_struct.values()] == [claimed, latest]

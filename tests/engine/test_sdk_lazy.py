@@ -118,3 +118,24 @@ def test_a_module_the_package_reads_at_import_stays_eager(tmp_path):
     tree = _lazy(init)
     assert any(isinstance(s, ast.ImportFrom) and s.names[0].name == "util" for s in tree.body)
     assert not any(isinstance(s, ast.ImportFrom) and s.module == "a" for s in tree.body)
+
+
+def test_a_module_named_after_its_own_export_imported_directly_still_gives_the_export(tmp_path):
+    """`from .get_vpc import *` bound the function `get_vpc` over the submodule of that name: importing the
+    submodule directly (which sets the package's attribute to the module) must not undo that."""
+    init = _package(tmp_path, "from .get_thing import *\nfrom .other import *\n",
+                    {"get_thing": "__all__ = ['get_thing', 'Result']\ndef get_thing(): return 'called'\nResult = 1\n",
+                     "other": "__all__ = ['Other']\nOther = 2\n"})
+    with _imported(init) as package:
+        import importlib
+
+        importlib.import_module("pkg.get_thing")
+        assert package.get_thing() == "called"
+        assert package.Result == 1
+
+
+def test_a_kept_star_import_sharing_a_name_with_a_deferred_one_leaves_the_package_as_it_is(tmp_path):
+    init = _package(tmp_path, "from . import util\nfrom .a import *\nfrom .b import *\nutil.register(A)\n",
+                    {"util": "def register(x): pass\n", "a": "__all__ = ['A', 'X']\nA = 1\nX = 'a'\n",
+                     "b": "__all__ = ['X']\nX = 'b'\n"})
+    assert _lazy(init) is None

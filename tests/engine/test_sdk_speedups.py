@@ -191,9 +191,24 @@ def test_memoised_unwrap_type_is_the_sdks_for_every_property_type():
         assert memoised(hint) == sdk(hint)
 
 
-def test_an_unhashable_type_is_unwrapped_each_time():
+def test_an_unhashable_type_is_unwrapped_once_too():
     calls = []
     memoised = sdk_speedups._memoised_unwrap_type(lambda val: calls.append(val) or "unwrapped")
     unhashable = [int]
     assert memoised(unhashable) == memoised(unhashable) == "unwrapped"
-    assert len(calls) == 2
+    assert len(calls) == 1
+
+
+def test_unions_equal_in_any_order_are_unwrapped_each_as_the_sdk_does():
+    """typing's Union equality ignores the order of its arguments; the SDK's unwrap_type reads them by position."""
+    from collections.abc import Awaitable
+    from typing import Union
+
+    import pulumi._types as pulumi_types
+
+    in_order = Union[str, Awaitable[str], pulumi.Output[str]]  # noqa: UP007 (as the SDK spells Input[T])
+    reordered = Union[pulumi.Output[str], str, Awaitable[str]]  # noqa: UP007
+    assert in_order == reordered
+    sdk = pulumi_types.unwrap_type
+    memoised = sdk_speedups._memoised_unwrap_type(sdk)
+    assert [memoised(in_order), memoised(reordered)] == [sdk(in_order), sdk(reordered)]
