@@ -128,6 +128,23 @@ class SdkLoader(importlib.machinery.SourceFileLoader):
         return super().get_code(fullname)
 
 
+def is_generated_module(module_name: str, program_dir: Path | None) -> bool:
+    """A loaded module of a generated `pulumi_*` SDK, outside the program's own files (a `site-packages` inside
+    them excepted): what this loader rewrites and sdk_hints remembers."""
+    top = module_name.partition(".")[0]
+    if not _PACKAGE.fullmatch(top) or top in _NOT_GENERATED:
+        return False
+    path = getattr(sys.modules.get(module_name), "__file__", None)
+    return isinstance(path, str) and not _in_program(path, program_dir)
+
+
+def _in_program(origin: str, program_dir: Path | None) -> bool:
+    if program_dir is None:
+        return False
+    path = Path(origin)
+    return path.is_relative_to(program_dir) and "site-packages" not in path.parts
+
+
 class SdkFinder:
     """Finds `pulumi_*` SDK modules as the path finder does and loads their `.py` files with SdkLoader."""
 
@@ -138,10 +155,7 @@ class SdkFinder:
         """Source files imported normally for want of a cache entry: what `warm_later` rewrites."""
 
     def _programs(self, origin: str) -> bool:
-        if self.program_dir is None:
-            return False
-        path = Path(origin)
-        return path.is_relative_to(self.program_dir) and "site-packages" not in path.parts
+        return _in_program(origin, self.program_dir)
 
     def find_spec(self, fullname: str, path=None, target=None):  # noqa: ANN001, ANN201 (the MetaPathFinder protocol)
         top = fullname.partition(".")[0]
@@ -213,7 +227,7 @@ def _prune(directory: Path, limit: int = MAX_BYTES) -> None:
     """Entries of environments since deleted or upgraded are never read again: beyond `limit` bytes, the oldest
     written go (one still in use is only written again by a later warming)."""
     entries = []
-    for path in directory.glob("*.code"):
+    for path in [*directory.glob("*.code"), *directory.glob("*.hints")]:  # sdk_hints' entries share the budget
         with contextlib.suppress(OSError):
             info = path.stat()
             entries.append((info.st_mtime, info.st_size, path))

@@ -30,7 +30,7 @@ from typing import Any, TextIO
 
 import pulumi
 
-from rampart.engine import local_files, program_errors, sdk_loader
+from rampart.engine import local_files, program_errors, sdk_hints, sdk_loader
 from rampart.engine.protocol import STREAM_SUFFIX, signal_name
 from rampart.engine.recorder import ASSUME_EXISTING, FIRST_PREVIEW, Registration, record
 from rampart.engine.stackfile import load_project, load_stack
@@ -95,7 +95,8 @@ def run(program_dir: Path, stack: str, mode: str = FIRST_PREVIEW, timeout: float
     program_errors.remember_apply_callers(program_dir.resolve())
     main = str(project.main)
     try:
-        with _interrupt_after(timeout):
+        with _interrupt_after(timeout), sdk_hints.remembered(
+                sdk_loader.cache_dir(), lambda module: sdk_loader.is_generated_module(module, program_dir.resolve())):
             recording = record(
                 lambda: runpy.run_path(main, run_name="__main__"),
                 project=project.name,

@@ -294,12 +294,12 @@ def test_the_worker_preloads_through_the_loader_unless_it_is_turned_off(tmp_path
 def test_warming_keeps_the_cache_under_its_size_limit_dropping_the_oldest_entries(tmp_path):
     cache = tmp_path / "cache"
     cache.mkdir(mode=0o700)
-    for age, name in enumerate(("new", "middle", "old")):
-        entry = cache / f"{name}.code"
+    for age, name in enumerate(("new.code", "middle.hints", "old.code", "older.hints")):  # sdk_hints' share it
+        entry = cache / name
         entry.write_bytes(b"x" * 100)
         os.utime(entry, (1_000_000 - age, 1_000_000 - age))
     sdk_loader._prune(cache, limit=250)
-    assert sorted(p.stem for p in cache.glob("*.code")) == ["middle", "new"]
+    assert sorted(p.name for p in cache.iterdir()) == ["middle.hints", "new.code"]
 
 
 def test_finders_ahead_of_the_path_finder_keep_their_precedence(monkeypatch):

@@ -1,0 +1,203 @@
+"""The SDK's per-class property types, read back from the cache, are exactly what the SDK evaluates, and an entry
+is used only while every source it was derived from is unchanged (rampart.engine.sdk_hints)."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import os
+import sys
+import textwrap
+import typing
+from pathlib import Path
+
+import pulumi
+import pulumi._types as pulumi_types
+import pytest
+
+from rampart.engine import sdk_hints, sdk_loader, worker
+
+SDK_TYPES = pulumi_types._types_from_py_properties
+
+
+def _sdk_only(module: str) -> bool:
+    return sdk_loader.is_generated_module(module, None)
+
+
+def _sdk_classes(*packages: str) -> list[type]:
+    """Every resource, input type and output type of the given SDK packages."""
+    found = []
+    for package in packages:
+        module = importlib.import_module(package)
+        members = dict(inspect.getmembers(importlib.import_module(f"{package}.outputs"), inspect.isclass))
+        members.update(inspect.getmembers(module, inspect.isclass))
+        for cls in members.values():
+            if pulumi_types.is_input_type(cls) or pulumi_types.is_output_type(cls) or (
+                    issubclass(cls, pulumi.CustomResource) and cls.__module__.startswith("pulumi_aws")):
+                found.append(cls)
+    return found
+
+
+def test_types_read_back_equal_the_sdks_own_for_every_class_of_two_sdk_modules(tmp_path):
+    classes = _sdk_classes("pulumi_aws.lb", "pulumi_aws.ecs")
+    assert len(classes) > 150
+    with sdk_hints.remembered(tmp_path, _sdk_only) as first:
+        computed = {cls: pulumi_types._types_from_py_properties(cls) for cls in classes}
+    assert first.read == 0
+    with sdk_hints.remembered(tmp_path, _sdk_only) as second:
+        read = {cls: pulumi_types._types_from_py_properties(cls) for cls in classes}
+    assert second.read == len(classes)  # every class came from the cache, none was evaluated again
+    for cls in classes:
+        assert read[cls] == computed[cls] == SDK_TYPES.__wrapped__(cls), cls
+    assert pulumi_types._types_from_py_properties is SDK_TYPES  # put back on exit
+
+
+FAKE_SDK = {
+    "__init__.py": "",
+    "inner.py": """
+        import pulumi
+
+        @pulumi.output_type
+        class Inner(dict):
+            @property
+            @pulumi.getter
+            def size(self) -> int:
+                return pulumi.get(self, "size")
+    """,
+    "outer.py": """
+        from typing import Optional, Sequence
+        import pulumi
+        from . import inner
+
+        @pulumi.output_type
+        class Outer(dict):
+            @property
+            @pulumi.getter(name="innerList")
+            def inner_list(self) -> Optional[Sequence['inner.Inner']]:
+                return pulumi.get(self, "inner_list")
+    """,
+}
+
+
+@pytest.fixture
+def fake_sdk(tmp_path, monkeypatch):
+    """A generated-looking `pulumi_rampartfake` package whose sources the tests may change."""
+    package = tmp_path / "site" / "pulumi_rampartfake"
+    package.mkdir(parents=True)
+    for name, text in FAKE_SDK.items():
+        (package / name).write_text(textwrap.dedent(text))
+    monkeypatch.syspath_prepend(str(package.parent))
+    yield package, importlib.import_module("pulumi_rampartfake.outer").Outer
+    for name in [m for m in sys.modules if m.startswith("pulumi_rampartfake")]:
+        del sys.modules[name]
+
+
+def _run_once(directory: Path, cls: type, is_sdk_module=_sdk_only) -> tuple[dict, int, int]:
+    with sdk_hints.remembered(directory, is_sdk_module) as cache:
+        types = pulumi_types._types_from_py_properties(cls)
+        return types, cache.read, len(cache.pending)
+
+
+def _touch_source(path: Path) -> None:
+    path.write_text(path.read_text() + "# changed\n")
+
+
+def test_an_entry_is_read_while_the_class_and_the_modules_it_names_are_unchanged(tmp_path, fake_sdk):
+    _, outer = fake_sdk
+    cache = tmp_path / "cache"
+    types, read, pending = _run_once(cache, outer)
+    assert (read, pending) == (0, 1)
+    assert types == {"innerList": typing.Sequence[importlib.import_module("pulumi_rampartfake.inner").Inner]}
+    assert _run_once(cache, outer) == (types, 1, 0)
+
+
+@pytest.mark.parametrize("changed", ["outer.py", "inner.py"])
+def test_an_entry_is_a_miss_once_its_class_or_a_class_it_names_changes_source(tmp_path, fake_sdk, changed):
+    package, outer = fake_sdk
+    cache = tmp_path / "cache"
+    types, _, _ = _run_once(cache, outer)
+    _touch_source(package / changed)
+    assert _run_once(cache, outer) == (types, 0, 1)  # evaluated again by the SDK, and written again
+    assert _run_once(cache, outer) == (types, 1, 0)
+
+
+def test_an_entry_of_another_pulumi_types_source_is_a_miss(tmp_path, fake_sdk, monkeypatch):
+    _, outer = fake_sdk
+    cache = tmp_path / "cache"
+    _run_once(cache, outer)
+    monkeypatch.setattr(sdk_hints, "_stamp", lambda path: (1, 1) if path == pulumi_types.__file__ else
+                        sdk_loader.source_stamp(path))
+    assert _run_once(cache, outer)[1:] == (0, 1)
+
+
+def test_a_corrupt_entry_is_a_miss_and_is_written_again(tmp_path, fake_sdk):
+    _, outer = fake_sdk
+    cache = tmp_path / "cache"
+    types, _, _ = _run_once(cache, outer)
+    (entry,) = cache.glob(f"*{sdk_hints.SUFFIX}")
+    entry.write_bytes(entry.read_bytes()[:-5])
+    assert _run_once(cache, outer) == (types, 0, 1)
+    assert _run_once(cache, outer) == (types, 1, 0)
+
+
+def test_a_programs_own_classes_are_never_remembered(tmp_path, fake_sdk):
+    _, outer = fake_sdk
+    cache = tmp_path / "cache"
+    assert _run_once(cache, outer, is_sdk_module=lambda module: False)[1:] == (0, 0)
+    assert not list(cache.glob(f"*{sdk_hints.SUFFIX}"))
+
+
+def test_a_directory_others_can_write_to_is_neither_read_nor_written(tmp_path, fake_sdk):
+    _, outer = fake_sdk
+    cache = tmp_path / "cache"
+    _run_once(cache, outer)
+    cache.chmod(0o777)
+    assert _run_once(cache, outer)[1:] == (0, 0)
+    cache.chmod(0o700)
+    assert _run_once(cache, outer)[1:] == (1, 0)
+
+
+def test_disabled_the_sdk_evaluates_every_class_itself(tmp_path, fake_sdk, monkeypatch):
+    monkeypatch.setenv(sdk_hints.DISABLE_ENV, "0")
+    with sdk_hints.remembered(tmp_path, _sdk_only) as cache:
+        assert cache is None
+        assert pulumi_types._types_from_py_properties is SDK_TYPES
+
+
+def test_a_program_run_twice_records_the_same_registrations_with_the_second_from_the_cache(tmp_path, monkeypatch):
+    program = tmp_path / "program"
+    program.mkdir()
+    (program / "Pulumi.yaml").write_text("name: hints\nruntime: python\n")
+    (program / "__main__.py").write_text(
+        "import pulumi_aws as aws\n"
+        "bucket = aws.s3.BucketV2('logs')\n"
+        "aws.s3.BucketServerSideEncryptionConfigurationV2('logs-sse', bucket=bucket.id, rules=[\n"
+        "    aws.s3.BucketServerSideEncryptionConfigurationV2RuleArgs(apply_server_side_encryption_by_default=\n"
+        "        aws.s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs(\n"
+        "            sse_algorithm='aws:kms'))])\n")
+    monkeypatch.setenv(sdk_loader.CACHE_ENV, str(tmp_path / "cache"))
+    hits = []
+    load = sdk_hints.HintCache.load
+
+    def counted(self, cls):
+        types = load(self, cls)
+        hits.append((cls, types is not None))
+        return types
+
+    monkeypatch.setattr(sdk_hints.HintCache, "load", counted)
+    here = os.getcwd()
+    try:
+        first = worker.run(program, "dev")
+        entries = sorted(p.name for p in (tmp_path / "cache").glob(f"*{sdk_hints.SUFFIX}"))
+        hits.clear()
+        second = worker.run(program, "dev")
+    finally:
+        os.chdir(here)
+        while str(program) in sys.path:
+            sys.path.remove(str(program))
+    assert first["error"] is None and len(first["registrations"]) == 2
+    assert len(entries) >= 3  # the first run wrote what it evaluated (two resources, their input types)
+    sdk_hits = [hit for cls, hit in hits if cls.__module__.startswith("pulumi_aws.")]
+    assert sdk_hits == [True] * len(entries)  # and the second read every SDK class from there
+    assert json.dumps(second["registrations"], sort_keys=True) == json.dumps(first["registrations"], sort_keys=True)
