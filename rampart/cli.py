@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from contextvars import ContextVar
 
-from rampart import console
+from rampart import bytecode, console
 from rampart.errors import RampartError
 
 # Module names under rampart.commands; each defines `register(subparsers)` which adds one parser and sets
@@ -64,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def entrypoint() -> None:
+    prefix = bytecode.use_private_prefix()  # `python -m rampart` has done it already; the installed script has not
     try:
         code = main()
     except KeyboardInterrupt:  # SIGINT while the parser or a command module was still loading: no traceback
@@ -72,6 +73,8 @@ def entrypoint() -> None:
     # The interpreter's shutdown would walk every object of the loaded modules (the Pulumi SDK, gRPC) in several
     # full collections, ~0.2 s at the end of every `rampart check`; nothing left needs a cycle collected to exit.
     gc.freeze()
+    if prefix is not None:
+        bytecode.prune_later(prefix)
     sys.exit(code)
 
 

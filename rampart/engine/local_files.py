@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 
-def user_cache_dir(override_env: str, leaf: str) -> Path:
+def user_cache_dir(override_env: str, leaf: str, environ: Mapping[str, str] = os.environ) -> Path:
     """`$<override_env>`, else `$XDG_CACHE_HOME/rampart/<leaf>`, else `~/.cache/rampart/<leaf>`."""
-    if os.environ.get(override_env):
-        return Path(os.environ[override_env])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    if environ.get(override_env):
+        return Path(environ[override_env])
+    base = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "rampart" / leaf
 
 
