@@ -28,13 +28,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-import pulumi
+from rampart.engine import sdk_deferred
 
-from rampart.engine import local_files, program_errors, sdk_hints, sdk_loader
-from rampart.engine.protocol import STREAM_SUFFIX, signal_name
-from rampart.engine.recorder import ASSUME_EXISTING, FIRST_PREVIEW, Registration, record
-from rampart.engine.stackfile import load_project, load_stack
-from rampart.errors import RampartError
+with sdk_deferred.deferred():  # this process's first `import pulumi`: what few programs use loads on first use
+    import pulumi
+
+    from rampart.engine import local_files, program_errors, sdk_hints, sdk_loader
+    from rampart.engine.protocol import STREAM_SUFFIX, signal_name
+    from rampart.engine.recorder import ASSUME_EXISTING, FIRST_PREVIEW, Registration, record
+    from rampart.engine.stackfile import load_project, load_stack
+    from rampart.errors import RampartError
 
 MEMORY_ENV = "RAMPART_PROGRAM_MEMORY_MB"
 DEFAULT_MEMORY_MB = 8192
