@@ -33,7 +33,7 @@ from rampart.engine import sdk_deferred
 with sdk_deferred.deferred():  # this process's first `import pulumi`: what few programs use loads on first use
     import pulumi
 
-    from rampart.engine import local_files, program_errors, sdk_hints, sdk_loader
+    from rampart.engine import local_files, program_errors, sdk_class_speedups, sdk_hints, sdk_loader
     from rampart.engine.protocol import STREAM_SUFFIX, signal_name
     from rampart.engine.recorder import ASSUME_EXISTING, FIRST_PREVIEW, Registration, record
     from rampart.engine.stackfile import load_project, load_stack
@@ -190,6 +190,7 @@ def _preload_without_gc(program_dir: Path) -> sdk_loader.SdkFinder | None:
     The larger first generation then trades a little memory for far fewer collections of the program's many
     short-lived SDK objects (Outputs, futures); collection still runs, so memory stays bounded."""
     finder = sdk_loader.install(program_dir)
+    sdk_class_speedups.install()
     gc.disable()
     try:
         preload_sdk_modules(program_dir)
