@@ -219,7 +219,7 @@ def fresh_event_loop() -> Iterator[asyncio.AbstractEventLoop]:
 
 
 async def _wait_for_rpcs_linear(await_all_outstanding_tasks: bool = True) -> None:
-    """pulumi.runtime.stack.wait_for_rpcs, waiting for all outstanding outputs at once.
+    """pulumi.runtime.stack.wait_for_rpcs, waiting for all outstanding outputs at once (or until one fails).
 
     The SDK's version waits with FIRST_COMPLETED in a loop, which re-attaches a callback to every pending output
     on every completion: quadratic in the number of outputs (20 s of a 50-service stack's 25 s offline). Under
@@ -251,7 +251,13 @@ async def _wait_for_rpcs_linear(await_all_outstanding_tasks: bool = True) -> Non
                 # still running is waited on, then every one is awaited in order (a done one at no cost).
                 running = [task for task in pending if not task.done()]
                 if running:
-                    await asyncio.wait(running, return_when=asyncio.ALL_COMPLETED)
+                    # As the SDK raises the first failure it sees, not after every other output: one that never
+                    # resolves (a program's own future) must not hold a failure back until --program-timeout.
+                    await asyncio.wait(running, return_when=asyncio.FIRST_EXCEPTION)
+                    failed = next((task for task in pending if task.done() and not task.cancelled()
+                                   and task.exception() is not None), None)
+                    if failed is not None and not all(task.done() for task in pending):
+                        await failed
                 for task in pending:
                     await task
         if not rpc_manager.rpcs:

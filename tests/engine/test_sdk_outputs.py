@@ -4,6 +4,8 @@ code shows it (rampart.engine.sdk_outputs, rampart.engine.sdk_inline)."""
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import threading
 
 import pulumi
@@ -200,3 +202,26 @@ def test_property_outputs_stay_tracked_and_a_failed_one_is_raised_at_the_end():
         pulumi_settings.SETTINGS.outputs, pulumi_settings.SETTINGS.rpc_manager = saved
         asyncio.set_event_loop(None)
         loop.close()
+
+
+def test_a_failed_output_is_raised_at_once_though_another_never_resolves(tmp_path):
+    """As the SDK's wait_for_rpcs raises the first failure it sees: a program that also holds an output that never
+    resolves is reported with its failure, not after --program-timeout."""
+    from rampart.engine import worker
+
+    (tmp_path / "Pulumi.yaml").write_text("name: hangs\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text(
+        "import asyncio\nimport pulumi\n"
+        "never = asyncio.get_event_loop().create_future()\n"
+        "pulumi.Output(set(), never, never)\n"
+        "def fail(_):\n    raise ValueError('the program failed here')\n"
+        "pulumi.Output.from_input(1).apply(fail)\n")
+    here = os.getcwd()
+    try:
+        result = worker.run(tmp_path, "dev", timeout=30)
+    finally:
+        os.chdir(here)
+        while str(tmp_path) in sys.path:
+            sys.path.remove(str(tmp_path))
+    assert result["error"]["kind"] == "program", result["error"]
+    assert "the program failed here" in result["error"]["message"]
