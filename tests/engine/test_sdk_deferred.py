@@ -51,3 +51,30 @@ def test_a_program_with_a_dynamic_provider_runs_in_the_worker(tmp_path):
     completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                                cwd=program)
     assert completed.stdout.strip() == "None ['pulumi-python:dynamic:Resource']"
+
+
+THREADS_PROBE = textwrap.dedent("""
+    import threading
+    import rampart.engine.worker
+    barrier, errors = threading.Barrier(8), []
+
+    def first_use():
+        barrier.wait()
+        try:
+            from pulumi.automation import LocalWorkspace
+            from pulumi.dynamic import ResourceProvider
+        except Exception as exc:
+            errors.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=first_use) for _ in range(8)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    print(errors)
+""")
+
+
+def test_threads_using_a_deferred_module_at_once_all_get_it_whole():
+    """Python < 3.13's own LazyLoader runs the module with no lock: the other threads saw it half-run."""
+    for _ in range(3):
+        completed = subprocess.run([sys.executable, "-c", THREADS_PROBE], capture_output=True, text=True, check=True)
+        assert completed.stdout.strip() == "[]"
