@@ -8,10 +8,10 @@ to types, depends only on the SDK's source and on the interpreter and pulumi ver
 back in later checks instead of being evaluated again.
 
 An entry is used only when it was written by this interpreter, under this `pulumi._types` source, for the same
-source of the class's module and of every SDK module whose classes the answer names (each stamped by size and
-modification time); anything else is a miss, and a miss is the SDK's own evaluation. Only classes of generated
-`pulumi_*` SDK modules outside the program are remembered: a program's own classes change with every edit, and a
-class pickle cannot name (a local one) is evaluated each time.
+source of the class's module, of its base classes' modules and of every SDK module whose classes the answer
+names (each stamped by size and modification time); anything else is a miss, and a miss is the SDK's own
+evaluation. Only classes of generated `pulumi_*` SDK modules outside the program are remembered: a program's own
+classes change with every edit, and a class pickle cannot name (a local one) is evaluated each time.
 """
 
 from __future__ import annotations
@@ -110,7 +110,8 @@ class HintCache:
         if entry is None:
             return
         path, header = entry
-        modules: set[str] = set()
+        # The SDK reads the properties and merges the globals of every class in the MRO, whatever module it is in.
+        modules = {base.__module__ for base in cls.__mro__}
         _named_sdk_modules(types, modules)
         files = sorted(filter(None, map(_module_file, modules)))
         try:

@@ -77,6 +77,25 @@ FAKE_SDK = {
             def inner_list(self) -> Optional[Sequence['inner.Inner']]:
                 return pulumi.get(self, "inner_list")
     """,
+    "base.py": """
+        import pulumi
+
+        class Base(pulumi.CustomResource):
+            @property
+            @pulumi.getter
+            def size(self) -> pulumi.Output[str]:
+                return pulumi.get(self, "size")
+    """,
+    "child.py": """
+        import pulumi
+        from .base import Base
+
+        class Child(Base):
+            @property
+            @pulumi.getter
+            def name(self) -> pulumi.Output[str]:
+                return pulumi.get(self, "name")
+    """,
 }
 
 
@@ -201,3 +220,13 @@ def test_a_program_run_twice_records_the_same_registrations_with_the_second_from
     sdk_hits = [hit for cls, hit in hits if cls.__module__.startswith("pulumi_aws.")]
     assert sdk_hits == [True] * len(entries)  # and the second read every SDK class from there
     assert json.dumps(second["registrations"], sort_keys=True) == json.dumps(first["registrations"], sort_keys=True)
+
+
+def test_an_entry_is_a_miss_once_a_base_class_in_another_module_changes_source(tmp_path, fake_sdk):
+    """The SDK reads the properties (and the globals) of every class in the MRO: a base class's module counts."""
+    package, _ = fake_sdk
+    child = importlib.import_module("pulumi_rampartfake.child").Child
+    cache = tmp_path / "cache"
+    assert _run_once(cache, child) == ({"size": str, "name": str}, 0, 1)
+    _touch_source(package / "base.py")
+    assert _run_once(cache, child)[1:] == (0, 1)
