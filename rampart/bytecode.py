@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import sys
 import time
@@ -27,6 +28,11 @@ DISABLE_ENV = "RAMPART_BYTECODE_CACHE"
 CACHE_ENV = "RAMPART_BYTECODE_DIR"
 PRUNE_EVERY_SECONDS = 24 * 3600
 _PRUNE_STAMP = ".pruned"
+MARKER = ".rampart-bytecode"
+"""In a prefix directory Rampart created itself. RAMPART_BYTECODE_DIR may name one that holds other tools' files
+(`~/.cache`), which is used but never pruned."""
+_ENTRY = re.compile(r"(?P<stem>.+?)\.[A-Za-z]+-?\d+(?:\.opt-\d+)?\.pyc")
+"""`<name>.<cache tag>[.opt-N].pyc`; the name may hold dots (`settings.local.py`)."""
 
 
 def private_prefix(environ: MutableMapping[str, str]) -> Path | None:
@@ -39,7 +45,9 @@ def private_prefix(environ: MutableMapping[str, str]) -> Path | None:
     if environ.get(DISABLE_ENV) == "0":
         return None
     with contextlib.suppress(OSError):
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        directory.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        directory.mkdir(mode=0o700)
+        (directory / MARKER).touch()  # created here, so only Rampart's own entries are in it: `prune` may run
     return directory if local_files.is_private(directory) else None
 
 
@@ -77,9 +85,10 @@ def prune_later(directory: Path) -> subprocess.Popen[bytes] | None:
 def source_of(entry: Path, directory: Path) -> Path | None:
     """The source a prefix entry was compiled from: `<prefix>/<source dir>/<name>.<tag>[.opt-N].pyc`."""
     relative = entry.relative_to(directory)
-    if entry.suffix != ".pyc" or len(relative.parts) < 2:
+    match = _ENTRY.fullmatch(entry.name)
+    if match is None or len(relative.parts) < 2 or "__pycache__" in relative.parts:
         return None
-    return Path(os.sep, *relative.parts[:-1], entry.name.split(".", 1)[0] + ".py")
+    return Path(os.sep, *relative.parts[:-1], match["stem"] + ".py")
 
 
 def prune(directory: str | Path) -> int:
@@ -87,6 +96,8 @@ def prune(directory: str | Path) -> int:
     with contextlib.suppress(OSError, AttributeError):
         os.nice(19)
     directory = Path(directory)
+    if not (directory / MARKER).is_file():
+        return 0
     removed = 0
     for root, _, files in os.walk(directory, topdown=False):
         for name in files:

@@ -82,20 +82,27 @@ def test_rampart_check_under_dont_write_bytecode_writes_nothing_beside_any_sourc
 
 def test_pruning_removes_the_entries_whose_source_is_gone_and_keeps_the_rest(tmp_path):
     prefix = tmp_path / "prefix"
+    prefix.mkdir()
+    (prefix / bytecode.MARKER).touch()
     sources = tmp_path / "src"
     sources.mkdir()
     (sources / "kept.py").write_text("")
+    (sources / "settings.local.py").write_text("")
     tag = sys.implementation.cache_tag
     mirror = prefix / sources.as_posix().lstrip("/")
     mirror.mkdir(parents=True)
     (mirror / f"kept.{tag}.pyc").write_bytes(b"x")
     (mirror / f"kept.{tag}.opt-1.pyc").write_bytes(b"x")
     (mirror / f"gone.{tag}.pyc").write_bytes(b"x")
+    (mirror / f"settings.local.{tag}.pyc").write_bytes(b"x")  # a dotted name: its source is settings.local.py
+    (mirror / "__pycache__").mkdir()
+    (mirror / "__pycache__" / f"other.{tag}.pyc").write_bytes(b"x")  # not a prefix entry: never touched
     gone_dir = prefix / (tmp_path / "deleted-checkout").as_posix().lstrip("/")
     gone_dir.mkdir(parents=True)
     (gone_dir / f"module.{tag}.pyc").write_bytes(b"x")
     assert bytecode.prune(prefix) == 2
-    assert sorted(p.name for p in prefix.rglob("*.pyc")) == [f"kept.{tag}.opt-1.pyc", f"kept.{tag}.pyc"]
+    assert sorted(p.name for p in prefix.rglob("*.pyc")) == [
+        f"kept.{tag}.opt-1.pyc", f"kept.{tag}.pyc", f"other.{tag}.pyc", f"settings.local.{tag}.pyc"]
     assert not gone_dir.exists()
 
 
@@ -110,3 +117,20 @@ def test_pruning_runs_at_most_once_a_day(tmp_path):
     again = bytecode.prune_later(prefix)
     assert again is not None
     again.wait(timeout=60)
+
+
+def test_a_directory_rampart_did_not_create_is_never_pruned(tmp_path):
+    """RAMPART_BYTECODE_DIR may name a directory that holds other tools' files (~/.cache): only a prefix Rampart
+    created itself, and marked, is ever pruned."""
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o700)
+    (shared / "other-tool").mkdir()
+    (shared / "other-tool" / f"module.{sys.implementation.cache_tag}.pyc").write_bytes(b"x")
+    (shared / "empty").mkdir()
+    environ = {bytecode.CACHE_ENV: str(shared), "PYTHONDONTWRITEBYTECODE": "1"}
+    assert bytecode.private_prefix(environ) == shared
+    assert bytecode.prune(shared) == 0
+    assert (shared / "other-tool").exists() and (shared / "empty").exists()
+    created = tmp_path / "created"
+    assert bytecode.private_prefix({bytecode.CACHE_ENV: str(created), "PYTHONDONTWRITEBYTECODE": "1"}) == created
+    assert (created / bytecode.MARKER).is_file()
