@@ -87,6 +87,8 @@ def run_rampart(program: Path, stacks: list[str], flags: list[str], cache_flags:
     document = json.loads(completed.stdout)
     if expect_hit and not all(s.get("cacheNote") for s in document["stacks"]):
         raise SystemExit(f"warm run of {stacks}: expected every stack from the cache, but some were run")
+    if not expect_hit and any(s.get("cacheNote") for s in document["stacks"]):
+        raise SystemExit(f"cold run of {stacks} from {source}: a stack was answered from the stack cache")
     return elapsed, cpu, sum(s["summary"]["resources"] for s in document["stacks"])
 
 
@@ -107,7 +109,10 @@ def paired(size: int, program: Path, repeat: int, modes: list[str], outdir: Path
     series = {name: Series() for name in [*modes, "cdk", *(["baseline"] if baseline else [])]}
     runners = [(m, lambda m=m: run_rampart(program, [f"bench-{size}"], MODES[m], cache_flags)) for m in modes]
     if baseline:
-        runners.append(("baseline", lambda: run_rampart(program, [f"bench-{size}"], MODES[modes[0]], [], baseline)))
+        # Cold too, when the baseline has the flag (one from before the stack cache has no cache to hit).
+        baseline_cache_flags = cache_flags if _has_no_cache_flag(baseline) else []
+        runners.append(("baseline", lambda: run_rampart(program, [f"bench-{size}"], MODES[modes[0]],
+                                                        baseline_cache_flags, baseline)))
     runners.append(("cdk", lambda: run_peer(size, outdir)))
     for rep in range(repeat):
         shift = rep % len(runners)
@@ -261,9 +266,9 @@ def _load() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def _has_no_cache_flag() -> bool:
+def _has_no_cache_flag(source: Path = ROOT) -> bool:
     completed = subprocess.run([sys.executable, "-m", "rampart", "check", "--help"], capture_output=True, text=True,
-                               check=False, cwd=ROOT)  # noqa: S603
+                               check=False, cwd=source, env={**os.environ, "PYTHONPATH": str(source)})  # noqa: S603
     return "--no-cache" in completed.stdout
 
 
