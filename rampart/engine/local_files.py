@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -31,3 +33,17 @@ def walk(root: Path, skipped: frozenset[str] | set[str]) -> Iterator[Path]:
         dirs[:] = sorted(d for d in dirs if d not in skipped)
         for name in sorted(files):
             yield Path(directory, name)
+
+
+def write_atomically(path: Path, data: bytes) -> bool:
+    """`data` as `path`, all or nothing (written beside it, then renamed): a reader never sees half an entry, and two
+    writers of the same entry leave one whole. Best effort for the caches: False when it could not be written."""
+    try:
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".partial", delete=False) as handle:
+            handle.write(data)
+        os.replace(handle.name, path)
+    except OSError:
+        with contextlib.suppress(OSError, NameError):
+            os.unlink(handle.name)
+        return False
+    return True

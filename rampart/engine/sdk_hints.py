@@ -21,7 +21,6 @@ import hashlib
 import os
 import pickle
 import sys
-import tempfile
 import typing
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -128,14 +127,7 @@ class HintCache:
         if not self.pending or not _private(self.directory):
             return 0
         for path, data in self.pending.items():
-            try:
-                with tempfile.NamedTemporaryFile(dir=self.directory, suffix=".partial", delete=False) as handle:
-                    handle.write(data)
-                os.replace(handle.name, path)
-                written += 1
-            except OSError:
-                with contextlib.suppress(OSError, NameError):
-                    os.unlink(handle.name)
+            written += local_files.write_atomically(Path(path), data)
         self.pending = {}
         return written
 

@@ -23,7 +23,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from types import CodeType
 
@@ -97,13 +96,10 @@ def store(directory: Path, source_path: str, size: int, mtime_ns: int, code: Cod
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not _private(directory):
             return
-        with tempfile.NamedTemporaryFile(dir=directory, suffix=".partial", delete=False) as handle:
-            handle.write(_header(source_path, size, mtime_ns))
-            handle.write(marshal.dumps(code))
-        os.replace(handle.name, _entry_path(directory, source_path))
+        data = _header(source_path, size, mtime_ns) + marshal.dumps(code)
     except (OSError, ValueError):
-        with contextlib.suppress(OSError, NameError):
-            os.unlink(handle.name)
+        return
+    local_files.write_atomically(_entry_path(directory, source_path), data)
 
 
 # --- the import hook -----------------------------------------------------------------------------------------
