@@ -72,7 +72,7 @@ class HintCache:
         self.key = FORMAT + f"{sys.version}|{sdk_types_file}|{_stamp(sdk_types_file)}\n".encode()
         with contextlib.suppress(OSError):
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.usable = _private(directory)
+        self.usable = local_files.is_private(directory)
         self.read = 0
         self.pending: dict[str, bytes] = {}
 
@@ -96,7 +96,7 @@ class HintCache:
         if not data.startswith(header):
             return None  # another interpreter, pulumi, source or format
         try:
-            stamps, types = pickle.loads(data[len(header):])  # noqa: S301 (our own private directory, see _private)
+            stamps, types = pickle.loads(data[len(header):])  # noqa: S301 (our own private directory: `usable`)
         except Exception:  # noqa: BLE001 (a corrupt or unloadable entry, e.g. a name the SDK no longer has)
             return None
         if not isinstance(types, dict) or any(_stamp(file) != stamp for file, stamp in stamps):
@@ -124,16 +124,12 @@ class HintCache:
     def flush(self) -> int:
         """Write the misses (best effort: an entry that cannot be written only means evaluating it next time)."""
         written = 0
-        if not self.pending or not _private(self.directory):
+        if not self.pending or not local_files.is_private(self.directory):
             return 0
         for path, data in self.pending.items():
             written += local_files.write_atomically(Path(path), data)
         self.pending = {}
         return written
-
-
-def _private(directory: Path) -> bool:
-    return local_files.is_private(directory)
 
 
 @contextlib.contextmanager
