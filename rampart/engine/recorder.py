@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
+import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.config import set_all_config
@@ -30,6 +31,7 @@ from rampart.engine.values import (
     UNKNOWN,
     Registration,
     contains_secret,
+    provider_inputs,
     redact_secrets,
     struct_to_python,
     unwrap_secrets,
@@ -103,15 +105,26 @@ class RecordingMocks(pulumi_mocks.Mocks):
     def __init__(self, cloud: FakeCloud, mode: str = FIRST_PREVIEW) -> None:
         self.cloud = cloud
         self.mode = mode
+        self.registering = threading.local()
+        """`.request`: the RegisterResource request being answered on this thread (RecordingMonitor sets it)."""
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict]:
+        inputs = dict(args.inputs)
+        if any(map(_holds_resource, inputs.values())):
+            # The SDK's mock rehydrates a resource reference (`role=role`) as a resource object whose outputs are
+            # still pending on the program's loop; echoed back, they could not be serialised. The engine hands a
+            # provider that takes no references the resource's id instead: so does this one.
+            registering = getattr(self.registering, "request", None)
+            if registering is not None:
+                inputs = {**inputs, **{k: v for k, v in provider_inputs(registering.object).items()
+                                       if _holds_resource(inputs.get(k))}}
         if args.typ == STACK_REFERENCE_TYPE:
             # Another stack's outputs: never known offline. Left out of the state, they resolve as unknown.
-            return args.resource_id or args.name, {"name": args.inputs.get("name")}
+            return args.resource_id or args.name, {"name": inputs.get("name")}
         # A read (`.get`) or an import names a resource that exists, whose state a real preview knows.
         if self.mode == FIRST_PREVIEW and not args.resource_id:
-            return self.cloud.new_resource_preview(args.typ, args.name, dict(args.inputs))
-        return self.cloud.new_resource(args.typ, args.name, dict(args.inputs))
+            return self.cloud.new_resource_preview(args.typ, args.name, inputs)
+        return self.cloud.new_resource(args.typ, args.name, inputs)
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list | None]:
         # Shapes come from the SDK's result types (see invokes); what the engine cannot answer fails the
@@ -122,6 +135,14 @@ class RecordingMocks(pulumi_mocks.Mocks):
             return invokes.answer(args.token, dict(args.args), self.cloud), []
         except (invokes.UnanswerableInvoke, invokes.policy_document.PolicyDocumentError) as error:
             return {}, [("", str(error))]
+
+
+def _holds_resource(value: Any) -> bool:
+    if isinstance(value, pulumi.Resource):
+        return True
+    if isinstance(value, dict):
+        return any(map(_holds_resource, value.values()))
+    return isinstance(value, list) and any(map(_holds_resource, value))
 
 
 def _declaring_position(request: Any) -> dict[str, Any]:
@@ -188,7 +209,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
         sdk_answers.take_last()  # nothing left over from an earlier call is taken for this one's answer
-        response = self._register_remote(request) if request.remote else super().RegisterResource(request)
+        self.mocks.registering.request = request
+        try:
+            response = self._register_remote(request) if request.remote else super().RegisterResource(request)
+        finally:
+            self.mocks.registering.request = None
         answer = sdk_answers.take_last()
         if answer is not None:
             response = sdk_answers.AnsweredResponse(response, answer)

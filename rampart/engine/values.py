@@ -123,3 +123,24 @@ def _value_to_python(value: Any, ids_by_urn: Mapping[str, str]) -> Any:
 
 
 _INFINITY = float("inf")
+
+
+def provider_inputs(struct: struct_pb2.Struct) -> dict[str, Any]:
+    """A registration's inputs as the engine hands them to a provider that takes no resource references: each
+    reference is the resource's id (unknown while the resource is new) or, for a component, its URN; secrets are
+    unwrapped, as the SDK's mock runtime gives the fake provider every other input."""
+    return unwrap_secrets({key: _provider_value(value) for key, value in struct.fields.items()})
+
+
+def _provider_value(value: Any) -> Any:
+    if value.WhichOneof("kind") == "struct_value":
+        fields = value.struct_value.fields
+        signature = fields.get(SECRET_SIG_KEY)
+        if signature is not None and signature.string_value == RESOURCE_REF_SIG:
+            if "id" not in fields:
+                return fields["urn"].string_value if "urn" in fields else None
+            return fields["id"].string_value or UNKNOWN
+        return {key: _provider_value(item) for key, item in fields.items()}
+    if value.WhichOneof("kind") == "list_value":
+        return [_provider_value(item) for item in value.list_value.values]
+    return _value_to_python(value, {})
