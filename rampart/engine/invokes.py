@@ -158,7 +158,7 @@ class _Values:
         shaped = {}
         for python_name, wire_name, annotation in properties(cls):
             if depth == 0 and self.args.get(wire_name) is not None:
-                shaped[wire_name] = self.args[wire_name]  # what the function was asked for, it echoes
+                shaped[wire_name] = coerced(self.args[wire_name], annotation)  # what it was asked for, it echoes
             else:
                 shaped[wire_name] = self.of(annotation, python_name, depth)
         return shaped
@@ -208,6 +208,31 @@ class _Values:
             if re.fullmatch(pattern, name):
                 return make(self, name)
         return f"offline-{name.replace('_', '-')}"
+
+
+_GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+_GO_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
+
+
+def coerced(value: Any, annotation: Any) -> Any:
+    """An echoed argument as the provider returns it: converted to its schema's primitive type as the Terraform
+    bridge converts a string to a bool or a number (Go's strconv rules) and a bool or number to a string. A value
+    that does not convert, or a non-primitive field, is left as it is."""
+    if typing.get_origin(annotation) is typing.Union:
+        inner = [a for a in typing.get_args(annotation) if a is not type(None)]
+        annotation = inner[0] if len(inner) == 1 else annotation
+    if annotation is bool and isinstance(value, str):
+        return True if value in _GO_TRUE else False if value in _GO_FALSE else value
+    if annotation in (int, float) and isinstance(value, str):
+        try:
+            return annotation(value)
+        except ValueError:
+            return value
+    if annotation is str and isinstance(value, bool):
+        return "true" if value else "false"
+    if annotation is str and isinstance(value, (int, float)):
+        return str(value)
+    return value
 
 
 def _abc(name: str) -> Any:

@@ -222,6 +222,31 @@ def test_policy_document_through_the_sdk_in_both_forms():
     assert seen["output"] == seen["plain"]
 
 
+def test_echoed_arguments_take_the_result_fields_type_as_the_provider_coerces_them():
+    """`get_ami(most_recent="true")` (as a public example writes it): the provider coerces the string to its schema's
+    bool, and the SDK's result type refuses anything else."""
+    import pulumi_aws as aws
+
+    seen: dict[str, object] = {}
+
+    def program():
+        ami = aws.ec2.get_ami(most_recent="true", owners=["amazon"], name_regex="^amzn2",
+                              filters=[{"name": "name", "values": ["amzn2-ami-hvm-*"]}])
+        seen["most_recent"], seen["owners"], seen["name_regex"] = ami.most_recent, ami.owners, ami.name_regex
+
+    record(program, project="p", stack="s")
+    assert seen == {"most_recent": True, "owners": ["amazon"], "name_regex": "^amzn2"}
+
+
+@pytest.mark.parametrize(("value", "annotation", "expected"), [
+    ("true", bool, True), ("False", bool, False), ("maybe", bool, "maybe"), ("3", int, 3), ("2.5", float, 2.5),
+    (True, str, "true"), (7, str, "7"), ("x", str, "x"), (["a"], list[str], ["a"]), ("1", "pulumi.Output", "1"),
+])
+def test_primitive_coercion_of_an_echoed_argument(value, annotation, expected):
+    coerced = invokes.coerced(value, annotation)
+    assert coerced == expected and type(coerced) is type(expected)
+
+
 # Programs ---------------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
