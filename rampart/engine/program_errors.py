@@ -14,6 +14,7 @@ Three sources give the program's line back, deepest wins:
 from __future__ import annotations
 
 import contextlib
+import importlib
 import linecache
 import os
 import re
@@ -89,6 +90,38 @@ def remember_apply_callers(program_dir: Path) -> None:
 
     apply.__wrapped__ = original  # type: ignore[attr-defined]
     pulumi.Output.apply = apply  # type: ignore[method-assign]
+
+
+def remember_invoke_callers(program_dir: Path) -> None:
+    """Make an invoke's failure carry the program line that called the data source (worker only). The SDK turns an
+    invoke's answer into its result type inside an RPC task, whose traceback never reaches the program."""
+    # The module, not the `invoke` function `pulumi.runtime` exports under the same name.
+    pulumi_invoke = importlib.import_module("pulumi.runtime.invoke")
+    prefix = _program_prefix(program_dir)
+    original = getattr(pulumi_invoke, "_invoke", None)
+    if original is None:
+        return  # an SDK without the seam: its invoke failures keep the line their traceback gives
+    original = getattr(original, "__wrapped__", original)
+
+    def _invoke(*args: Any, **kwargs: Any) -> Any:
+        origin = _caller_in_program(prefix)
+        awaitable = original(*args, **kwargs)
+        if origin is None:
+            return awaitable
+
+        async def remembering() -> Any:
+            try:
+                return await awaitable
+            except Exception as exc:
+                if not hasattr(exc, _ORIGIN):
+                    with contextlib.suppress(AttributeError):
+                        setattr(exc, _ORIGIN, origin)
+                raise
+
+        return remembering()
+
+    _invoke.__wrapped__ = original  # type: ignore[attr-defined]
+    pulumi_invoke._invoke = _invoke  # noqa: SLF001
 
 
 def _uri_path(uri: str) -> str:

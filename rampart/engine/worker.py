@@ -96,6 +96,7 @@ def run(program_dir: Path, stack: str, mode: str = FIRST_PREVIEW, timeout: float
     os.chdir(program_dir)
     sys.path.insert(0, str(program_dir))
     program_errors.remember_apply_callers(program_dir.resolve())
+    program_errors.remember_invoke_callers(program_dir.resolve())
     main = str(project.main)
     try:
         with _interrupt_after(timeout), sdk_hints.remembered(

@@ -152,3 +152,16 @@ def test_sarif_escapes_paths_and_falls_back_to_the_stack_file_under_the_program_
                         "region": {"startLine": 7}}
     assert fallback["artifactLocation"]["uri"] == "my%20app/Pulumi.dev.yaml"
     assert fallback["region"] == {"startLine": 1}
+
+
+def test_an_invokes_failure_names_the_program_line_that_called_the_data_source(tmp_path):
+    """The SDK builds an invoke's result type inside an RPC task, whose traceback never reaches the program."""
+    (tmp_path / "Pulumi.yaml").write_text("name: invoking\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text(
+        "import pulumi_aws as aws\n\n\ndef lookup():\n"
+        "    return aws.ec2.get_ami(most_recent='maybe', owners=['amazon'])\n\n\nami = lookup()\n")
+    completed = check("--program", str(tmp_path), "--stack", "dev", "--format", "json", "--no-cache")
+    assert completed.returncode == 2, completed.stderr
+    (stack,) = json.loads(completed.stdout)["stacks"]
+    assert headline(stack["error"]) == ("the program failed for Pulumi.dev.yaml at __main__.py:5: TypeError: "
+                                        "Expected argument 'most_recent' to be a bool")
