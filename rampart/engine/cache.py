@@ -21,7 +21,6 @@ import hashlib
 import os
 import pickle
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -151,11 +150,10 @@ class StackCache:
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
             if not self._private():
                 return
-            with tempfile.NamedTemporaryFile(dir=self.directory, suffix=".partial", delete=False) as handle:
-                pickle.dump(Entry(pack=pack, result=result, stored_at=time.time()), handle,
-                            protocol=pickle.HIGHEST_PROTOCOL)
-            Path(handle.name).replace(self.directory / f"{key}.pickle")
-            self._prune()
+            data = pickle.dumps(Entry(pack=pack, result=result, stored_at=time.time()),
+                                protocol=pickle.HIGHEST_PROTOCOL)
+            if local_files.write_atomically(self.directory / f"{key}.pickle", data):
+                self._prune()
         except OSError:
             return
 

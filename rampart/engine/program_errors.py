@@ -66,6 +66,13 @@ def _caller_in_program(prefix: str) -> ProgramFrame | None:
     return None
 
 
+def _remember_origin(exc: BaseException, origin: ProgramFrame) -> None:
+    """The program line an exception is shown at, unless a deeper one (the innermost apply) was kept already."""
+    if not hasattr(exc, _ORIGIN):
+        with contextlib.suppress(AttributeError):  # an exception type with __slots__
+            setattr(exc, _ORIGIN, origin)
+
+
 def remember_apply_callers(program_dir: Path) -> None:
     """Make every `Output.apply` callback's failure carry the program line that called `apply` (worker only)."""
     prefix = _program_prefix(program_dir)
@@ -81,9 +88,7 @@ def remember_apply_callers(program_dir: Path) -> None:
             try:
                 return func(value)
             except Exception as exc:
-                if not hasattr(exc, _ORIGIN):  # the innermost apply is the deepest: keep it
-                    with contextlib.suppress(AttributeError):  # an exception type with __slots__
-                        setattr(exc, _ORIGIN, origin)
+                _remember_origin(exc, origin)
                 raise
 
         return original(self, remembering, *args, **kwargs)
@@ -113,9 +118,7 @@ def remember_invoke_callers(program_dir: Path) -> None:
             try:
                 return await awaitable
             except Exception as exc:
-                if not hasattr(exc, _ORIGIN):
-                    with contextlib.suppress(AttributeError):
-                        setattr(exc, _ORIGIN, origin)
+                _remember_origin(exc, origin)
                 raise
 
         return remembering()
