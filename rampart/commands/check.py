@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import io
 import os
@@ -127,9 +128,13 @@ def _write_output(output: Path, rendered: str) -> None:
         raise UsageError(f"--output {output}: cannot write ({exc.strerror}); expected a writable file path") from None
 
 
+def _renderer_module(args: argparse.Namespace) -> str:
+    return f"rampart.reports.{RENDERERS[args.format]}"
+
+
 def _render(report: CheckReport, args: argparse.Namespace) -> str | None:
     """The report as text to write, or None when the text format was printed straight to the terminal."""
-    renderer = importlib.import_module(f"rampart.reports.{RENDERERS[args.format]}")
+    renderer = importlib.import_module(_renderer_module(args))
     if args.format != "text":
         return renderer.render(report)
     if not args.output:
@@ -159,7 +164,8 @@ def handle(args: argparse.Namespace) -> int:
                            policy_config_dir=args.policy_config_dir, assume_existing=args.assume_existing,
                            parallel=args.parallel, cache=not (args.no_cache or os.environ.get(NO_CACHE_ENV) == "1"),
                            program_timeout=_timeout(args, "--program-timeout"),
-                           policy_timeout=_timeout(args, "--policy-timeout"))
+                           policy_timeout=_timeout(args, "--policy-timeout"),
+                           while_the_pack_starts=functools.partial(importlib.import_module, _renderer_module(args)))
     if console.is_interactive():
         with console.stderr.status("rampart check") as status:
             report = run_check(options, progress=lambda message: status.update(message))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -50,6 +52,10 @@ class CheckOptions:
     """Seconds each analyzer call (GetAnalyzerInfo, Configure, Analyze, AnalyzeStack) may take."""
     cache: bool = False
     """Reuse the result of an unchanged stack (rampart.engine.cache); `rampart check` turns it on, --no-cache off."""
+    while_the_pack_starts: Callable[[], object] | None = None
+    """Work for this process while it waits for the pack to start (about half a second, idle): `rampart check`
+    loads its report renderer then, which is otherwise on the clock after the last stack. Its failure is ignored:
+    whoever needs that work done does it again and sees the error then."""
 
 
 DEFAULT_STACK = "dev"
@@ -253,6 +259,7 @@ def _run_and_analyze(options: CheckOptions, stacks: list[str], configs: Mapping[
         # load, which the worker's own start-up (the long pole) then hides.
         from rampart.engine.analyzer import PolicyPackProcess
 
+        _in_background(options.while_the_pack_starts)
         with PolicyPackProcess(pack_dir=options.pack_dir, project=project.name, stack=stacks[0],
                                call_timeout=options.policy_timeout) as pack:
             info = pack.info()
@@ -277,6 +284,15 @@ def _run_and_analyze(options: CheckOptions, stacks: list[str], configs: Mapping[
     finally:
         runs.close()
     return info, results
+
+
+def _in_background(work: Callable[[], object] | None) -> None:
+    def quietly() -> None:
+        with contextlib.suppress(Exception):
+            work()
+
+    if work is not None:
+        threading.Thread(target=quietly, name="while-the-pack-starts", daemon=True).start()
 
 
 def run_check(options: CheckOptions, progress: Progress = lambda _: None) -> CheckReport:

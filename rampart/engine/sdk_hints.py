@@ -75,10 +75,18 @@ class HintCache:
         self.usable = local_files.is_private(directory)
         self.read = 0
         self.pending: dict[str, bytes] = {}
+        self._sdk_modules: dict[str, bool] = {}
+        """`is_sdk_module` per module name: a run asks it for every class, and a module holds hundreds."""
+
+    def _is_sdk_module(self, module_name: str) -> bool:
+        known = self._sdk_modules.get(module_name)
+        if known is None:
+            known = self._sdk_modules[module_name] = self.is_sdk_module(module_name)
+        return known
 
     def _entry(self, cls: type) -> tuple[Path, bytes] | None:
         module_file = _module_file(cls.__module__)
-        if module_file is None or not self.is_sdk_module(cls.__module__) or "<" in cls.__qualname__:
+        if module_file is None or not self._is_sdk_module(cls.__module__) or "<" in cls.__qualname__:
             return None
         name = f"{cls.__module__}:{cls.__qualname__}"
         digest = hashlib.sha256(self.key + name.encode()).hexdigest()[:40]

@@ -95,12 +95,13 @@ def run(program_dir: Path, stack: str, mode: str = FIRST_PREVIEW, timeout: float
     settings = load_stack(project, stack, missing_ok=True)
     os.chdir(program_dir)
     sys.path.insert(0, str(program_dir))
-    program_errors.remember_apply_callers(program_dir.resolve())
-    program_errors.remember_invoke_callers(program_dir.resolve())
+    resolved = program_dir.resolve()  # once: resolving is a system call per path component, and classes are many
+    program_errors.remember_apply_callers(resolved)
+    program_errors.remember_invoke_callers(resolved)
     main = str(project.main)
     try:
         with _interrupt_after(timeout), sdk_hints.remembered(
-                sdk_loader.cache_dir(), lambda module: sdk_loader.is_generated_module(module, program_dir.resolve())):
+                sdk_loader.cache_dir(), lambda module: sdk_loader.is_generated_module(module, resolved)):
             recording = record(
                 lambda: runpy.run_path(main, run_name="__main__"),
                 project=project.name,

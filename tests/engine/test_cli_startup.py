@@ -68,3 +68,35 @@ def test_a_text_report_still_renders_after_the_late_imports(tmp_path):
     output, loaded = _loaded_at_spawn(tmp_path, "text")
     assert output.startswith("True") and loaded == [[]], output
     assert "staging" in (tmp_path / "report").read_text()
+
+
+def _renderer_loaded_by(tmp_path: Path, output_format: str) -> list[str]:
+    """The threads that found `rampart.reports.*` renderer modules to import, in a whole `rampart check`."""
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
+    argv = ["check", "--program", str(fixtures / "programs" / "tiny"),
+            "--policy-pack", str(fixtures / "packs" / "tiny"), "--stack", "staging", "--format", output_format,
+            "--no-cache", "--output", str(tmp_path / "report")]
+    code = (
+        "import sys, threading\n"
+        "found = []\n"
+        "class Spy:\n"
+        "    @staticmethod\n"
+        "    def find_spec(name, path=None, target=None):\n"
+        f"        if name == 'rampart.reports.{'text' if output_format == 'text' else 'json_report'}':\n"
+        "            found.append(threading.current_thread().name)\n"
+        "sys.meta_path.insert(0, Spy)\n"
+        "from rampart import cli\n"
+        f"code = cli.main({argv!r})\n"
+        "print(code in (0, 1), found)"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert completed.stdout.startswith("True"), completed.stdout + completed.stderr
+    return eval(completed.stdout.split(" ", 1)[1])  # noqa: S307 (our own repr)
+
+
+def test_the_report_renderer_loads_while_the_pack_starts_not_after_the_last_stack(tmp_path):
+    """Loading rich and the text renderer (~0.06 s) would otherwise be on the clock after the last stack; the
+    process is idle while the pack starts (~0.5 s), so a background thread loads it then."""
+    assert _renderer_loaded_by(tmp_path, "text") == ["while-the-pack-starts"]
+    assert _renderer_loaded_by(tmp_path, "json") == ["while-the-pack-starts"]
+    assert "staging" in (tmp_path / "report").read_text()
