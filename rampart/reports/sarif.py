@@ -131,49 +131,50 @@ def _stack_properties(stack: StackResult) -> dict[str, Any]:
     }
 
 
+def _result(report: CheckReport, stack: StackResult, finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "ruleId": finding.policy,
+        "kind": kind(finding),
+        "level": level(finding),
+        "message": {"text": _message(stack, finding)},
+        "locations": [
+            {
+                "physicalLocation": _physical_location(report, stack, finding),
+                "logicalLocations": [
+                    {"fullyQualifiedName": finding.urn or f"stack:{stack.stack}", "kind": "resource"}
+                ],
+            }
+        ],
+        "partialFingerprints": {"rampartFinding/v1": _fingerprint(stack.stack, finding)},
+        "properties": {
+            "stack": stack.stack,
+            "state": finding.state,
+            "enforcement": finding.enforcement,
+            "severity": finding.severity,
+            "security-severity": security_severity(finding.severity),
+            "framework": finding.framework,
+            "control": finding.control,
+            "failures": list(finding.failures),
+        },
+    }
+    if finding.policy in rule_index:
+        result["ruleIndex"] = rule_index[finding.policy]
+    if finding.waiver:
+        result["suppressions"] = [
+            {
+                "kind": "external",
+                "status": "accepted",
+                "justification": f"{finding.waiver.reason} (approved by {finding.waiver.approved_by}, "
+                f"expires {finding.waiver.expires})",
+            }
+        ]
+    return result
+
+
 def render(report: CheckReport) -> str:
     rules = _rules(report)
     rule_index = {rule["id"]: index for index, rule in enumerate(rules)}
-    results = []
-    for stack in report.stacks:
-        for finding in stack.findings:
-            result: dict[str, Any] = {
-                "ruleId": finding.policy,
-                "kind": kind(finding),
-                "level": level(finding),
-                "message": {"text": _message(stack, finding)},
-                "locations": [
-                    {
-                        "physicalLocation": _physical_location(report, stack, finding),
-                        "logicalLocations": [
-                            {"fullyQualifiedName": finding.urn or f"stack:{stack.stack}", "kind": "resource"}
-                        ],
-                    }
-                ],
-                "partialFingerprints": {"rampartFinding/v1": _fingerprint(stack.stack, finding)},
-                "properties": {
-                    "stack": stack.stack,
-                    "state": finding.state,
-                    "enforcement": finding.enforcement,
-                    "severity": finding.severity,
-                    "security-severity": security_severity(finding.severity),
-                    "framework": finding.framework,
-                    "control": finding.control,
-                    "failures": list(finding.failures),
-                },
-            }
-            if finding.policy in rule_index:
-                result["ruleIndex"] = rule_index[finding.policy]
-            if finding.waiver:
-                result["suppressions"] = [
-                    {
-                        "kind": "external",
-                        "status": "accepted",
-                        "justification": f"{finding.waiver.reason} (approved by {finding.waiver.approved_by}, "
-                        f"expires {finding.waiver.expires})",
-                    }
-                ]
-            results.append(result)
+    results = [_result(report, stack, finding, rule_index) for stack in report.stacks for finding in stack.findings]
     results.extend(_stack_error(report, stack) for stack in report.stacks if stack.error)
     document = {
         "$schema": SARIF_SCHEMA,
