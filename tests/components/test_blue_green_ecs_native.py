@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.components.test_blue_green_service import ALARM, RULE, SERVICE, TG, make_args, record
+from tests.components.blue_green_support import ALARM, RULE, SERVICE, TG, make_args, record
 
 EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
 EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"

@@ -20,8 +20,8 @@ from typing import Any
 
 from rampart.engine.recorder import Recording, unwrap_secrets
 from tests.ops import world as w
-from tests.support import aws_calls
 from tests.support.aws_calls import Recorded
+from tests.support.aws_calls_account import STACK_ARN_TAG
 
 # Only what keeps a replay fast: polling and waits. Never a flag that changes which calls are made.
 SPEED = {"deploy": ("--poll", "0.01", "--timeout", "60"), "migrate": ("--wait-delay", "0.05", "--timeout", "30"),
@@ -91,7 +91,7 @@ DEPLOY_JOB: list[Step] = [
 ]
 
 # rollback.yml runs `rampart rollback`; until its moto replay exists (it needs a deployment history arranged in
-# moto's backends, see tests/ops/test_rollback.py), these are the calls rampart/ops/rollback.py makes, both paths.
+# moto's backends, see tests/ops/rollback_support.py), these are the calls rampart/ops/rollback.py makes, both paths.
 _ROLLBACK = "rampart rollback (rampart/ops/rollback.py)"
 ROLLBACK_JOB: list[Step] = [
     Explicit(_ROLLBACK, "codedeploy", "GetDeploymentGroup",
@@ -179,7 +179,7 @@ def harden_database(client: Callable[[str], Any], recording: Recording, spec: w.
                                   DBParameterGroupFamily="postgres16", Description="db")
     # moto names keys itself: the tag carries the ARN the stack declares, which the roles' grants name.
     key = client("kms").create_key(Description="stack key", Tags=[
-        {"TagKey": aws_calls.STACK_ARN_TAG, "TagValue": str(declared["kmsKeyId"])}])["KeyMetadata"]["Arn"]
+        {"TagKey": STACK_ARN_TAG, "TagValue": str(declared["kmsKeyId"])}])["KeyMetadata"]["Arn"]
     rds.create_db_instance(
         DBInstanceIdentifier=spec.db, DBInstanceClass="db.t4g.medium", Engine="postgres", MasterUsername="admin_user",
         ManageMasterUserPassword=True, MasterUserSecretKmsKeyId=key, AllocatedStorage=20, BackupRetentionPeriod=14,

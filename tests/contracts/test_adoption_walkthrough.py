@@ -34,7 +34,7 @@ from tests.ops.conftest import run_json
 from tests.support import aws_calls
 from tests.support.adoption_guide import ROOT, GuideMismatch, plan
 from tests.support.iam import assert_role_allows, role_policies
-from tests.support.workflow_contracts import ENVIRONMENT_VARIABLE
+from tests.support.stack_publications import ENVIRONMENT_VARIABLE
 
 STACK = "production"
 REASON = "5xx after v2"
@@ -85,7 +85,7 @@ def _arrange_rollback(argv: list[str], stub_call: Any, region: str) -> None:
     """What a rollback finds after a bad release, in the stack-named world: one deployment in flight (the others
     the deploy job left in moto's `Created` are settled), blue PRIMARY at its desired count. moto has no
     StopDeployment, no rollbackInfo and keeps no task-set count: those, and only those, are served or set here
-    (as tests/ops/test_rollback.py does for its world)."""
+    (as tests/ops/test_rollback_paths.py does for its world)."""
     from moto.codedeploy.models import codedeploy_backends
     from moto.ecs.models import ecs_backends
 

@@ -88,6 +88,25 @@ def stub_call(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Stubber]:
         stubber.deactivate()
 
 
+@pytest.fixture
+def codedeploy_walk(monkeypatch):
+    """Install a director (tests/ops/rollback_support.py's _CodeDeploy) on the command's CodeDeploy client: it runs
+    before each GetDeployment call is built, and may move the deployment on in moto's backend first."""
+
+    def install(director: Callable[..., None]) -> None:
+        original = ops_aws.Aws._create
+
+        def create(self: ops_aws.Aws, name: str) -> Any:
+            made = original(self, name)
+            if name == "codedeploy":
+                made.meta.events.register("before-parameter-build.codedeploy.GetDeployment", director)
+            return made
+
+        monkeypatch.setattr(ops_aws.Aws, "_create", create)
+
+    return install
+
+
 def run_json(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, dict[str, Any]]:
     from rampart.cli import main
 

@@ -16,7 +16,8 @@ import pytest
 from rampart.cli import main
 from tests.ops import world as w
 from tests.ops.conftest import run_json
-from tests.ops.test_deploy import NEW_IMAGE, listener  # noqa: F401 - the smoke listener fixture
+from tests.ops.deploy_support import NEW_IMAGE
+from tests.ops.test_deploy_smoke_gate import listener  # noqa: F401 - the smoke listener fixture
 
 ACCOUNT = "123456789012"
 DEPLOYMENT = f"arn:aws:ecs:eu-west-1:{ACCOUNT}:service-deployment/{w.CLUSTER}/{w.ECS_SERVICE}/Abc123"

@@ -13,7 +13,7 @@ from pulumi.runtime.proto import provider_pb2
 
 from components.blue_green_service import BlueGreenService
 from rampart.engine.recorder import Recording
-from tests.components.test_blue_green_service import make_args
+from tests.components.blue_green_support import make_args
 from tests.package.conftest import PROJECT, STACK
 from tests.support.stacks import record_program
 

@@ -8,8 +8,8 @@ import pytest
 from guardrails import codedeploy, ecs
 from guardrails.rule import Context, Resource
 
-from tests.policies.test_ecs import CLUSTER, SERVICE, TASKDEF, container, hits, run, service_props, taskdef_props
-from tests.policies.test_ecs import service as ecs_service
+from tests.policies.ecs_support import CLUSTER, SERVICE, TASKDEF, container, hits, run, service_props, taskdef_props
+from tests.policies.ecs_support import service as ecs_service
 from tests.support.pack import analyze_stack, registration
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"

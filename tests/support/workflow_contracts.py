@@ -1,19 +1,18 @@
 """Contract checks between the workflows and the parts they drive (issue 11, deliverable 7), used by
 tests/workflows/test_workflow_contracts.py. Each check returns every violation, named by workflow, job, step and
-line; each takes the workflows (and what the stacks publish) as arguments so a test can change one side."""
+line; each takes the workflows (and what the stacks publish, tests/support/stack_publications.py) as arguments so a
+test can change one side. The role `pulumi up` runs under is checked in tests/support/workflow_pulumi_runs.py."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from rampart.cli import build_parser
-from rampart.engine.recorder import unwrap_secrets
 from tests.support import workflow_scripts as scripts
-from tests.support.stacks import record_stack
+from tests.support.stack_publications import Published, variable
 from tests.support.workflows import Problems, Step, Workflow, parse_error, rampart_invocations, script_lines
 from tests.support.workflows import steps as all_steps
 
@@ -47,43 +46,6 @@ ACTION_ENV = {
         "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
     },
 }
-ENVIRONMENT_VARIABLE = "github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable"
-REPOSITORY_VARIABLE = "github:index/actionsVariable:ActionsVariable"
-
-
-@dataclass(frozen=True)
-class Published:
-    """What one stack hands the workflows: GitHub variables by scope, and its exports (the outputs file)."""
-
-    environments: dict[str, dict[str, Any]]  # GitHub environment name -> its variables
-    repository: dict[str, Any]
-    outputs: dict[str, Any]
-
-
-def published_by(stack: str) -> Published:
-    recording = record_stack(stack)
-
-    environments: dict[str, dict[str, Any]] = {}
-    for registration in recording.by_type(ENVIRONMENT_VARIABLE):
-        inputs = unwrap_secrets(registration.plain_inputs())
-        environments.setdefault(inputs["environment"], {})[inputs["variableName"]] = inputs.get("value")
-    repository = {}
-    for registration in recording.by_type(REPOSITORY_VARIABLE):
-        inputs = unwrap_secrets(registration.plain_inputs())
-        repository[inputs["variableName"]] = inputs.get("value")
-    return Published(environments, repository, unwrap_secrets(recording.outputs))
-
-
-def variable(published: Published, environment: str | None, name: str) -> Any:
-    """What `vars.<name>` holds in a job of that environment (None: outside any), or None when unpublished.
-    An environment variable shadows a repository one; names are case-insensitive, as GitHub's are."""
-    scopes = [published.environments.get(environment or "", {}), published.repository] if environment else [
-        published.repository]
-    for scope in scopes:
-        for key, value in scope.items():
-            if key.upper() == name.upper():
-                return value
-    return None
 
 
 # ---- each `uses:` resolves ------------------------------------------------------------------------------------
@@ -324,7 +286,8 @@ def _documents(workflows: Mapping[str, Workflow], read: scripts.JsonRead,
 
 
 REGISTER_ONLY_REPORT = {"result": {"taskDefinitionArn": "arn:aws:ecs:us-east-1:123456789012:task-definition/f:2"}}
-"""What `rampart deploy --register-only --format json` prints (tests/ops/test_deploy.py holds it to this shape)."""
+"""What `rampart deploy --register-only --format json` prints (tests/ops/test_deploy_register_and_follow.py holds
+it to this shape)."""
 
 
 def _written_by_register_only(step: Step, path: str) -> bool:
@@ -357,53 +320,4 @@ def json_problems(workflows: Mapping[str, Workflow], published: Mapping[str, Pub
             if (missing := _missing(document, read.path)) is not None:
                 shown = "".join(f"[{k!r}]" for k in read.path)
                 problems.add(f"{read.line.where}: reads {read.source}{shown}; in stack {stack!r} {missing}")
-    return problems
-
-
-# ---- `pulumi up` runs under a role able to do it ---------------------------------------------------------------
-
-@dataclass(frozen=True)
-class PulumiRun:
-    step: Step
-    command: str  # up, preview, refresh, destroy
-    role_variable: str | None  # vars.<NAME> of the role-to-assume in effect, None if no role is assumed first
-
-
-def pulumi_runs(workflows: Mapping[str, Workflow]) -> Iterator[PulumiRun]:
-    """Each step that runs the Pulumi engine, with the role assumed before it in its job (the last
-    configure-aws-credentials step wins, as it overwrites the job's AWS environment)."""
-    for step in all_steps(workflows):
-        command = None
-        if str(step.data.get("uses", "")).startswith("pulumi/actions@"):
-            command = (step.data.get("with") or {}).get("command")
-        elif match := re.search(r"(?:^|[\s;&|])pulumi\s+(up|preview|refresh|destroy)\b", str(step.data.get("run"))):
-            command = match.group(1)
-        if command is None:
-            continue
-        role = None
-        for earlier in step.job["steps"][: step.index]:
-            if str(earlier.get("uses", "")).startswith("aws-actions/configure-aws-credentials@"):
-                found = re.search(r"vars\.(\w+)", str((earlier.get("with") or {}).get("role-to-assume", "")))
-                role = found.group(1) if found else None
-        yield PulumiRun(step, command, role)
-
-
-def pulumi_up_role_problems(workflows: Mapping[str, Workflow], published: Mapping[str, Published]) -> Problems:
-    """The hook for the infrastructure role: each `pulumi up` must assume a published role that is not the
-    application deploy role (which by design cannot change the VPC, IAM, KMS, ELB, RDS, … a stack declares).
-    The IAM contract test is where that role's policies are proven to cover the stack."""
-    problems = Problems()
-    for run in (r for r in pulumi_runs(workflows) if r.command == "up"):
-        where = run.step.where(run.step.line_of("uses") or run.step.line_of("run"))
-        if run.role_variable is None:
-            problems.add(f"{where}: `pulumi up` runs without assuming a role first")
-            continue
-        environments = job_environments(workflows, run.step.workflow, run.step.job, list(published))
-        for stack, p in published.items():
-            arn = variable(p, environments.get(stack), run.role_variable)
-            if arn is None:
-                problems.add(f"{where}: stack {stack!r} does not publish vars.{run.role_variable}")
-            elif arn == p.outputs["github"]["deployRoleArn"]:
-                problems.add(f"{where}: `pulumi up` runs under vars.{run.role_variable}, the application deploy"
-                             f" role of stack {stack!r} ({arn}), which cannot manage the stack's infrastructure")
     return problems

@@ -11,7 +11,7 @@ import pytest
 
 from components.deploy_policy import deploy_policy
 from tests.contracts.scenarios import IMAGE_BUILD, Explicit
-from tests.support.aws_calls import ECR_PUSH_OPERATIONS
+from tests.support.aws_calls_deploy import ECR_PUSH_OPERATIONS
 from tests.support.stacks import STACKS, stack_config
 from tests.support.workflows import PLACEHOLDER, load_all, rampart_invocations
 

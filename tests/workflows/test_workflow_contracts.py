@@ -3,8 +3,9 @@ declares within the permissions it grants, each `rampart` command line parses wi
 variable, environment variable and JSON field a script reads is published or defined, and `pulumi up` runs under a
 role able to do it. Every contract has a test that changes one side in memory and sees the check report it.
 
-The checks live in tests/support/workflow_contracts.py; test_workflow_variables.py pins the variable names to
-infra/outputs.py, while the checks here hold the workflows to what the recorded stacks really publish.
+The checks live in tests/support/workflow_contracts.py and workflow_pulumi_runs.py, on what
+tests/support/stack_publications.py reads from the recorded stacks; test_workflow_variables.py pins the variable
+names to infra/outputs.py, while the checks here hold the workflows to what the recorded stacks really publish.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import pytest
 
 from rampart.cli import build_parser
 from tests.support import workflow_contracts as contracts
+from tests.support.stack_publications import Published, published_by
 from tests.support.stacks import STACKS
+from tests.support.workflow_pulumi_runs import pulumi_runs, pulumi_up_role_problems
 from tests.support.workflows import WORKFLOW_DIR, load_all, mutated
 
 DEPLOY_STEP = ("deploy-stack.yml: job 'deploy', step 'Migrations, then blue/green deploy gated by a smoke test on"
@@ -45,8 +48,8 @@ REVISION = line_of("deploy-stack.yml", "taskDefinitionArn")
 
 
 @pytest.fixture(scope="module")
-def published() -> dict[str, contracts.Published]:
-    return {stack: contracts.published_by(stack) for stack in STACKS}
+def published() -> dict[str, Published]:
+    return {stack: published_by(stack) for stack in STACKS}
 
 
 @pytest.fixture(scope="module")
@@ -54,12 +57,12 @@ def workflows():
     return load_all()
 
 
-def changed(published, stack: str, **sections) -> dict[str, contracts.Published]:
+def changed(published, stack: str, **sections) -> dict[str, Published]:
     """What the stacks publish, with sections of one stack replaced (the stack side of a contract changing)."""
     return {**published, stack: replace(published[stack], **sections)}
 
 
-def with_variable(published, stack: str, environment: str, name: str, value=None) -> dict[str, contracts.Published]:
+def with_variable(published, stack: str, environment: str, name: str, value=None) -> dict[str, Published]:
     """One environment variable of one stack set (or, with value None, no longer published)."""
     environments = copy.deepcopy(published[stack].environments)
     environments.setdefault(environment, {}).pop(name, None)
@@ -322,18 +325,18 @@ def test_a_json_field_the_stack_stops_publishing_fails(workflows, published):
 # ---- the role `pulumi up` runs under --------------------------------------------------------------------------
 
 def test_pulumi_up_runs_under_the_infrastructure_role(workflows, published):
-    problems = contracts.pulumi_up_role_problems(workflows, published)
+    problems = pulumi_up_role_problems(workflows, published)
     assert not problems, str(problems)
 
 
 def test_pulumi_up_under_the_application_deploy_role_or_an_unpublished_role_fails(published):
     role = "role-to-assume: ${{ vars.RAMPART_INFRA_ROLE_ARN }}"
     deploy_role = mutated("deploy-stack.yml", role, "role-to-assume: ${{ vars.RAMPART_DEPLOY_ROLE_ARN }}")
-    problems = str(contracts.pulumi_up_role_problems(deploy_role, published))
+    problems = str(pulumi_up_role_problems(deploy_role, published))
     assert "`pulumi up` runs under vars.RAMPART_DEPLOY_ROLE_ARN, the application deploy role of stack 'staging'" in (
         problems)
     unpublished = mutated("deploy-stack.yml", role, "role-to-assume: ${{ vars.RAMPART_INFRASTRUCTURE_ROLE_ARN }}")
     assert "stack 'production' does not publish vars.RAMPART_INFRASTRUCTURE_ROLE_ARN" in str(
-        contracts.pulumi_up_role_problems(unpublished, published))
-    [run] = [r for r in contracts.pulumi_runs(unpublished) if r.command == "up"]
+        pulumi_up_role_problems(unpublished, published))
+    [run] = [r for r in pulumi_runs(unpublished) if r.command == "up"]
     assert (run.step.workflow.name, run.role_variable) == ("deploy-stack.yml", "RAMPART_INFRASTRUCTURE_ROLE_ARN")

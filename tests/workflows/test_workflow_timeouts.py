@@ -20,8 +20,8 @@ import pytest
 from infra import outputs, timing
 from infra.config import StackConfig
 from rampart.cli import build_parser
+from tests.support.stack_publications import Published, published_by, variable
 from tests.support.stacks import STACKS, stack_config
-from tests.support.workflow_contracts import Published, published_by, variable
 from tests.support.workflows import PLACEHOLDER, Workflow, load_all, mutated, rampart_invocations
 
 # (workflow, job) -> its worst case in seconds for one stack.
