@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+from pulumi_policy.proxy import UnknownValueError
+
 from guardrails.network_model import (
     CHECKOV_URL,
     DEFAULT_SECURITY_GROUP,
@@ -41,7 +43,7 @@ from guardrails.network_model import (
     resource_permissions,
     stack_permissions,
 )
-from guardrails.rule import Context, Finding, Framework, Resource, Rule
+from guardrails.rule import Context, Finding, Framework, Resource, Rule, Undeterminable
 from guardrails.shapes import as_list, of_type
 
 SG_TYPES = (SECURITY_GROUP, DEFAULT_SECURITY_GROUP, SG_RULE, SG_INGRESS_RULE)
@@ -65,20 +67,28 @@ def _public_load_balancer_groups(resources: Sequence[Resource], groups: Sequence
 
 
 def check_no_public_ingress(resources: Sequence[Resource], context: Context) -> Iterator[Finding]:
-    groups = of_type(resources, SECURITY_GROUP, DEFAULT_SECURITY_GROUP)
-    public_lb_groups = _public_load_balancer_groups(resources, groups)
     allowed_ports = {int(p) for p in context.threshold("publicLoadBalancerPorts")}
+    certain, maybe_allowed = [], []
     for permission in stack_permissions(resources):
-        open_cidrs = [c for c in permission.cidrs if c in OPEN_CIDRS]
-        if permission.direction != "ingress" or not open_cidrs:
+        if permission.direction != "ingress" or not any(c in OPEN_CIDRS for c in permission.cidrs):
             continue
-        allowed = (permission.group in public_lb_groups and permission.protocol in TCP and permission.single_port
-                   and permission.from_port in allowed_ports)
-        if not allowed:
-            yield Finding(
-                f"{_owner_label(permission)} allows {permission.describe()}; expected no ingress from "
-                f"{' or '.join(sorted(OPEN_CIDRS))} except tcp {', '.join(map(str, sorted(allowed_ports)))} on an "
-                "internet-facing load balancer's security group", permission.owner.urn)
+        exception_may_apply = (permission.protocol in TCP and permission.single_port
+                               and permission.from_port in allowed_ports)
+        (maybe_allowed if exception_may_apply else certain).append(permission)
+    # Which groups the load balancers use matters only to the ports the exception names: in a first preview they
+    # may be unknown, and a port no exception covers is a violation all the same.
+    try:
+        public_lb_groups = _public_load_balancer_groups(
+            resources, of_type(resources, SECURITY_GROUP, DEFAULT_SECURITY_GROUP)) if maybe_allowed else set()
+    except (UnknownValueError, Undeterminable):
+        if not certain:
+            raise
+        maybe_allowed, public_lb_groups = [], set()
+    for permission in certain + [p for p in maybe_allowed if p.group not in public_lb_groups]:
+        yield Finding(
+            f"{_owner_label(permission)} allows {permission.describe()}; expected no ingress from "
+            f"{' or '.join(sorted(OPEN_CIDRS))} except tcp {', '.join(map(str, sorted(allowed_ports)))} on an "
+            "internet-facing load balancer's security group", permission.owner.urn)
 
 
 # --- 50 sg-no-admin-ports ----------------------------------------------------------------------------------

@@ -146,9 +146,12 @@ def check_network_isolation(resources: Sequence[Resource], context: Context) -> 
     subnet_groups = of_type(resources, SUBNET_GROUP)
     subnets = of_type(resources, SUBNET)
     security_groups = of_type(resources, SECURITY_GROUP)
+    instances = of_type(resources, INSTANCE)
+    if not instances:  # a stack without a database has nothing to judge, whatever its subnets' routes are
+        return
     public = public_subnets(resources)
     permissions = stack_permissions(resources)
-    for instance in of_type(resources, INSTANCE):
+    for instance in instances:
         if not instance.get("dbSubnetGroupName"):
             yield Finding("dbSubnetGroupName is not set (the default VPC's subnets); expected a subnet group of "
                           "private subnets", instance.urn)
