@@ -33,11 +33,16 @@ LATE_MODULES = ("pulumi", "grpc", "rich", "rampart.reports.text", "rampart.repor
                 "rampart.reports.sarif", "rampart.reports.markdown", "rampart.reports.html_report")
 
 
-def _loaded_at_spawn(tmp_path: Path, output_format: str) -> tuple[str, list[list[str]]]:
+def _tiny_check(tmp_path: Path, output_format: str) -> list[str]:
+    """`rampart check` of the tiny fixture program and pack, its report written to tmp_path/report."""
     fixtures = Path(__file__).resolve().parents[1] / "fixtures"
-    argv = ["check", "--program", str(fixtures / "programs" / "tiny"),
+    return ["check", "--program", str(fixtures / "programs" / "tiny"),
             "--policy-pack", str(fixtures / "packs" / "tiny"), "--stack", "staging", "--format", output_format,
             "--no-cache", "--output", str(tmp_path / "report")]
+
+
+def _loaded_at_spawn(tmp_path: Path, output_format: str) -> tuple[str, list[list[str]]]:
+    argv = _tiny_check(tmp_path, output_format)
     code = (
         "import subprocess, sys\n"
         "loaded = []\n"
@@ -72,10 +77,7 @@ def test_a_text_report_still_renders_after_the_late_imports(tmp_path):
 
 def _renderer_loaded_by(tmp_path: Path, output_format: str) -> list[str]:
     """The threads that found `rampart.reports.*` renderer modules to import, in a whole `rampart check`."""
-    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
-    argv = ["check", "--program", str(fixtures / "programs" / "tiny"),
-            "--policy-pack", str(fixtures / "packs" / "tiny"), "--stack", "staging", "--format", output_format,
-            "--no-cache", "--output", str(tmp_path / "report")]
+    argv = _tiny_check(tmp_path, output_format)
     code = (
         "import sys, threading\n"
         "found = []\n"
