@@ -7,13 +7,10 @@ from __future__ import annotations
 from rampart.engine.values import UNKNOWN
 from tests.policies.network_support import INGRESS, LB, SG, SUBNET, VPC
 from tests.support.pack import analyze_stack, registration
+from tests.support.service_pack import hits
 
 ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
 ROUTE_TABLE_ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
-
-
-def _hits(diagnostics, rule):
-    return [d for d in diagnostics if d.policy == rule]
 
 
 def _public_group_behind_a_new_load_balancer(port: int) -> list:
@@ -28,13 +25,13 @@ def _public_group_behind_a_new_load_balancer(port: int) -> list:
 
 def test_a_public_port_no_exception_covers_is_a_violation_while_the_load_balancer_groups_are_unknown(policy_pack):
     diagnostics = analyze_stack(policy_pack, _public_group_behind_a_new_load_balancer(8080))
-    [violation] = _hits(diagnostics, "sg-no-public-ingress")
+    [violation] = hits(diagnostics, "sg-no-public-ingress")
     assert "8080" in violation.message and "can't run policy" not in violation.message
     assert violation.urn.endswith("::web-public") and violation.enforcement == "mandatory"
 
 
 def test_a_port_the_exception_names_stays_undeterminable_while_the_load_balancer_groups_are_unknown(policy_pack):
-    [diagnostic] = _hits(analyze_stack(policy_pack, _public_group_behind_a_new_load_balancer(443)),
+    [diagnostic] = hits(analyze_stack(policy_pack, _public_group_behind_a_new_load_balancer(443)),
                          "sg-no-public-ingress")
     assert "can't run policy" in diagnostic.message
 
@@ -47,4 +44,4 @@ def test_a_stack_without_a_database_gets_no_verdict_from_the_database_rule(polic
     association = registration(ROUTE_TABLE_ASSOCIATION, {"routeTableId": UNKNOWN, "subnetId": UNKNOWN},
                                name="association",
                                property_dependencies={"routeTableId": [table.urn], "subnetId": [subnet.urn]})
-    assert _hits(analyze_stack(policy_pack, [vpc, subnet, table, association]), "rds-network-isolation") == []
+    assert hits(analyze_stack(policy_pack, [vpc, subnet, table, association]), "rds-network-isolation") == []
