@@ -1,5 +1,9 @@
-"""Drive a policy pack exactly as the Pulumi CLI does: a subprocess that prints its gRPC port, then the
-Analyzer protocol (GetAnalyzerInfo, Configure, Analyze per resource, AnalyzeStack once)."""
+"""Drive a policy pack as the Pulumi CLI does: a subprocess running `pulumi.policy`'s own `__main__`, then the
+Analyzer protocol (GetAnalyzerInfo, Configure, Analyze per resource, AnalyzeStack once).
+
+The calls travel over two pipes to the pack's own servicer (rampart/engine/pack_host.py: the same messages and
+generated handlers, a fifth of gRPC's CPU per call), or over gRPC as the CLI does with
+`RAMPART_PACK_TRANSPORT=grpc` or when the pack serves its Analyzer some other way (then it prints a port)."""
 
 from __future__ import annotations
 
@@ -34,6 +38,7 @@ from rampart.engine.analyzer_messages import (
     _to_struct,  # noqa: F401
 )
 from rampart.engine.pack_info import DEFAULT_POLICY_TIMEOUT_SECONDS, Diagnostic, PackInfo, PolicyMetadata
+from rampart.engine.pack_pipe import HOST, PIPE_READY, PipeChannel
 from rampart.engine.recorder import Registration
 from rampart.errors import UsageError
 
@@ -58,7 +63,9 @@ class PolicyPackProcess:
     python: str = sys.executable
     call_timeout: float = DEFAULT_POLICY_TIMEOUT_SECONDS
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False)
-    _channel: grpc.Channel | None = field(default=None, init=False)
+    _channel: grpc.Channel | PipeChannel | None = field(default=None, init=False)
+    _pipe_ends: tuple[int, int] | None = field(default=None, init=False)
+    """The engine's ends of the pipes to pack_host (requests written, responses read), until a channel owns them."""
     _stub: analyzer_pb2_grpc.AnalyzerStub | None = field(default=None, init=False)
     _info: PackInfo | None = field(default=None, init=False)
     _stderr_tail: bytearray = field(default_factory=bytearray, init=False)
@@ -89,24 +96,42 @@ class PolicyPackProcess:
             "PYTHONFAULTHANDLER": "1",
         }
         # What the CLI's pulumi-analyzer-policy-python shim runs; the engine address is unused by packs that
-        # do not log through the engine, and nothing listens there.
-        self._process = subprocess.Popen(
-            # Absolute: the pack runs with its own directory as cwd, where a relative path would not resolve.
-            [self.python, "-u", "-m", "pulumi.policy", "127.0.0.1:1", str(self.pack_dir.resolve())],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=self.pack_dir,
-            env=env,
-        )
+        # do not log through the engine, and nothing listens there. Absolute: the pack runs with its own directory
+        # as cwd, where a relative path would not resolve.
+        arguments = ["127.0.0.1:1", str(self.pack_dir.resolve())]
+        host_fds: tuple[int, ...] = ()
+        if _transport() == "pipe":
+            (requests_read, requests_write), (responses_read, responses_write) = os.pipe(), os.pipe()
+            self._pipe_ends, host_fds = (requests_write, responses_read), (requests_read, responses_write)
+            command = [self.python, "-u", str(HOST), *map(str, host_fds), *arguments]
+        else:
+            command = [self.python, "-u", "-m", "pulumi.policy", *arguments]
+        try:
+            self._process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,  # noqa: S603
+                                             cwd=self.pack_dir, env=env, pass_fds=host_fds)
+        finally:
+            for fd in host_fds:
+                os.close(fd)
         # Read while it runs: a pack that writes more than the pipe holds (64 KiB) would block mid-policy.
         self._stderr_reader = threading.Thread(target=self._keep_stderr, name="pack-stderr", daemon=True)
         self._stderr_reader.start()
-        port = self._read_port()
-        self._channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-        grpc.channel_ready_future(self._channel).result(timeout=STARTUP_TIMEOUT_SECONDS)
+        ready = self._read_port()
+        if ready == PIPE_READY and self._pipe_ends is not None:
+            self._channel = PipeChannel(*self._pipe_ends)
+            self._pipe_ends = None
+        else:
+            self._close_pipe_ends()
+            self._channel = grpc.insecure_channel(f"127.0.0.1:{ready}")
+            grpc.channel_ready_future(self._channel).result(timeout=STARTUP_TIMEOUT_SECONDS)
         self._stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
 
-    def _read_port(self) -> int:
+    def _close_pipe_ends(self) -> None:
+        for fd in self._pipe_ends or ():
+            os.close(fd)
+        self._pipe_ends = None
+
+    def _read_port(self) -> str:
+        """The pack's first line: its gRPC port, or pack_host's PIPE_READY."""
         assert self._process is not None and self._process.stdout is not None
         selector = selectors.DefaultSelector()
         selector.register(self._process.stdout, selectors.EVENT_READ)
@@ -123,8 +148,8 @@ class PolicyPackProcess:
             line += chunk
         selector.close()
         text = line.decode(errors="replace").strip()
-        if text.isdigit():
-            return int(text)
+        if text.isdigit() or (text == PIPE_READY and self._pipe_ends is not None):
+            return text
         with contextlib.suppress(subprocess.TimeoutExpired):  # it closed stdout: give it a moment to exit
             self._process.wait(timeout=2)
         code = self._process.poll()
@@ -158,9 +183,10 @@ class PolicyPackProcess:
         return self._stderr_tail.decode(errors="replace").strip()
 
     def stop(self) -> None:
-        if self._channel is not None:
-            self._channel.close()
-            self._channel = None
+        channel, self._channel = self._channel, None
+        if channel is not None:
+            channel.close()  # a pipe host ends its loop at once
+        self._close_pipe_ends()
         if self._process is not None:
             if self._process.poll() is None:
                 self._process.terminate()
@@ -171,6 +197,8 @@ class PolicyPackProcess:
                     self._process.wait()
             if self._stderr_reader is not None:
                 self._stderr_reader.join(timeout=5)  # it ends at EOF, now that the pack has exited
+            if isinstance(channel, PipeChannel):
+                channel.join(timeout=5)
             for stream in (self._process.stdout, self._process.stderr):
                 if stream is not None:
                     stream.close()
@@ -356,6 +384,13 @@ class PolicyPackProcess:
         taken = self._stack_sent, self._stack_request
         self._stack_sent, self._stack_request = [], analyzer_pb2.AnalyzeStackRequest()
         return taken
+
+
+def _transport() -> str:
+    transport = os.environ.get("RAMPART_PACK_TRANSPORT", "pipe")
+    if transport not in ("pipe", "grpc"):
+        raise UsageError(f"RAMPART_PACK_TRANSPORT={transport!r}: expected 'pipe' (the default) or 'grpc'")
+    return transport
 
 
 def _start_failure(stderr: str, stdout: str, code: int | None, pack_dir: str) -> str:

@@ -33,16 +33,22 @@ def run(capsys, *argv: str) -> tuple[int, str]:
     ("named_crash", ("Analyze", "aws:rds/instance:Instance", "policy rds-raises (ValueError at __main__.py:13)")),
     # Any other pulumi_policy pack: grpc logs no traceback, so only the call and the resource are named.
     ("crash", ("Analyze", "aws:rds/instance:Instance", "without raising")),
+    # A pack whose process ends in the middle of a call.
+    ("exits", ("Analyze", "aws:rds/instance:Instance", "without raising")),
     ("start_crash", ("start_crash did not start", "exited with code 1",
                      "ModuleNotFoundError: No module named 'no_such_guardrails' at __main__.py:3")),
 ])
-def test_a_policy_that_hangs_or_raises_is_named(tiny, capsys, pack, names):
+@pytest.mark.parametrize("transport", ["pipe", "grpc"])
+def test_a_policy_that_hangs_or_raises_is_named(tiny, capsys, monkeypatch, pack, names, transport):
+    monkeypatch.setenv("RAMPART_PACK_TRANSPORT", transport)
     code, output = run(capsys, "--program", str(tiny), "--stack", "staging", "--policy-pack", str(PACKS / pack),
                        "--policy-timeout", "3")
     judge(code, output, expected_code=2, must_name=names)
 
 
-def test_a_pack_that_writes_a_lot_to_stderr_is_not_blocked(tiny, capsys):
+@pytest.mark.parametrize("transport", ["pipe", "grpc"])
+def test_a_pack_that_writes_a_lot_to_stderr_is_not_blocked(tiny, capsys, monkeypatch, transport):
+    monkeypatch.setenv("RAMPART_PACK_TRANSPORT", transport)
     # Each Analyze writes ~0.5 MiB to stderr; unread, the pipe fills at 64 KiB and the pack blocks mid-policy.
     code, output = run(capsys, "--program", str(tiny), "--stack", "staging", "--policy-pack", str(PACKS / "chatty"),
                        "--policy-timeout", "20", "--format", "json")
@@ -70,3 +76,10 @@ def test_a_bad_timeout_flag_is_refused(capsys, value):
     with pytest.raises(SystemExit) as exited:
         main(["check", "--program-timeout", value])
     judge(exited.value.code, capsys.readouterr().err, expected_code=2, must_name=("--program-timeout", "seconds"))
+
+
+def test_an_unknown_pack_transport_is_refused(tiny, capsys, monkeypatch):
+    monkeypatch.setenv("RAMPART_PACK_TRANSPORT", "carrier-pigeon")
+    code, output = run(capsys, "--program", str(tiny), "--stack", "staging", "--policy-pack",
+                       str(FIXTURES / "packs" / "tiny"))
+    judge(code, output, expected_code=2, must_name=("RAMPART_PACK_TRANSPORT", "'pipe'", "'grpc'"))
