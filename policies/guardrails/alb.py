@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from guardrails.network import nested_dependencies, referenced
-from guardrails.rule import Context, Finding, Framework, Resource, Rule
+from guardrails.rule import Context, Finding, Framework, Resource, Rule, shown
 from guardrails.shapes import as_list, known_items, of_type
 
 LOAD_BALANCERS = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
@@ -67,7 +67,7 @@ def check_access_logs(resource: Resource, context: Context) -> Iterator[str]:
         return
     logs = resource.get("accessLogs", {}) or {}
     if logs.get("enabled") is not True:
-        yield f"accessLogs.enabled is {logs.get('enabled')!r} (provider default false); expected true"
+        yield f"accessLogs.enabled is {shown(logs.get('enabled'))} (provider default false); expected true"
     if not logs.get("bucket"):
         yield "accessLogs.bucket is not set; expected the stack's access log bucket"
 
@@ -76,7 +76,7 @@ def check_http_hardening(resource: Resource, context: Context) -> Iterator[str]:
     if not is_application(resource):
         return
     if resource.get("dropInvalidHeaderFields") is not True:
-        yield (f"dropInvalidHeaderFields is {resource.get('dropInvalidHeaderFields')!r}; expected true "
+        yield (f"dropInvalidHeaderFields is {shown(resource.get('dropInvalidHeaderFields'))}; expected true "
                "(drop headers that are not valid HTTP before they reach targets)")
     mode = resource.get("desyncMitigationMode", "defensive")
     if mode not in ("defensive", "strictest"):
@@ -85,7 +85,7 @@ def check_http_hardening(resource: Resource, context: Context) -> Iterator[str]:
 
 def check_deletion_protection(resource: Resource, context: Context) -> Iterator[str]:
     if resource.get("enableDeletionProtection") is not True:
-        yield f"enableDeletionProtection is {resource.get('enableDeletionProtection')!r}; expected true"
+        yield f"enableDeletionProtection is {shown(resource.get('enableDeletionProtection'))}; expected true"
 
 
 def check_multi_az(resource: Resource, context: Context) -> Iterator[str]:
@@ -156,8 +156,8 @@ def check_tls_policy(resource: Resource, context: Context) -> Iterator[str]:
     allowed = list(context.threshold("allowedSslPolicies"))
     policy = resource.get("sslPolicy")
     if policy not in allowed:
-        shown = policy if policy else "unset (the provider default ELBSecurityPolicy-2016-08 allows TLS 1.0)"
-        yield f"sslPolicy is {shown}; expected one of {', '.join(allowed)}"
+        described = policy if policy else "not set (the provider default ELBSecurityPolicy-2016-08 allows TLS 1.0)"
+        yield f"sslPolicy is {described}; expected one of {', '.join(allowed)}"
 
 
 _MAX_AGE = re.compile(r"max-age\s*=\s*(\d+)", re.IGNORECASE)
@@ -169,14 +169,14 @@ def check_cert_hsts(resource: Resource, context: Context) -> Iterator[str]:
         return
     certificate = resource.get("certificateArn")
     if not certificate or ":acm:" not in str(certificate):
-        yield f"certificateArn is {certificate!r}; expected an ACM certificate (arn:aws:acm:...), renewed by AWS"
+        yield f"certificateArn is {shown(certificate)}; expected an ACM certificate (arn:aws:acm:...), renewed by AWS"
     if protocol != "HTTPS":
         return
     header = resource.get("routingHttpResponseStrictTransportSecurityHeaderValue")
     minimum = int(context.threshold("minHstsMaxAgeSeconds"))
     match = _MAX_AGE.search(str(header or ""))
     if match is None or int(match.group(1)) < minimum:
-        yield (f"routingHttpResponseStrictTransportSecurityHeaderValue is {header!r}; expected an HSTS header "
+        yield (f"routingHttpResponseStrictTransportSecurityHeaderValue is {shown(header)}; expected an HSTS header "
                f"with max-age of at least {minimum}")
 
 
@@ -229,7 +229,7 @@ def check_target_group_health(resources: Sequence[Resource], context: Context) -
         blue, green = (_twin_signature(g) for g in pair)
         differing = sorted(k for k in blue.keys() | green.keys() if blue.get(k) != green.get(k))
         if differing:
-            details = "; ".join(f"{k}: {blue.get(k)!r} vs {green.get(k)!r}" for k in differing)
+            details = "; ".join(f"{k}: {shown(blue.get(k))} vs {shown(green.get(k))}" for k in differing)
             yield Finding(f"blue and green target groups {pair[0].name} and {pair[1].name} differ ({details}); "
                           "expected identical settings so traffic can move either way", pair[1].urn)
 

@@ -22,7 +22,7 @@ from guardrails.alarms import (
     service_target_group_names,
     strings,
 )
-from guardrails.rule import Context, Finding, Framework, Resource, Rule
+from guardrails.rule import Context, Finding, Framework, Resource, Rule, shown
 from guardrails.shapes import of_type
 from guardrails.stack_index import for_stack
 
@@ -100,9 +100,10 @@ def check_ecs_blue_green_shape(resource: Resource, context: Context) -> Iterator
         return
     style = block(resource.get("deploymentStyle"))
     if style.get("deploymentType") != "BLUE_GREEN":
-        yield f"deploymentStyle.deploymentType is {style.get('deploymentType')!r}: expected 'BLUE_GREEN'"
+        yield f"deploymentStyle.deploymentType is {shown(style.get('deploymentType'))}: expected 'BLUE_GREEN'"
     if style.get("deploymentOption") != "WITH_TRAFFIC_CONTROL":
-        yield f"deploymentStyle.deploymentOption is {style.get('deploymentOption')!r}: expected 'WITH_TRAFFIC_CONTROL'"
+        yield (f"deploymentStyle.deploymentOption is {shown(style.get('deploymentOption'))}: expected "
+               "'WITH_TRAFFIC_CONTROL'")
     cluster, service = group_service(resource)
     if not block(resource.get("ecsService")) or cluster is None or service is None:
         yield "ecsService is not set: expected {clusterName, serviceName} of the ECS service"

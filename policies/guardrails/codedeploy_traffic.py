@@ -22,7 +22,7 @@ from guardrails.alarms import (
     strings,
 )
 from guardrails.codedeploy_groups import ecs_groups
-from guardrails.rule import Context, Finding, Framework, Resource, Rule
+from guardrails.rule import Context, Finding, Framework, Resource, Rule, shown
 from guardrails.shapes import of_type
 
 DEPLOYMENT_CONFIG = "aws:codedeploy/deploymentConfig:DeploymentConfig"
@@ -68,7 +68,8 @@ def check_bake_time(resources: Sequence[Resource], context: Context) -> Iterator
             ready_wait = number(ready.get("waitTimeInMinutes"))
             if ready_wait is None or not 1 <= ready_wait <= max_ready:
                 yield Finding(
-                    f"deploymentReadyOption.waitTimeInMinutes is {ready_wait}: with STOP_DEPLOYMENT expected 1 to "
+                    f"deploymentReadyOption.waitTimeInMinutes is {shown(ready_wait, quoted=False)}: with "
+                    f"STOP_DEPLOYMENT expected 1 to "
                     f"{max_ready} minutes",
                     group.urn,
                 )
@@ -104,7 +105,8 @@ def check_native_bake_time(resources: Sequence[Resource], context: Context) -> I
         basis = "the slowest rollback alarm" if detection is not None else "maxDetectionSeconds"
         bake = _minutes(config.get("bakeTimeInMinutes"))
         if bake is None or bake * 60 < required:
-            yield Finding(f"{label}: deploymentConfiguration.bakeTimeInMinutes is {bake}: expected blue kept at least "
+            yield Finding(f"{label}: deploymentConfiguration.bakeTimeInMinutes is {shown(bake, quoted=False)}: "
+                          f"expected blue kept at least "
                           f"{required}s ({basis}), or the alarms fire after blue is gone", service.urn)
         for hook in blocks(config.get("lifecycleHooks")):
             if hook.get("targetType") != "PAUSE":
@@ -112,7 +114,8 @@ def check_native_bake_time(resources: Sequence[Resource], context: Context) -> I
             timeout = block(hook.get("timeoutConfiguration"))
             minutes = _minutes(timeout.get("timeoutInMinutes"))
             if timeout.get("action", "ROLLBACK") != "ROLLBACK" or minutes is None or not 1 <= minutes <= max_ready:
-                yield Finding(f"{label}: pause hook timeoutConfiguration is {dict(timeout)}: expected action ROLLBACK "
+                yield Finding(f"{label}: pause hook timeoutConfiguration is {shown(dict(timeout) or None)}: "
+                              "expected action ROLLBACK "
                               f"within 1 to {max_ready} minutes (an unanswered smoke gate must not release green)",
                               service.urn)
 
@@ -194,7 +197,8 @@ def check_config_traffic_window(resources: Sequence[Resource], context: Context)
     for config in configs:
         if config.get("computePlatform") != "ECS":
             yield Finding(
-                f"computePlatform is {config.get('computePlatform') or 'unset (Server)'!r}: expected 'ECS'", config.urn
+                f"computePlatform is {shown(config.get('computePlatform') or None)}"
+                f"{'' if config.get('computePlatform') else ' (Server)'}: expected 'ECS'", config.urn
             )
         routing_type = _routing_type(config)
         if routing_type not in GRADUAL_TYPES:

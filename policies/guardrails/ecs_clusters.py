@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from guardrails.alarms import ECS_SERVICE, block, blocks, physical_name
 from guardrails.ecs_services import CLUSTER, service_cluster, service_task_definition
 from guardrails.ecs_task_definitions import each_container
-from guardrails.rule import Context, Finding, Framework, Resource, Rule
+from guardrails.rule import Context, Finding, Framework, Resource, Rule, shown
 from guardrails.shapes import of_type
 
 FSBP = "AWS Foundational Security Best Practices"
@@ -65,7 +65,7 @@ def check_exec_governed(resources: Sequence[Resource], context: Context) -> Iter
 def check_container_insights(resource: Resource, context: Context) -> Iterator[str]:
     values = [s.get("value") for s in blocks(resource.get("settings")) if s.get("name") == "containerInsights"]
     if not any(v in ("enabled", "enhanced") for v in values):
-        yield (f"settings containerInsights is {values[0] if values else 'not set'!r}: expected "
+        yield (f"settings containerInsights is {shown(values[0] if values else None)}: expected "
                "{name: containerInsights, value: enhanced or enabled}")
 
 

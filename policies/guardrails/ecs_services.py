@@ -22,7 +22,7 @@ from guardrails.alarms import (
     strings,
 )
 from guardrails.ecs_task_definitions import TASK_DEFINITION, each_container
-from guardrails.rule import Context, Finding, Framework, Resource, Rule, Undeterminable
+from guardrails.rule import Context, Finding, Framework, Resource, Rule, Undeterminable, shown
 from guardrails.shapes import known_items, of_type
 from guardrails.stack_index import for_stack
 
@@ -105,8 +105,8 @@ def check_fargate_platform_latest(resource: Resource, context: Context) -> Itera
         bool(providers) and all(p in ("FARGATE", "FARGATE_SPOT") for p in providers)
     )
     if not fargate:
-        yield (f"launchType is {resource.get('launchType')!r} (capacity providers {providers or 'none'}): expected "
-               "FARGATE so AWS patches the hosts")
+        yield (f"launchType is {shown(resource.get('launchType'))} (capacity providers {providers or 'none'}): "
+               "expected FARGATE so AWS patches the hosts")
         return
     version = resource.get("platformVersion")
     if version not in (None, "LATEST"):

@@ -17,7 +17,7 @@ from typing import Any
 
 from guardrails.alarms import block, blocks
 from guardrails.credentials import is_credential_name, is_credential_value
-from guardrails.rule import Context, Finding, Framework, Resource, Rule, Undeterminable
+from guardrails.rule import Context, Finding, Framework, Resource, Rule, Undeterminable, shown
 from guardrails.shapes import of_type
 
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
@@ -66,7 +66,7 @@ def each_container(resource: Resource) -> Iterator[tuple[str, Mapping[str, Any]]
 # 1 -----------------------------------------------------------------------------------------------------------
 def check_no_host_privileges(resource: Resource, context: Context) -> Iterator[str]:
     if resource.get("networkMode") != "awsvpc":
-        yield f"networkMode is {resource.get('networkMode')!r}: expected 'awsvpc' (own ENI, no host network)"
+        yield f"networkMode is {shown(resource.get('networkMode'))}: expected 'awsvpc' (own ENI, no host network)"
     for mode in ("pidMode", "ipcMode"):
         if resource.get(mode) == "host":
             yield f"{mode} is 'host': expected 'task' or unset (no host namespace)"
@@ -85,7 +85,7 @@ def check_readonly_rootfs(resource: Resource, context: Context) -> Iterator[str]
         if isinstance(item, str):
             yield item
         elif item[1].get("readonlyRootFilesystem") is not True:
-            yield f"{item[0]} readonlyRootFilesystem is {item[1].get('readonlyRootFilesystem')!r}: expected true"
+            yield f"{item[0]} readonlyRootFilesystem is {shown(item[1].get('readonlyRootFilesystem'))}: expected true"
 
 
 # 3 -----------------------------------------------------------------------------------------------------------

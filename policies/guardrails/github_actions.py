@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from guardrails.github_environments import ANY_BRANCH
 from guardrails.iam_documents import strings
-from guardrails.rule import Context, Framework, Resource, Rule
+from guardrails.rule import Context, Framework, Resource, Rule, shown
 from guardrails.shapes import first_block
 
 ACTIONS_REPO_PERMISSIONS = "github:index/actionsRepositoryPermissions:ActionsRepositoryPermissions"
@@ -24,7 +24,7 @@ def check_actions_pinning_allowlist(resource: Resource, context: Context) -> Ite
         yield "shaPinningRequired is not true; expected actions pinned to a full commit SHA"
     allowed = resource.get("allowedActions", "all")
     if allowed not in ("selected", "local_only"):
-        yield f"allowedActions is {allowed}, expected selected (with an allowlist) or local_only"
+        yield f"allowedActions is {shown(allowed, quoted=False)}, expected selected (with an allowlist) or local_only"
         return
     if allowed == "selected":
         config = first_block(resource.get("allowedActionsConfig"))
@@ -40,7 +40,7 @@ def check_actions_pinning_allowlist(resource: Resource, context: Context) -> Ite
 def check_workflow_token_read_only(resource: Resource, context: Context) -> Iterator[str]:
     permissions = resource.get("defaultWorkflowPermissions")
     if permissions != "read":
-        yield f"defaultWorkflowPermissions is {permissions}, expected read"
+        yield f"defaultWorkflowPermissions is {shown(permissions, quoted=False)}, expected read"
     if resource.get("canApprovePullRequestReviews") is True:
         yield "canApprovePullRequestReviews is true; expected false so a workflow cannot approve its own pull request"
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from guardrails.iam_documents import strings
-from guardrails.rule import Context, Framework, Resource, Rule
+from guardrails.rule import Context, Framework, Resource, Rule, shown
 from guardrails.shapes import as_list, first_block
 
 BRANCH_PROTECTION = "github:index/branchProtection:BranchProtection"
@@ -36,7 +36,7 @@ def _ruleset_rules(resource: Resource) -> Mapping[str, Any] | None:
 def _ruleset_enforcement(resource: Resource) -> Iterator[str]:
     enforcement = resource.get("enforcement")
     if enforcement != "active":
-        yield f"enforcement is {enforcement}, expected active (evaluate only reports)"
+        yield f"enforcement is {shown(enforcement, quoted=False)}, expected active (evaluate only reports)"
 
 
 def check_branch_merge_gate(resource: Resource, context: Context) -> Iterator[str]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from guardrails.github_branches import REPO_RULESET
 from guardrails.iam_documents import strings
-from guardrails.rule import Context, Finding, Framework, Resource, Rule
+from guardrails.rule import Context, Finding, Framework, Resource, Rule, shown
 from guardrails.shapes import first_block
 
 REPOSITORY = "github:index/repository:Repository"
@@ -27,14 +27,14 @@ def check_repo_security_settings(resource: Resource, context: Context) -> Iterat
     if visibility is None and resource.get("private") is True:
         visibility = "private"
     if visibility not in ("private", "internal"):
-        yield f"visibility is {visibility or 'unset (public)'}, expected private or internal"
+        yield f"visibility is {visibility or 'not set (public)'}, expected private or internal"
     if resource.get("vulnerabilityAlerts") is not True:
         yield "vulnerabilityAlerts is not true; expected Dependabot alerts on"
     analysis = resource.get("securityAndAnalysis")
     for name in ("secretScanning", "secretScanningPushProtection"):
         status = _status(analysis, name)
         if status != "enabled":
-            yield f"securityAndAnalysis.{name}.status is {status}, expected enabled"
+            yield f"securityAndAnalysis.{name}.status is {shown(status, quoted=False)}, expected enabled"
 
 
 def check_repo_security_managed(resources: Sequence[Resource], context: Context) -> Iterator[Finding]:

@@ -1,10 +1,12 @@
 """IAM rules: no admin grants, no unscoped wildcards, no privilege escalation, a tightly scoped deploy role
-trusted only by GitHub OIDC for pinned repositories and environments, no wildcard trust, no IAM users.
+trusted only by GitHub OIDC for pinned repositories and environments, no wildcard trust, no IAM users, and CodeBuild
+source credentials held by reference (a connection or a Secrets Manager ARN), never as a stored token.
 
 Not waivable, because a waiver would leave the account open rather than a resource less hardened:
 iam-no-admin (full account takeover), iam-no-privilege-escalation (admin in two steps), iam-github-oidc-trust
 and iam-trust-no-wildcard-principal (anyone outside the account could assume the role), iam-no-users-or-access-keys
-(long-lived credentials are what OIDC replaced).
+(long-lived credentials are what OIDC replaced) and codebuild-source-credential-by-reference (a personal access token
+stored with a CodeBuild source credential is the same long-lived key, to the source provider).
 
 The rules live by concern: grants in guardrails.iam_grants, trust and identities in guardrails.iam_trust, and the
 defensive policy-document reading both share (with the KMS, ECR and S3 rules) in guardrails.iam_documents. This

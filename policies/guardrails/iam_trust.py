@@ -3,7 +3,9 @@ for pinned repositories and environments; no role trusts a wildcard principal; n
 
 Not waivable, because anyone outside the account could assume the role or hold a long-lived key:
 iam-github-oidc-trust, iam-trust-no-wildcard-principal and iam-no-users-or-access-keys (long-lived credentials
-are what OIDC replaced).
+are what OIDC replaced); and codebuild-source-credential-by-reference, the same for the source provider: a personal
+access token or password stored with a CodeBuild source credential sits in the program and the Pulumi state, and
+works until someone revokes it by hand.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
+
+from pulumi_policy.proxy import UnknownValueError
 
 from guardrails.iam_documents import (
     GITHUB_ISSUER,
@@ -120,7 +124,7 @@ def check_deploy_role_scoped(resources_: Sequence[Resource], context: Context) -
                     passed_to = condition_values(statement, "iam:PassedToService", ("StringEquals", "StringLike"))
                     if passed_to != ["ecs-tasks.amazonaws.com"]:
                         yield Finding(
-                            f"{where}: iam:PassRole condition iam:PassedToService is {passed_to or 'unset'}, "
+                            f"{where}: iam:PassRole condition iam:PassedToService is {passed_to or 'not set'}, "
                             "expected StringEquals ecs-tasks.amazonaws.com",
                             role.urn,
                         )
@@ -169,7 +173,7 @@ def check_github_oidc_trust(resource: Resource, context: Context) -> Iterator[st
             continue
         audiences = condition_values(statement, f"{GITHUB_ISSUER}:aud", ("StringEquals",))
         if audiences != ["sts.amazonaws.com"]:
-            yield f"{where}: StringEquals {GITHUB_ISSUER}:aud is {audiences or 'unset'}, expected sts.amazonaws.com"
+            yield f"{where}: StringEquals {GITHUB_ISSUER}:aud is {audiences or 'not set'}, expected sts.amazonaws.com"
         loose = condition_values(statement, f"{GITHUB_ISSUER}:sub", ("StringLike", "ForAnyValue:StringLike"))
         subjects = condition_values(statement, f"{GITHUB_ISSUER}:sub", ("StringEquals",)) + loose
         if not subjects:
@@ -189,6 +193,38 @@ def check_trust_no_wildcard_principal(resource: Resource, context: Context) -> I
 def check_no_users_or_access_keys(resource: Resource, context: Context) -> Iterator[str]:
     kind = resource.type.rsplit(":", 1)[-1]
     yield f"{kind} {resource.name or ''} is a long-lived IAM user credential; expected roles assumed through OIDC"
+
+
+SOURCE_CREDENTIAL = "aws:codebuild/sourceCredential:SourceCredential"
+_SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+$")
+_STORED = {"PERSONAL_ACCESS_TOKEN": "token", "BASIC_AUTH": "password", "OAUTH": "OAuth token"}
+_BY_REFERENCE = "expected CODECONNECTIONS (token = a connection ARN) or SECRETS_MANAGER (token = a Secrets Manager " \
+    "secret ARN)"
+
+
+def check_source_credential_by_reference(resource: Resource, context: Context) -> Iterator[str]:
+    """The auth type says what the token is. A connection never holds a token (CodeBuild takes only its ARN there),
+    so its token is not read: `token=connection.arn` is unknown on a first preview. A personal access token or
+    password fails whatever its value: marked secret or not (the pack sees secrets unwrapped), it is long-lived and
+    stored with the credential. Secrets Manager needs the token to be a secret's ARN; an unknown one is
+    undeterminable. The token itself is never echoed."""
+    auth_type = resource.get("authType")
+    if auth_type == "CODECONNECTIONS":
+        return
+    if auth_type == "SECRETS_MANAGER":
+        if not _SECRET_ARN.match(str(resource.get("token", ""))):
+            yield f"authType SECRETS_MANAGER with a token that is not a Secrets Manager secret ARN; {_BY_REFERENCE}"
+        return
+    if auth_type is None:
+        yield f"authType is not set; {_BY_REFERENCE}"
+        return
+    stored = _STORED.get(str(auth_type), "credential")
+    try:
+        server = resource.get("serverType") or "source provider"
+    except UnknownValueError:  # only named in the message: the violation is certain without it
+        server = "source provider"
+    yield f"authType {auth_type} stores a long-lived {server} {stored} with the credential (and in the Pulumi " \
+        f"state); {_BY_REFERENCE}"
 
 
 IAM_USER_TYPES = (
@@ -259,6 +295,23 @@ RULES: list[Rule] = [
         url="https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#bp-workloads-use-roles",
         resource_types=IAM_USER_TYPES,
         check=check_no_users_or_access_keys,
+        waivable=False,
+    ),
+    Rule(
+        name="codebuild-source-credential-by-reference",
+        description="CodeBuild reaches GitHub, GitLab or Bitbucket through a CodeConnections connection or a "
+        "Secrets Manager secret named by ARN, never a personal access token or password stored with the "
+        "credential.",
+        enforcement="M",
+        severity="critical",
+        framework=Framework("Rampart deployment safety", "SEC-2"),
+        remediation="Create an aws.codestarconnections.Connection (authorise it once in the console) and set "
+        "`auth_type=\"CODECONNECTIONS\"`, `token=connection.arn` on the aws.codebuild.SourceCredential; or keep "
+        "the token in an aws.secretsmanager.Secret under the stack CMK and set `auth_type=\"SECRETS_MANAGER\"`, "
+        "`token=secret.arn`. Then revoke the personal access token.",
+        url="https://docs.aws.amazon.com/codebuild/latest/APIReference/API_ImportSourceCredentials.html",
+        resource_types=(SOURCE_CREDENTIAL,),
+        check=check_source_credential_by_reference,
         waivable=False,
     ),
 ]

@@ -43,7 +43,7 @@ from guardrails.rds_model import (
     parameters,
     rds_rule,
 )
-from guardrails.rule import Context, Finding, Framework, Resource, Rule
+from guardrails.rule import Context, Finding, Framework, Resource, Rule, shown
 from guardrails.shapes import of_type
 
 
@@ -54,7 +54,7 @@ def check_not_public(resource: Resource, context: Context) -> Iterator[str]:
 
 def check_iam_auth(resource: Resource, context: Context) -> Iterator[str]:
     if resource.get("iamDatabaseAuthenticationEnabled") is not True:
-        yield (f"iamDatabaseAuthenticationEnabled is {resource.get('iamDatabaseAuthenticationEnabled')!r}; "
+        yield (f"iamDatabaseAuthenticationEnabled is {shown(resource.get('iamDatabaseAuthenticationEnabled'))}; "
                "expected true")
 
 
@@ -68,7 +68,7 @@ def check_managed_master_password(resource: Resource, context: Context) -> Itera
     if resource.type == CLUSTER and resource.get("globalClusterIdentifier") and not resource.get("masterUsername"):
         return  # a secondary cluster of a global database takes the primary's master user
     if resource.get("manageMasterUserPassword") is not True:
-        yield (f"manageMasterUserPassword is {resource.get('manageMasterUserPassword')!r}; expected true "
+        yield (f"manageMasterUserPassword is {shown(resource.get('manageMasterUserPassword'))}; expected true "
                "(RDS keeps and rotates the password in Secrets Manager)")
     elif not resource.get("masterUserSecretKmsKeyId"):
         yield "masterUserSecretKmsKeyId is not set; expected the stack's customer managed KMS key"
@@ -80,12 +80,12 @@ def check_operational_hygiene(resource: Resource, context: Context) -> Iterator[
     interval = as_number(resource.get("monitoringInterval"))
     max_interval = as_number(context.threshold("maxMonitoringIntervalSeconds"))
     if interval <= 0 or interval > max_interval:
-        yield (f"monitoringInterval is {resource.get('monitoringInterval')!r}; expected enhanced monitoring "
+        yield (f"monitoringInterval is {shown(resource.get('monitoringInterval'))}; expected enhanced monitoring "
                f"every 1-{int(max_interval)} seconds")
     elif not resource.get("monitoringRoleArn"):
         yield "monitoringRoleArn is not set; expected the enhanced monitoring role"
     if resource.get("performanceInsightsEnabled") is not True:
-        yield f"performanceInsightsEnabled is {resource.get('performanceInsightsEnabled')!r}; expected true"
+        yield f"performanceInsightsEnabled is {shown(resource.get('performanceInsightsEnabled'))}; expected true"
     elif not resource.get("performanceInsightsKmsKeyId"):
         yield "performanceInsightsKmsKeyId is not set; expected the stack's customer managed KMS key"
 
@@ -124,7 +124,7 @@ def check_logging(resources: Sequence[Resource], context: Context) -> Iterator[F
                               "expected ddl, mod or all (or pgaudit.log)", instance.urn)
         elif values.get("general_log") not in TRUE_VALUES:
             yield Finding(f"parameter group {group.name or group.urn}: general_log is "
-                          f"{values.get('general_log')!r}; expected 1", instance.urn)
+                          f"{shown(values.get('general_log'))}; expected 1", instance.urn)
 
 
 def check_force_ssl(resources: Sequence[Resource], context: Context) -> Iterator[Finding]:
@@ -139,7 +139,7 @@ def check_force_ssl(resources: Sequence[Resource], context: Context) -> Iterator
                           f"the instance's own group with {parameter}=1", instance.urn)
         elif parameters(group).get(parameter) not in TRUE_VALUES:
             yield Finding(f"parameter group {group.name or group.urn}: {parameter} is "
-                          f"{parameters(group).get(parameter)!r}; expected 1", instance.urn)
+                          f"{shown(parameters(group).get(parameter))}; expected 1", instance.urn)
 
 
 def check_network_isolation(resources: Sequence[Resource], context: Context) -> Iterator[Finding]:

@@ -18,13 +18,13 @@ from guardrails.rds_model import (
     is_replica,
     rds_rule,
 )
-from guardrails.rule import Context, Finding, Framework, Resource, Rule
+from guardrails.rule import Context, Finding, Framework, Resource, Rule, shown
 from guardrails.shapes import of_type
 
 
 def check_storage_encrypted(resource: Resource, context: Context) -> Iterator[str]:
     if resource.get("storageEncrypted") is not True:
-        yield f"storageEncrypted is {resource.get('storageEncrypted')!r}; expected true"
+        yield f"storageEncrypted is {shown(resource.get('storageEncrypted'))}; expected true"
 
 
 def _backup_window_key(resource: Resource) -> str:
@@ -38,8 +38,8 @@ def check_backup_retention(resource: Resource, context: Context) -> Iterator[str
     required = max(1, int(context.threshold("minRetentionDays")))
     retention = resource.get("backupRetentionPeriod")
     if retention is None or as_number(retention) < required:
-        unset = " (unset: the provider default is 1 day)" if retention is None and resource.type == CLUSTER else ""
-        yield f"backupRetentionPeriod is {retention!r}{unset}; expected at least {required} days"
+        unset = " (the provider default is 1 day)" if retention is None and resource.type == CLUSTER else ""
+        yield f"backupRetentionPeriod is {shown(retention)}{unset}; expected at least {required} days"
     window = _backup_window_key(resource)
     if not resource.get(window):
         yield f"{window} is not set; expected an explicit daily window (hh24:mi-hh24:mi, UTC) off peak"
@@ -51,20 +51,20 @@ def check_snapshot_hygiene(resource: Resource, context: Context) -> Iterator[str
     if not resource.get("finalSnapshotIdentifier"):
         yield "finalSnapshotIdentifier is not set; expected a unique identifier (e.g. with a random suffix)"
     if resource.get("deleteAutomatedBackups") is not False:
-        yield (f"deleteAutomatedBackups is {resource.get('deleteAutomatedBackups')!r} (provider default true); "
+        yield (f"deleteAutomatedBackups is {shown(resource.get('deleteAutomatedBackups'))} (provider default true); "
                "expected false so point-in-time backups outlive the instance")
     if resource.get("copyTagsToSnapshot") is not True:
-        yield f"copyTagsToSnapshot is {resource.get('copyTagsToSnapshot')!r}; expected true"
+        yield f"copyTagsToSnapshot is {shown(resource.get('copyTagsToSnapshot'))}; expected true"
 
 
 def check_deletion_protection(resource: Resource, context: Context) -> Iterator[str]:
     if resource.get("deletionProtection") is not True:
-        yield f"deletionProtection is {resource.get('deletionProtection')!r}; expected true"
+        yield f"deletionProtection is {shown(resource.get('deletionProtection'))}; expected true"
 
 
 def check_multi_az(resource: Resource, context: Context) -> Iterator[str]:
     if resource.get("multiAz") is not True:
-        yield f"multiAz is {resource.get('multiAz')!r}; expected true (a standby in a second AZ)"
+        yield f"multiAz is {shown(resource.get('multiAz'))}; expected true (a standby in a second AZ)"
 
 
 def check_cmk(resources: Sequence[Resource], context: Context) -> Iterator[Finding]:
@@ -73,7 +73,8 @@ def check_cmk(resources: Sequence[Resource], context: Context) -> Iterator[Findi
     for instance in of_type(resources, *DATABASES):
         key = instance.get("kmsKeyId")
         if not key or "alias/aws/" in str(key):
-            yield Finding(f"kmsKeyId is {key!r}: storage uses the AWS managed aws/rds key; expected a customer "
+            yield Finding(f"kmsKeyId is {shown(key or None)}: storage uses the AWS managed aws/rds key; expected a "
+                          "customer "
                           "managed KMS key of this stack", instance.urn)
         elif not referenced(instance, "kmsKeyId", keys, name_key="") and key not in external:
             yield Finding(f"kmsKeyId {key!r} is not a KMS key of this stack (nor listed in externalKeyArns); "

@@ -111,6 +111,15 @@ class Rule:
         return self.stack_check is not None
 
 
+def shown(value: Any, *, quoted: bool = True) -> str:
+    """A judged value as a message shows it: "not set" when the program left it out (never Python's "None", so
+    every rule words a missing field alike: "deletionProtection is not set; expected true"), else the value, quoted
+    with repr (the default) or plain."""
+    if value is None:
+        return "not set"
+    return repr(value) if quoted else str(value)
+
+
 def findings(results: Iterable[Finding | str], default_urn: str) -> list[Finding]:
     """Normalise what a check yields: plain strings are findings on the resource under check."""
     normalised = []

@@ -52,8 +52,8 @@ def test_without_the_plan_a_private_repository_gets_alerts_only_and_the_pack_say
     inputs = record(RepositorySecurity(visibility="private", secret_protection=False)).plain_inputs()
     assert inputs["vulnerabilityAlerts"] is True and inputs.get("securityAndAnalysis") is None
     assert resource_messages(RULE, REPOSITORY, inputs) == [
-        "securityAndAnalysis.secretScanning.status is None, expected enabled",
-        "securityAndAnalysis.secretScanningPushProtection.status is None, expected enabled",
+        "securityAndAnalysis.secretScanning.status is not set, expected enabled",
+        "securityAndAnalysis.secretScanningPushProtection.status is not set, expected enabled",
     ]
 
 

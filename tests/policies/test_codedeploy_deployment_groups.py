@@ -103,7 +103,7 @@ PAIR = "loadBalancerInfo.targetGroupPairInfo"
     [
         ("deploymentStyle.deploymentType", "IN_PLACE", "deploymentType is 'IN_PLACE': expected 'BLUE_GREEN'"),
         ("deploymentStyle.deploymentOption", "WITHOUT_TRAFFIC_CONTROL", "expected 'WITH_TRAFFIC_CONTROL'"),
-        ("deploymentStyle", None, "deploymentType is None"),
+        ("deploymentStyle", None, "deploymentType is not set: expected 'BLUE_GREEN'"),
         ("ecsService", None, "ecsService is not set"),
         ("ecsService.serviceName", None, "ecsService is not set"),
         ("loadBalancerInfo", None, "targetGroupPairInfo is not set"),

@@ -63,7 +63,7 @@ def test_bake_without_resolvable_alarms_uses_the_threshold():
         (f"{TERMINATE}.terminationWaitTimeInMinutes", None, "terminationWaitTimeInMinutes is not set"),
         ("blueGreenDeploymentConfig", None, "terminationWaitTimeInMinutes is not set"),
         (f"{TERMINATE}.terminationWaitTimeInMinutes", 0.0, "terminationWaitTimeInMinutes is 0 (0s)"),
-        (READY, {"actionOnTimeout": "STOP_DEPLOYMENT"}, "waitTimeInMinutes is None: with STOP_DEPLOYMENT"),
+        (READY, {"actionOnTimeout": "STOP_DEPLOYMENT"}, "waitTimeInMinutes is not set: with STOP_DEPLOYMENT"),
         (READY, {"actionOnTimeout": "STOP_DEPLOYMENT", "waitTimeInMinutes": 0.0}, "expected 1 to 60 minutes"),
         (READY, {"actionOnTimeout": "STOP_DEPLOYMENT", "waitTimeInMinutes": 2880.0}, "expected 1 to 60 minutes"),
     ],
@@ -139,7 +139,8 @@ def test_window_shorter_than_the_groups_alarm_fails():
     ("props", "expected"),
     [
         ({**config_props(), "computePlatform": "Server"}, "computePlatform is 'Server': expected 'ECS'"),
-        ({k: v for k, v in config_props().items() if k != "computePlatform"}, "unset (Server)"),
+        ({k: v for k, v in config_props().items() if k != "computePlatform"},
+         "computePlatform is not set (Server): expected 'ECS'"),
         (config_props(type="TimeBasedLinear", timeBasedLinear={"interval": 1.0, "percentage": 10.0}),
          "TimeBasedLinear interval is 1 min (60s): expected at least 300s (maxDetectionSeconds)"),
         (config_props(type="TimeBasedCanary", timeBasedCanary={"percentage": 10.0}), "interval is not set"),

@@ -103,6 +103,10 @@ def test_bake_longer_than_detection_passes_and_shorter_fails():
     short = service(deploymentConfiguration={**NATIVE["deploymentConfiguration"], "bakeTimeInMinutes": "3"})
     [finding] = codedeploy.check_native_bake_time([short, ecs_alarm()], rule_ctx)
     assert "deploymentConfiguration.bakeTimeInMinutes is 3: expected blue kept at least 240s" in finding.message
+    unset = service(deploymentConfiguration={k: v for k, v in NATIVE["deploymentConfiguration"].items()
+                                             if k != "bakeTimeInMinutes"})
+    [finding] = codedeploy.check_native_bake_time([unset, ecs_alarm()], rule_ctx)
+    assert "deploymentConfiguration.bakeTimeInMinutes is not set: expected blue kept at least 240s" in finding.message
 
 
 @pytest.mark.parametrize("timeout", [{"action": "CONTINUE", "timeoutInMinutes": "30"},
@@ -112,6 +116,14 @@ def test_pause_hook_that_releases_or_waits_too_long_fails(timeout):
     subject = service(deploymentConfiguration={**NATIVE["deploymentConfiguration"], "lifecycleHooks": [hook]})
     [finding] = codedeploy.check_native_bake_time([subject, ecs_alarm()], ctx_bake())
     assert "pause hook timeoutConfiguration" in finding.message and "expected action ROLLBACK" in finding.message
+
+
+def test_pause_hook_without_a_timeout_says_it_is_not_set():
+    hook = {k: v for k, v in NATIVE["deploymentConfiguration"]["lifecycleHooks"][0].items()
+            if k != "timeoutConfiguration"}
+    subject = service(deploymentConfiguration={**NATIVE["deploymentConfiguration"], "lifecycleHooks": [hook]})
+    [finding] = codedeploy.check_native_bake_time([subject, ecs_alarm()], ctx_bake())
+    assert "pause hook timeoutConfiguration is not set: expected action ROLLBACK" in finding.message
 
 
 def ecs_alarm():

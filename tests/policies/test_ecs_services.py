@@ -46,7 +46,8 @@ def test_fargate_latest_passes():
 
 @pytest.mark.parametrize(
     ("overrides", "expected"),
-    [({"launchType": "EC2"}, "launchType is 'EC2'"), ({"launchType": None}, "launchType is None"),
+    [({"launchType": "EC2"}, "launchType is 'EC2'"),
+     ({"launchType": None}, "launchType is not set (capacity providers none)"),
      ({"platformVersion": "1.3.0"}, "platformVersion is '1.3.0': expected 'LATEST'")],
 )
 def test_fargate_latest_flips_fail(overrides, expected):
@@ -218,7 +219,7 @@ def test_container_insights_passes(value):
 
 @pytest.mark.parametrize(
     ("settings", "expected"),
-    [(None, "'not set'"), ([{"name": "containerInsights", "value": "disabled"}], "'disabled'")],
+    [(None, "not set"), ([{"name": "containerInsights", "value": "disabled"}], "'disabled'")],
 )
 def test_container_insights_flips_fail(settings, expected):
     [message] = run("ecs-cluster-container-insights", Resource(CLUSTER, {"settings": settings} if settings else {}))

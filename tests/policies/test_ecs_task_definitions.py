@@ -23,7 +23,7 @@ def test_host_privileges_baseline_passes():
     [
         (taskdef(networkMode="bridge"), "networkMode is 'bridge': expected 'awsvpc'"),
         (taskdef(networkMode="host"), "networkMode is 'host': expected 'awsvpc'"),
-        (taskdef(networkMode=None), "networkMode is None: expected 'awsvpc'"),
+        (taskdef(networkMode=None), "networkMode is not set: expected 'awsvpc'"),
         (taskdef(pidMode="host"), "pidMode is 'host'"),
         (taskdef(ipcMode="host"), "ipcMode is 'host'"),
         (taskdef(container(privileged=True)), "container 'web' sets privileged true"),
@@ -41,11 +41,11 @@ def test_readonly_rootfs_baseline_passes():
     assert run("ecs-taskdef-readonly-rootfs", taskdef(container(), container(name="sidecar"))) == []
 
 
-@pytest.mark.parametrize("value", [False, None, "true"])
-def test_readonly_rootfs_flips_fail(value):
+@pytest.mark.parametrize(("value", "shown"), [(False, "False"), (None, "not set"), ("true", "'true'")])
+def test_readonly_rootfs_flips_fail(value, shown):
     [message] = run("ecs-taskdef-readonly-rootfs",
                     taskdef(container(), container(name="sidecar", readonlyRootFilesystem=value)))
-    assert message == f"container 'sidecar' readonlyRootFilesystem is {value!r}: expected true"
+    assert message == f"container 'sidecar' readonlyRootFilesystem is {shown}: expected true"
 
 
 # 3 -----------------------------------------------------------------------------------------------------------

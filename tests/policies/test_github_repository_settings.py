@@ -52,7 +52,7 @@ def test_read_only_token_passes_and_write_fails(type_token):
         "canApprovePullRequestReviews is true; expected false so a workflow cannot approve its own pull request"
     ]
     assert messages("gh-workflow-token-read-only", type_token, {"repository": "shop"}) == [
-        "defaultWorkflowPermissions is None, expected read"
+        "defaultWorkflowPermissions is not set, expected read"
     ]
 
 
@@ -70,10 +70,10 @@ def test_secure_repository_passes():
     ("props", "expected"),
     [
         ({**REPO, "visibility": "public"}, "visibility is public, expected private or internal"),
-        (without(REPO, "visibility"), "visibility is unset (public), expected private or internal"),
+        (without(REPO, "visibility"), "visibility is not set (public), expected private or internal"),
         ({**REPO, "vulnerabilityAlerts": False}, "vulnerabilityAlerts is not true; expected Dependabot alerts on"),
         ({**REPO, "securityAndAnalysis": {"secretScanningPushProtection": {"status": "enabled"}}},
-         "securityAndAnalysis.secretScanning.status is None, expected enabled"),
+         "securityAndAnalysis.secretScanning.status is not set, expected enabled"),
         ({**REPO, "securityAndAnalysis": {"secretScanning": {"status": "enabled"},
                                           "secretScanningPushProtection": {"status": "disabled"}}},
          "securityAndAnalysis.secretScanningPushProtection.status is disabled, expected enabled"),

@@ -100,7 +100,7 @@ def test_long_sessions_fail():
     ("bad", "expected"),
     [
         (statement(Sid="Pass", Action="iam:PassRole", Resource=[TASK_ROLE]),
-         "iam:PassRole condition iam:PassedToService is unset, expected StringEquals ecs-tasks.amazonaws.com"),
+         "iam:PassRole condition iam:PassedToService is not set, expected StringEquals ecs-tasks.amazonaws.com"),
         (statement(Sid="Pass", Action="iam:PassRole", Resource=[TASK_ROLE],
                    Condition={"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}),
          "iam:PassedToService is ['lambda.amazonaws.com']"),
@@ -150,7 +150,7 @@ def test_non_github_roles_are_not_judged():
 @pytest.mark.parametrize(
     ("condition", "expected"),
     [
-        ({"StringEquals": {SUB_KEY: SUB}}, "StringEquals token.actions.githubusercontent.com:aud is unset"),
+        ({"StringEquals": {SUB_KEY: SUB}}, "StringEquals token.actions.githubusercontent.com:aud is not set"),
         ({"StringEquals": {AUD: "other", SUB_KEY: SUB}}, "aud is ['other'], expected sts.amazonaws.com"),
         ({"StringEquals": {AUD: "sts.amazonaws.com"}}, "no token.actions.githubusercontent.com:sub condition"),
         ({"StringEquals": {AUD: "sts.amazonaws.com"}, "StringLike": {SUB_KEY: "repo:example-org/*"}},

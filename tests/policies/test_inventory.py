@@ -96,6 +96,7 @@ INVENTORY = [
     ("iam-github-oidc-trust", "M", "critical"),
     ("iam-trust-no-wildcard-principal", "M", "critical"),
     ("iam-no-users-or-access-keys", "M", "critical"),
+    ("codebuild-source-credential-by-reference", "M", "critical"),
     ("gh-env-approval-gate", "MP", "high"),
     ("gh-env-no-admin-bypass", "MP", "high"),
     ("gh-env-deployment-branch-policy", "MP", "high"),
@@ -147,6 +148,7 @@ INVENTORY = [
 ]
 
 UNWAIVABLE = [
+    "codebuild-source-credential-by-reference",
     "codedeploy-auto-rollback-on-alarm",
     "ecr-policy-not-public",
     "ecs-service-no-public-ip",
@@ -169,7 +171,7 @@ UNWAIVABLE = [
 
 def test_the_pack_holds_exactly_the_pinned_rules():
     assert [(r.name, r.enforcement, r.severity) for r in all_rules()] == INVENTORY
-    assert len(INVENTORY) == 126
+    assert len(INVENTORY) == 127
 
 
 def test_unwaivable_rules_are_pinned():

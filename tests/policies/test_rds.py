@@ -164,29 +164,32 @@ def test_compliant_instance_passes(name):
 
 FLIPS = [
     ("rds-storage-encrypted", {"storageEncrypted": False}, "storageEncrypted is False; expected true"),
-    ("rds-storage-encrypted", {"storageEncrypted": DROP}, "storageEncrypted is None; expected true"),
+    ("rds-storage-encrypted", {"storageEncrypted": DROP}, "storageEncrypted is not set; expected true"),
     ("rds-not-public", {"publiclyAccessible": True}, "publiclyAccessible is true; expected false"),
     ("rds-backup-retention", {"backupRetentionPeriod": 0.0}, "backupRetentionPeriod is 0.0; expected at least 7"),
     ("rds-backup-retention", {"backupRetentionPeriod": 6.0}, "backupRetentionPeriod is 6.0; expected at least 7"),
-    ("rds-backup-retention", {"backupRetentionPeriod": DROP}, "backupRetentionPeriod is None; expected at least 7"),
+    ("rds-backup-retention", {"backupRetentionPeriod": DROP}, "backupRetentionPeriod is not set; expected at least 7"),
     ("rds-backup-retention", {"backupWindow": DROP}, "backupWindow is not set"),
     ("rds-snapshot-hygiene", {"skipFinalSnapshot": True}, "skipFinalSnapshot is true; expected false"),
     ("rds-snapshot-hygiene", {"finalSnapshotIdentifier": DROP}, "finalSnapshotIdentifier is not set"),
-    ("rds-snapshot-hygiene", {"deleteAutomatedBackups": DROP}, "deleteAutomatedBackups is None"),
+    ("rds-snapshot-hygiene", {"deleteAutomatedBackups": DROP},
+     "deleteAutomatedBackups is not set (provider default true)"),
     ("rds-snapshot-hygiene", {"deleteAutomatedBackups": True}, "deleteAutomatedBackups is True"),
     ("rds-snapshot-hygiene", {"copyTagsToSnapshot": False}, "copyTagsToSnapshot is False; expected true"),
-    ("rds-deletion-protection", {"deletionProtection": DROP}, "deletionProtection is None; expected true"),
+    ("rds-deletion-protection", {"deletionProtection": DROP}, "deletionProtection is not set; expected true"),
     ("rds-deletion-protection", {"deletionProtection": False}, "deletionProtection is False; expected true"),
     ("rds-multi-az", {"multiAz": False}, "multiAz is False; expected true"),
-    ("rds-iam-auth", {"iamDatabaseAuthenticationEnabled": DROP}, "iamDatabaseAuthenticationEnabled is None"),
-    ("rds-managed-master-password", {"manageMasterUserPassword": DROP}, "manageMasterUserPassword is None"),
+    ("rds-iam-auth", {"iamDatabaseAuthenticationEnabled": DROP},
+     "iamDatabaseAuthenticationEnabled is not set; expected true"),
+    ("rds-managed-master-password", {"manageMasterUserPassword": DROP},
+     "manageMasterUserPassword is not set; expected true"),
     ("rds-managed-master-password", {"manageMasterUserPassword": False, "password": "hunter2-not-shown"},
      "password is set"),
     ("rds-managed-master-password", {"passwordWo": "hunter2-not-shown"}, "passwordWo is set"),
     ("rds-managed-master-password", {"masterUserSecretKmsKeyId": DROP}, "masterUserSecretKmsKeyId is not set"),
     ("rds-operational-hygiene", {"autoMinorVersionUpgrade": False}, "autoMinorVersionUpgrade is false"),
     ("rds-operational-hygiene", {"monitoringInterval": 0.0}, "monitoringInterval is 0.0; expected enhanced"),
-    ("rds-operational-hygiene", {"monitoringInterval": DROP}, "monitoringInterval is None; expected enhanced"),
+    ("rds-operational-hygiene", {"monitoringInterval": DROP}, "monitoringInterval is not set; expected enhanced"),
     ("rds-operational-hygiene", {"monitoringRoleArn": DROP}, "monitoringRoleArn is not set"),
     ("rds-operational-hygiene", {"performanceInsightsEnabled": False}, "performanceInsightsEnabled is False"),
     ("rds-operational-hygiene", {"performanceInsightsKmsKeyId": DROP}, "performanceInsightsKmsKeyId is not set"),
@@ -241,7 +244,8 @@ def test_compliant_stack_passes(name):
 
 
 def test_cmk_missing_or_aws_managed_fails():
-    assert "kmsKeyId is None" in stack_messages("rds-cmk", stack(changed(BASE, kmsKeyId=DROP)))[0]
+    [message] = stack_messages("rds-cmk", stack(changed(BASE, kmsKeyId=DROP)))
+    assert message.startswith("kmsKeyId is not set: storage uses the AWS managed aws/rds key")
     aws_managed = changed(BASE, kmsKeyId="arn:aws:kms:eu-west-1:111111111111:alias/aws/rds")
     assert "AWS managed aws/rds key" in stack_messages("rds-cmk", stack(aws_managed))[0]
 
@@ -264,7 +268,7 @@ def test_cmk_from_outside_the_stack_fails_unless_listed():
          "log_statement is 'none'"),
         (changed(BASE, parameterGroupName="default.postgres16"), None, "is not a parameter group of this stack"),
         (changed(BASE, engine="mysql", enabledCloudwatchLogsExports=["audit", "error", "general", "slowquery"]),
-         None, "general_log is None; expected 1"),
+         None, "general_log is not set; expected 1"),
         (changed(BASE, engine="mysql"), [{"name": "general_log", "value": "1"}], "lacks audit, error, general"),
     ],
 )
@@ -284,11 +288,11 @@ def test_logging_accepts_pgaudit_instead_of_log_statement():
 @pytest.mark.parametrize(
     ("instance", "parameters", "expected"),
     [
-        (BASE, [{"name": "log_statement", "value": "ddl"}], "rds.force_ssl is None; expected 1"),
+        (BASE, [{"name": "log_statement", "value": "ddl"}], "rds.force_ssl is not set; expected 1"),
         (BASE, [{"name": "rds.force_ssl", "value": "0"}], "rds.force_ssl is '0'; expected 1"),
         (changed(BASE, parameterGroupName=DROP), None, "parameterGroupName (unset"),
         (changed(BASE, engine="mysql"), [{"name": "rds.force_ssl", "value": "1"}],
-         "require_secure_transport is None; expected 1"),
+         "require_secure_transport is not set; expected 1"),
     ],
 )
 def test_force_ssl_weakened_fails(instance, parameters, expected):
