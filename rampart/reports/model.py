@@ -29,6 +29,8 @@ WAIVED_MESSAGE_PATTERN = re.compile(
 )
 # pulumi_policy's wording when a rule reads a value unknown at preview.
 UNDETERMINABLE_PATTERN = re.compile(r"^can't run policy '(?P<rule>[^']+)'.* during preview: (?P<reason>.*)$", re.DOTALL)
+_UNKNOWN_TYPE_CLAIM = re.compile(r"^string value at ")
+"""pulumi_policy calls every unknown a "string value": an unknown travels as a string sentinel whatever its type."""
 
 
 @dataclass(frozen=True)
@@ -233,7 +235,7 @@ def _one(d: Diagnostic, pack: PackInfo, levels: Mapping[str, str] | None) -> Fin
         undeterminable = UNDETERMINABLE_PATTERN.match(message)
         if undeterminable:
             state = "undeterminable"
-            message = f"undeterminable until apply: {undeterminable['reason']}"
+            message = f"undeterminable until apply: {_UNKNOWN_TYPE_CLAIM.sub('value at ', undeterminable['reason'])}"
             enforcement = (levels or {}).get(policy) or (meta.enforcement if meta else enforcement)
     return Finding(
         policy=policy,

@@ -114,6 +114,8 @@ def test_an_undeterminable_finding_carries_its_rules_level_and_never_blocks():
                                     "preview: string value at .policy can't be known during preview")
     [finding] = classify([diagnostic], _pack("advisory"), {"iam-no-admin": "mandatory"})
     assert (finding.state, finding.enforcement, finding.blocking) == ("undeterminable", "mandatory", False)
-    assert finding.message == "undeterminable until apply: string value at .policy can't be known during preview"
+    # pulumi_policy says "string value" of every unknown (the wire form of an unknown is a string, whatever the
+    # property's type): the report does not repeat a type it cannot know.
+    assert finding.message == "undeterminable until apply: value at .policy can't be known during preview"
     [finding] = classify([diagnostic], _pack("mandatory"))
     assert finding.enforcement == "mandatory"
