@@ -70,5 +70,5 @@ def test_text_counts_the_rest_and_names_the_flag():
 
 def test_text_lists_every_failing_property():
     rendered = _text()
-    for failure in ("skipFinalSnapshot is true", "finalSnapshotIdentifier is not set", "copyTagsToSnapshot is None"):
+    for failure in ("skipFinalSnapshot is true", "finalSnapshotIdentifier is not set", "copyTagsToSnapshot is not set"):
         assert f"• {failure}" in rendered

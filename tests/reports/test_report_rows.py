@@ -19,7 +19,7 @@ def test_a_rule_failing_on_several_properties_of_one_resource_is_one_finding_lis
     assert hygiene.failures == (
         "skipFinalSnapshot is true; expected false",
         "finalSnapshotIdentifier is not set; expected a unique identifier",
-        "copyTagsToSnapshot is None; expected true",
+        "copyTagsToSnapshot is not set; expected true",
     )
     assert hygiene.message == "; ".join(hygiene.failures)
     assert hygiene.urn == DB.format(stack="production") and hygiene.blocking

@@ -49,15 +49,15 @@ def production_diagnostics() -> list[Diagnostic]:
         _diagnostic("rds-not-public", "publiclyAccessible is true; expected false", db),
         _diagnostic("rds-snapshot-hygiene", "skipFinalSnapshot is true; expected false", db),
         _diagnostic("rds-snapshot-hygiene", "finalSnapshotIdentifier is not set; expected a unique identifier", db),
-        _diagnostic("rds-snapshot-hygiene", "copyTagsToSnapshot is None; expected true", db),
+        _diagnostic("rds-snapshot-hygiene", "copyTagsToSnapshot is not set; expected true", db),
         _diagnostic("rds-snapshot-hygiene", "skipFinalSnapshot is true; expected false", db),  # AnalyzeStack again
         _diagnostic("secrets-in-environment", "container 'worker' environment DB_PASSWORD looks like a credential "
                     "[bold]<b>", task),
-        _diagnostic("rds-iam-auth", "iamDatabaseAuthenticationEnabled is None; expected true", db),
+        _diagnostic("rds-iam-auth", "iamDatabaseAuthenticationEnabled is not set; expected true", db),
         _diagnostic("rds-logging", "enabledCloudwatchLogsExports is empty", db),
         _diagnostic("iam-no-admin", "can't run policy 'iam-no-admin' from policy pack 'rampart-guardrails' during "
                     "preview: string value at .policy can't be known during preview", role_policy, "advisory"),
-        _diagnostic("waived-findings", "rds-multi-az: multiAz is None; expected true [waived: Reporting replica, "
+        _diagnostic("waived-findings", "rds-multi-az: multiAz is not set; expected true [waived: Reporting replica, "
                     "single AZ accepted <until> the move | approved by head-of-platform | expires 2099-12-31]", db),
         _diagnostic("recovery-objectives", "RPO worst case 60 min exceeds the target 15 min", ""),
     ]
@@ -67,7 +67,7 @@ def staging_diagnostics() -> list[Diagnostic]:
     db = DB.format(stack="staging")
     return [
         _diagnostic("rds-not-public", "publiclyAccessible is true; expected false", db, "advisory"),
-        _diagnostic("rds-iam-auth", "iamDatabaseAuthenticationEnabled is None; expected true", db),
+        _diagnostic("rds-iam-auth", "iamDatabaseAuthenticationEnabled is not set; expected true", db),
     ]
 
 
