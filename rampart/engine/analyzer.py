@@ -38,7 +38,7 @@ from rampart.engine.analyzer_messages import (
     _to_struct,  # noqa: F401
 )
 from rampart.engine.pack_info import DEFAULT_POLICY_TIMEOUT_SECONDS, Diagnostic, PackInfo, PolicyMetadata
-from rampart.engine.pack_pipe import HOST, PIPE_READY, PipeChannel
+from rampart.engine.pack_pipe import HOST, PIPE_READY, PipeChannel, start_failure, transport
 from rampart.engine.recorder import Registration
 from rampart.errors import UsageError
 
@@ -49,7 +49,6 @@ _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+),? in (?P<name>[
 # policy's own exception message may quote a secret input).
 _RAISED = re.compile(r"policy '(?P<policy>[A-Za-z0-9_.:-]+)' raised (?P<type>[A-Za-z_][A-Za-z0-9_.]*) at "
                      r"(?P<where>[^\s:]+:\d+|an unknown line)")
-_ANY_FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')  # <module> included
 _STDERR_KEPT_BYTES = 256 * 1024
 
 
@@ -100,7 +99,7 @@ class PolicyPackProcess:
         # as cwd, where a relative path would not resolve.
         arguments = ["127.0.0.1:1", str(self.pack_dir.resolve())]
         host_fds: tuple[int, ...] = ()
-        if _transport() == "pipe":
+        if transport() == "pipe":
             (requests_read, requests_write), (responses_read, responses_write) = os.pipe(), os.pipe()
             self._pipe_ends, host_fds = (requests_write, responses_read), (requests_read, responses_write)
             command = [self.python, "-u", str(HOST), *map(str, host_fds), *arguments]
@@ -157,7 +156,7 @@ class PolicyPackProcess:
         self.stop()
         raise UsageError(
             f"policy pack {self.pack_dir} did not start (expected it to print its gRPC port): "
-            f"{_start_failure(stderr, text, code, str(self.pack_dir.resolve()))}"
+            f"{start_failure(stderr, text, code, str(self.pack_dir.resolve()))}"
         )
 
     def _keep_stderr(self) -> None:
@@ -384,24 +383,3 @@ class PolicyPackProcess:
         taken = self._stack_sent, self._stack_request
         self._stack_sent, self._stack_request = [], analyzer_pb2.AnalyzeStackRequest()
         return taken
-
-
-def _transport() -> str:
-    transport = os.environ.get("RAMPART_PACK_TRANSPORT", "pipe")
-    if transport not in ("pipe", "grpc"):
-        raise UsageError(f"RAMPART_PACK_TRANSPORT={transport!r}: expected 'pipe' (the default) or 'grpc'")
-    return transport
-
-
-def _start_failure(stderr: str, stdout: str, code: int | None, pack_dir: str) -> str:
-    """Why the pack did not start, without its traceback: the exception's last line and the pack's own frame.
-    At start-up the pack has been sent nothing of the stack, so its exception cannot quote the stack's secrets."""
-    status = "it was still running" if code is None else f"it exited with code {code}"
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    frames = [m for m in _ANY_FRAME.finditer(stderr) if m["file"].startswith(pack_dir)]
-    where = f" at {os.path.relpath(frames[-1]['file'], pack_dir)}:{frames[-1]['line']}" if frames else ""
-    if lines and any(line.startswith("Traceback") for line in lines):
-        return f"{status}; {lines[-1][:300]}{where}"
-    if stdout:
-        return f"{status}; it printed {stdout[:80]!r} instead"
-    return f"{status}{'; its last error line: ' + lines[-1][:300] if lines else ' without printing anything'}"

@@ -3,13 +3,18 @@
 A real provider computes ids, ARNs, DNS names and the like. Programs read those (an ARN into an IAM policy, a
 target group's ARN suffix into an alarm dimension), so the offline run answers with stable, obviously fake
 values in the right shape. Inputs are echoed back as state, which is what a provider does for most properties.
+Of a resource that exists, every other output property is derived from its SDK class (resource_outputs); the
+first preview of a new stack sees only what a provider's plan knows (`new_resource_preview`).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Callable
 from typing import Any
+
+from rampart.engine.resource_outputs import derived_outputs
 
 ACCOUNT_ID = "123456789012"
 
@@ -40,8 +45,28 @@ class FakeCloud:
 
     # Resources -----------------------------------------------------------------------------------------
     def new_resource(self, type_token: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """A resource that exists, as a preview of a deployed stack sees it: every output property known. The
+        inputs echoed and the faithful answers below come first; every other output property of the SDK's
+        resource class is derived from its type (resource_outputs)."""
+        resource_id, state = self._answered(type_token, name, inputs)
+        state.update(derived_outputs(self, type_token, name, _physical(name, inputs), known=state))
+        return resource_id, state
+
+    def new_resource_preview(self, type_token: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """A create as `pulumi preview` of a new stack sees it: no id, and of the state only what the provider's
+        plan knows before anything exists: the inputs echoed back, the name Pulumi's autonaming chose during
+        Check, and the region and `tagsAll` the plan takes from provider config. Everything else (ARNs, DNS
+        names, endpoints, generated ids) is left out, which the SDK in preview resolves as unknown."""
+        _, state = self._answered(type_token, name, inputs)
+        _, module, kind = _split_type(type_token)
+        known = {*inputs, "region", "tagsAll", _AUTONAMED.get((module, kind), "name")}
+        return "", {key: value for key, value in state.items() if key in known}
+
+    def _answered(self, type_token: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The id, and the state the fake cloud answers faithfully: the inputs, and per service what programs
+        commonly read (ARNs, DNS names, endpoints)."""
         package, module, kind = _split_type(type_token)
-        physical = inputs.get("name") if isinstance(inputs.get("name"), str) else name
+        physical = _physical(name, inputs)
         resource_id = f"{physical}-{_short_hash(type_token, name)[:8]}"
         state = dict(inputs)
         if package == "aws":
@@ -52,16 +77,6 @@ class FakeCloud:
         elif package == "github":
             state.update(self._github_computed(kind, physical, inputs))
         return resource_id, state
-
-    def new_resource_preview(self, type_token: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        """A create as `pulumi preview` of a new stack sees it: no id, and of the state only what the provider's
-        plan knows before anything exists: the inputs echoed back, the name Pulumi's autonaming chose during
-        Check, and the region and `tagsAll` the plan takes from provider config. Everything else (ARNs, DNS
-        names, endpoints, generated ids) is left out, which the SDK in preview resolves as unknown."""
-        _, state = self.new_resource(type_token, name, inputs)
-        _, module, kind = _split_type(type_token)
-        known = {*inputs, "region", "tagsAll", _AUTONAMED.get((module, kind), "name")}
-        return "", {key: value for key, value in state.items() if key in known}
 
     def _arn(self, module: str, kind: str, physical: str) -> str:
         service = _ARN_SERVICES.get(module, module)
@@ -174,6 +189,15 @@ class FakeCloud:
             return {"publicIp": f"203.0.113.{int(suffix[:2], 16) % 254 + 1}", "allocationId": f"eipalloc-{suffix[:8]}"}
         return {}
 
+    def _eks(self, kind: str, physical: str, suffix: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        if kind != "Cluster":
+            return {}
+        cluster_id = hashlib.sha256(suffix.encode()).hexdigest()[:32].upper()
+        pem = f"-----BEGIN CERTIFICATE-----\nOFFLINE{cluster_id}\n-----END CERTIFICATE-----\n"
+        return {"endpoint": f"https://{cluster_id}.gr7.{self.region}.eks.amazonaws.com",
+                "certificateAuthority": {"data": base64.b64encode(pem.encode()).decode()},
+                "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{self.region}.amazonaws.com/id/{cluster_id}"}]}]}
+
     def _apigateway(self, kind: str, physical: str, suffix: str, inputs: dict[str, Any]) -> dict[str, Any]:
         if kind != "RestApi":
             return {}
@@ -227,29 +251,6 @@ class FakeCloud:
             }
         return computed
 
-    # Invokes --------------------------------------------------------------------------------------------
-    def call(self, token: str, args: dict[str, Any]) -> dict[str, Any]:
-        if token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {
-                "accountId": self.account_id,
-                "arn": f"arn:aws:iam::{self.account_id}:user/offline",
-                "userId": "OFFLINE",
-                "id": self.account_id,
-            }
-        if token in ("aws:index/getRegion:getRegion", "aws:index/region:getRegion"):
-            return {"name": self.region, "region": self.region, "id": self.region,
-                    "endpoint": f"ec2.{self.region}.amazonaws.com", "description": self.region}
-        if token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws", "reverseDnsPrefix": "com.amazonaws"}
-        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            names = [f"{self.region}{letter}" for letter in "abcdef"]
-            return {"names": names, "zoneIds": [f"use1-az{i}" for i in range(1, 7)], "id": self.region,
-                    "groupNames": [self.region] * 6}
-        if token == "aws:elb/getServiceAccount:getServiceAccount":
-            return {"arn": "arn:aws:iam::127311923021:root", "id": "127311923021"}
-        return {}
-
-
 _ServiceAnswer = Callable[[FakeCloud, str, str, str, dict[str, Any]], dict[str, Any]]
 _AWS_SERVICES: dict[str, _ServiceAnswer] = {
     "lb": FakeCloud._lb,
@@ -259,6 +260,7 @@ _AWS_SERVICES: dict[str, _ServiceAnswer] = {
     "secretsmanager": FakeCloud._secretsmanager,
     "ecs": FakeCloud._ecs,
     "ec2": FakeCloud._ec2,
+    "eks": FakeCloud._eks,
     "apigateway": FakeCloud._apigateway,
     "sns": FakeCloud._sns,
     "cloudwatch": FakeCloud._cloudwatch,
@@ -267,6 +269,12 @@ _AWS_SERVICES: dict[str, _ServiceAnswer] = {
     "codedeploy": FakeCloud._codedeploy,
     "backup": FakeCloud._backup,
 }
+
+
+def _physical(name: str, inputs: dict[str, Any]) -> str:
+    """The resource's name in the cloud: its `name` input, else its Pulumi name."""
+    given = inputs.get("name")
+    return given if isinstance(given, str) else name
 
 
 def _split_type(type_token: str) -> tuple[str, str, str]:

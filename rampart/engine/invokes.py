@@ -15,19 +15,19 @@ field and reject the unknown marker, so a whole result is either answered or ref
 
 from __future__ import annotations
 
-import base64
 import functools
-import hashlib
 import importlib
 import keyword
-import re
-import typing
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from rampart.engine import policy_document
 from rampart.engine.fake_outputs import FakeCloud
+from rampart.engine.shapes import Shaper, coerced, properties, snake, split_token, zone_id_prefix
+
+__all__ = ["OVERRIDES", "UnanswerableInvoke", "answer", "coerced", "properties", "result_type", "subnet_ids",
+           "zone_id_prefix"]
 
 
 class UnanswerableInvoke(LookupError):
@@ -52,27 +52,15 @@ def answer(token: str, args: Mapping[str, Any], cloud: FakeCloud) -> dict[str, A
 
 # Token -> result type ---------------------------------------------------------------------------------------
 
-def _split_token(token: str) -> tuple[str, str, str]:
-    """'aws:ec2/getAmi:getAmi' -> ('aws', 'ec2', 'getAmi'); 'aws:index/getRegion:getRegion' -> module ''."""
-    package, _, rest = token.partition(":")
-    module_path, _, function = rest.partition(":")
-    module = module_path.split("/", 1)[0] if "/" in module_path else module_path
-    return package, "" if module == "index" else module, function
-
-
 def _function(token: str) -> str:
-    package, module, function = _split_token(token)
+    package, module, function = split_token(token)
     return f"{package}:{module}:{function}"
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])([A-Z])|(?<=[A-Z])([A-Z])(?=[a-z])", r"_\1\2", name).lower()
 
 
 @functools.cache
 def result_type(token: str) -> type | None:
     """The SDK's `…Result` class for an invoke token, found from the token alone."""
-    package, module, function = _split_token(token)
+    package, module, function = split_token(token)
     if not function:
         return None
     class_name = function[0].upper() + function[1:] + "Result"
@@ -109,192 +97,14 @@ def _search_package(package_module: Any, token: str, class_name: str) -> type | 
     return None
 
 
-@functools.cache
-def properties(cls: type) -> tuple[tuple[str, str, Any], ...]:
-    """(python name, wire name, annotation) of an SDK output type, from its `@pulumi.getter`s."""
-    from pulumi import _types
-
-    module = importlib.import_module(cls.__module__)
-    found = []
-    for python_name, wire_name, prop in _types._py_properties(cls):
-        try:
-            hints = typing.get_type_hints(prop.fget, vars(module))
-        except Exception:  # noqa: BLE001 (an annotation the SDK itself cannot resolve: answer a string)
-            hints = {}
-        found.append((python_name, wire_name, hints.get("return", str)))
-    return tuple(found)
-
-
-# Values of the right shape ----------------------------------------------------------------------------------
-
-# Resource id prefixes AWS uses, by the snake-case stem of the field (`vpc_id`) or the function (`get_vpc`).
-_ID_PREFIXES = {
-    "vpc": "vpc", "subnet": "subnet", "security_group": "sg", "image": "ami", "ami": "ami",
-    "route_table": "rtb", "internet_gateway": "igw", "nat_gateway": "nat", "instance": "i",
-    "network_interface": "eni", "network_acl": "acl", "dhcp_options": "dopt", "snapshot": "snap",
-    "volume": "vol", "transit_gateway": "tgw", "vpc_endpoint": "vpce", "prefix_list": "pl", "eip": "eipalloc",
-    "allocation": "eipalloc", "launch_template": "lt", "key_pair": "key", "customer_gateway": "cgw",
-    "vpn_gateway": "vgw", "egress_only_internet_gateway": "eigw", "vpc_peering_connection": "pcx",
-    "root_snapshot": "snap", "kernel": "aki", "ramdisk": "ari",
-}
-_MAX_DEPTH = 4
-_TIMESTAMP = "2024-01-01T00:00:00Z"
-_EMPTY_POLICY = '{"Version":"2012-10-17","Statement":[]}'
-
-
-class _Values:
+class _Values(Shaper):
     """Deterministic values for one invoke: the same token and arguments always give the same answer."""
 
     def __init__(self, token: str, args: Mapping[str, Any], cloud: FakeCloud) -> None:
+        _, module, function = split_token(token)
+        super().__init__(cloud, module=module, stem=snake(function).removeprefix("get_"), salt=(cloud.region,),
+                         args=args)
         self.token = token
-        self.args = args
-        self.cloud = cloud
-        self.stem = _snake(_split_token(token)[2]).removeprefix("get_")
-
-    def digest(self, *parts: str) -> str:
-        return hashlib.sha256("/".join((self.cloud.region, *parts)).encode()).hexdigest()
-
-    def of_class(self, cls: type, depth: int) -> dict[str, Any]:
-        shaped = {}
-        for python_name, wire_name, annotation in properties(cls):
-            if depth == 0 and self.args.get(wire_name) is not None:
-                shaped[wire_name] = coerced(self.args[wire_name], annotation)  # what it was asked for, it echoes
-            else:
-                shaped[wire_name] = self.of(annotation, python_name, depth)
-        return shaped
-
-    def of(self, annotation: Any, name: str, depth: int) -> Any:
-        from pulumi import _types
-
-        origin, inner = typing.get_origin(annotation), typing.get_args(annotation)
-        if origin is typing.Union:
-            return self.of(next((a for a in inner if a is not type(None)), str), name, depth)
-        if origin in (list, tuple, typing.Sequence, _abc("Sequence")):
-            return [self.of(inner[0] if inner else str, _singular(name), depth)]
-        if origin in (dict, typing.Mapping, _abc("Mapping")):
-            return {}
-        if annotation is bool:
-            return False
-        if annotation is int:
-            return _number(name)
-        if annotation is float:
-            return float(_number(name))
-        if isinstance(annotation, type) and _types.is_output_type(annotation):
-            return self.of_class(annotation, depth + 1) if depth < _MAX_DEPTH else {}
-        return self.string(name)
-
-    def resource_id(self, stem: str, *salt: str) -> str:
-        digest = self.digest(stem, *salt)
-        if stem in ("zone", "hosted_zone"):
-            return "Z" + digest[:20].upper()
-        if stem in ("key", "kms_key"):
-            return f"{digest[:8]}-{digest[8:12]}-4{digest[12:15]}-8{digest[15:18]}-{digest[18:30]}"
-        prefix = _ID_PREFIXES.get(stem)
-        return f"{prefix}-{digest[:17]}" if prefix else f"{stem or 'id'}-{digest[:12]}"
-
-    def arn(self, name: str) -> str:
-        _, module, _ = _split_token(self.token)
-        service = module or "iam"
-        resource = (name.removesuffix("_arn").removesuffix("arn").strip("_") or self.stem).replace("_", "-")
-        region = "" if service == "iam" else self.cloud.region
-        return f"arn:aws:{service}:{region}:{self.cloud.account_id}:{resource}/{self.physical_name()}"
-
-    def physical_name(self) -> str:
-        given = self.args.get("name")
-        return given if isinstance(given, str) and given else f"offline-{self.stem.replace('_', '-')}"
-
-    def string(self, name: str) -> str:
-        for pattern, make in _STRING_RULES:
-            if re.fullmatch(pattern, name):
-                return make(self, name)
-        return f"offline-{name.replace('_', '-')}"
-
-
-_GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
-_GO_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
-
-
-def coerced(value: Any, annotation: Any) -> Any:
-    """An echoed argument as the provider returns it: converted to its schema's primitive type as the Terraform
-    bridge converts a string to a bool or a number (Go's strconv rules) and a bool or number to a string. A value
-    that does not convert, or a non-primitive field, is left as it is."""
-    if typing.get_origin(annotation) is typing.Union:
-        inner = [a for a in typing.get_args(annotation) if a is not type(None)]
-        annotation = inner[0] if len(inner) == 1 else annotation
-    if annotation is bool and isinstance(value, str):
-        return True if value in _GO_TRUE else False if value in _GO_FALSE else value
-    if annotation in (int, float) and isinstance(value, str):
-        try:
-            return annotation(value)
-        except ValueError:
-            return value
-    if annotation is str and isinstance(value, bool):
-        return "true" if value else "false"
-    if annotation is str and isinstance(value, (int, float)):
-        return str(value)
-    return value
-
-
-def _abc(name: str) -> Any:
-    import collections.abc
-
-    return getattr(collections.abc, name)
-
-
-def _singular(name: str) -> str:
-    for plural, single in (("_ids", "_id"), ("_arns", "_arn"), ("ies", "y"), ("ses", "s")):
-        if name.endswith(plural):
-            return name.removesuffix(plural) + single
-    return name.removesuffix("s") if name.endswith("s") and not name.endswith("ss") else name
-
-
-def zone_id_prefix(region: str) -> str:
-    """us-east-1 -> use1, eu-west-1 -> euw1: the prefix of AWS's availability zone ids."""
-    parts = region.split("-")
-    return parts[0] + "".join(part[0] for part in parts[1:-1]) + parts[-1]
-
-
-def _number(name: str) -> int:
-    if name == "port" or name.endswith("_port"):
-        return 443
-    if "size" in name:
-        return 8
-    return 1
-
-
-def _id_field(values: _Values, name: str) -> str:
-    stem = values.stem if name == "id" else name.removesuffix("_id")
-    if name == "id":
-        given = values.args.get("id") or values.args.get("name")
-        if isinstance(given, str) and given:
-            return given
-    return values.resource_id(stem)
-
-
-_STRING_RULES: tuple[tuple[str, Callable[[_Values, str], str]], ...] = (
-    (r"(.+_)?arn", lambda v, n: v.arn(n)),
-    (r"(.+_)?(account_id|owner_id|registry_id|owner_account_id)", lambda v, n: v.cloud.account_id),
-    (r"(.+_)?region(_name)?", lambda v, n: v.cloud.region),
-    (r"(.+_)?availability_zone", lambda v, n: f"{v.cloud.region}a"),
-    (r"(.+_)?availability_zone_id", lambda v, n: f"{zone_id_prefix(v.cloud.region)}-az1"),
-    (r"partition", lambda v, n: "aws"),
-    (r"dns_suffix", lambda v, n: "amazonaws.com"),
-    (r"(.+_)?ipv6_cidr_block", lambda v, n: "2600:1f18:1234:5600::/56"),
-    (r"(.+_)?cidr(_block)?", lambda v, n: "10.0.0.0/16"),
-    (r"(.+_)?(id)", _id_field),
-    (r"name", lambda v, n: v.physical_name()),
-    (r"authorization_token", lambda v, n: base64.b64encode(b"AWS:offline-password").decode()),
-    (r"(.+_)?password", lambda v, n: "offline-password"),
-    (r"user_name", lambda v, n: "AWS"),
-    (r"proxy_endpoint", lambda v, n: f"https://{v.cloud.account_id}.dkr.ecr.{v.cloud.region}.amazonaws.com"),
-    (r"repository_url", lambda v, n: f"{v.cloud.account_id}.dkr.ecr.{v.cloud.region}.amazonaws.com/"
-                                     f"{v.physical_name()}"),
-    (r"(.+_)?(url|endpoint)", lambda v, n: f"https://{v.stem.replace('_', '-')}.{v.cloud.region}.amazonaws.com"),
-    (r"(.+_)?(dns_name|domain_name|domain|hostname)", lambda v, n: f"offline.{v.cloud.region}.amazonaws.com"),
-    (r"(.+_)?(date|time|at|timestamp)", lambda v, n: _TIMESTAMP),
-    (r"(.+_)?(policy|json|document)", lambda v, n: _EMPTY_POLICY),
-    (r"(.+_)?(state|status)", lambda v, n: "available"),
-)
 
 
 # Faithful answers for the functions programs build on -------------------------------------------------------
@@ -356,9 +166,33 @@ def _ami(v: _Values) -> dict[str, Any]:
             "virtualizationType": "hvm", "platformDetails": "Linux/UNIX", "name": "offline-ami"}
 
 
+# Elastic Load Balancing's own account per region, which bucket policies for access logs name (AWS, "Enable access
+# logs for your Application Load Balancer"; the provider's `aws_elb_service_account` table). Regions opened since
+# August 2022 have none: they name the service principal logdelivery.elasticloadbalancing.amazonaws.com instead.
+ELB_ACCOUNTS = {
+    "us-east-1": "127311923021", "us-east-2": "033677994240", "us-west-1": "027434742980",
+    "us-west-2": "797873946194", "af-south-1": "098369216593", "ap-east-1": "754344448648",
+    "ap-south-1": "718504428378", "ap-northeast-1": "582318560864", "ap-northeast-2": "600734575887",
+    "ap-northeast-3": "383597477331", "ap-southeast-1": "114774131450", "ap-southeast-2": "783225319266",
+    "ap-southeast-3": "589379963580", "ca-central-1": "985666609251", "eu-central-1": "054676820928",
+    "eu-west-1": "156460612806", "eu-west-2": "652711504416", "eu-west-3": "009996457667",
+    "eu-south-1": "635631232127", "eu-north-1": "897822967062", "me-south-1": "076674570225",
+    "sa-east-1": "507241528517", "us-gov-west-1": "048591011584", "us-gov-east-1": "190560391635",
+    "cn-north-1": "638102146993", "cn-northwest-1": "037604701340",
+}
+
+
 def _elb_service_account(v: _Values) -> dict[str, Any]:
-    # us-east-1's Elastic Load Balancing account, the one bucket policies for access logs name.
-    return {"arn": "arn:aws:iam::127311923021:root", "id": "127311923021"}
+    region = v.args.get("region") or v.cloud.region
+    account = ELB_ACCOUNTS.get(region)
+    if account is None:
+        raise UnanswerableInvoke(
+            f"rampart cannot answer the data source {v.token} offline: AWS names no Elastic Load Balancing "
+            f"account for the region {region!r} (regions opened since August 2022 grant the service principal "
+            "logdelivery.elasticloadbalancing.amazonaws.com instead)"
+        )
+    partition = "aws-us-gov" if region.startswith("us-gov-") else "aws-cn" if region.startswith("cn-") else "aws"
+    return {"arn": f"arn:{partition}:iam::{account}:root", "id": account}
 
 
 OVERRIDES: Mapping[str, Callable[[_Values], dict[str, Any]]] = {
