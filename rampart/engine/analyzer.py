@@ -222,6 +222,7 @@ class PolicyPackProcess:
         the policy function that was running (never a traceback)."""
         hung = exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED  # type: ignore[attr-defined]
         raised = None if hung else _RAISED.search(exc.details() or "")  # type: ignore[attr-defined]
+        ended = self._exit_code() if exc.code() == grpc.StatusCode.UNAVAILABLE else None  # type: ignore[attr-defined]
         where = (f"policy {raised['policy']} ({raised['type']} at {raised['where']})" if raised
                  else self._policy_frame(dump_stacks=hung))
         if hung:
@@ -229,10 +230,23 @@ class PolicyPackProcess:
                 f"policy pack {self.pack_dir}: {method} ({doing}) did not answer within {self.call_timeout:g}s "
                 f"(--policy-timeout); it was running {where}; expected every policy to return"
             ) from None
+        if ended is not None:
+            raise UsageError(
+                f"policy pack {self.pack_dir}: {method} ({doing}) failed: the pack's process ended with exit code "
+                f"{ended} while running {where}; expected the pack to run until the check ends"
+            ) from None
         raise UsageError(
             f"policy pack {self.pack_dir}: {method} ({doing}) failed in {where}; expected the pack's policies "
             "to return without raising (run the pack's tests)"
         ) from None
+
+    def _exit_code(self) -> int | None:
+        """The pack's exit code, once a call found it gone (it may still be closing down)."""
+        if self._process is None:
+            return None
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._process.wait(timeout=2)
+        return self._process.poll()
 
     def _policy_frame(self, dump_stacks: bool) -> str:
         """The innermost frame inside the pack directory, from the pack's stderr (the traceback grpc logs for a
