@@ -30,6 +30,11 @@ NON_SECRET_KEY_QUALIFIERS = frozenset({
     "PUBLIC", "PARTITION", "SORT", "HASH", "RANGE", "PRIMARY", "CACHE", "OBJECT", "ROUTING", "IDEMPOTENCY",
     "DEDUPLICATION", "GROUP", "FOREIGN", "LOOKUP", "KMS",
 })
+# PRIVATE before one of these names a place in a network (`privateIp`, `privateSubnetIds`), not a secret.
+NETWORK_WORDS = frozenset({
+    "IP", "IPS", "IPV4", "IPV6", "DNS", "ADDRESS", "ADDRESSES", "SUBNET", "SUBNETS", "ZONE", "NETWORK", "LINK",
+    "CIDR", "HOST", "HOSTNAME", "ENDPOINT",
+})
 REFERENCE_WORDS = frozenset({
     "ARN", "NAME", "ID", "PATH", "FILE", "URL", "URI", "ENDPOINT", "REGION", "TTL", "EXPIRY", "HEADER", "ALIAS",
 })
@@ -54,12 +59,19 @@ def is_credential_name(name: str, *, reference_exempts: bool = True) -> bool:
     parts = words(name)
     if not parts or (reference_exempts and parts[-1] in REFERENCE_WORDS):
         return False
-    if any(w in CREDENTIAL_WORDS or any(f in w for f in CREDENTIAL_FRAGMENTS) for w in parts):
+    if any(_names_a_credential(parts, index) for index in range(len(parts))):
         return True
     if parts[-1] == "KEY" and (len(parts) == 1 or parts[-2] not in NON_SECRET_KEY_QUALIFIERS):
         return True
     joined = "_".join(parts)
     return "CONN_STRING" in joined or "CONNECTION_STRING" in joined
+
+
+def _names_a_credential(parts: list[str], index: int) -> bool:
+    word = parts[index]
+    if word == "PRIVATE" and index + 1 < len(parts) and parts[index + 1] in NETWORK_WORDS:
+        return False
+    return word in CREDENTIAL_WORDS or any(fragment in word for fragment in CREDENTIAL_FRAGMENTS)
 
 
 def is_credential_value(value: object) -> bool:

@@ -46,6 +46,16 @@ def test_github_variables_follow_the_pack_rule_a_reference_is_not_a_credential()
     assert Redactor().redact({"variableName": "HELPER", "value": TOKEN})["value"] == X
 
 
+def test_private_before_a_network_word_names_a_place_not_a_secret():
+    # `privateIp` of an instance, `privateDnsName`, `privateSubnetIds`: an auditor needs them; keys stay withheld.
+    kept = {"privateIp": "10.0.1.5", "privateDnsName": "ip-10-0-1-5.ec2.internal",
+            "privateSubnetIds": ["subnet-0a1b2c3d"], "privateIpAddress": "10.0.1.6"}
+    assert Redactor().redact(kept) == kept
+    withheld = {"privateKey": "k3y-material", "sshPrivate": "k3y-material-2"}  # pragma: allowlist secret
+    assert Redactor().redact(withheld) == {"privateKey": X, "sshPrivate": X}
+    assert credentials().is_credential_name("PRIVATE_TOKEN_IP")  # another credential word still counts
+
+
 def test_credential_shapes_are_withheld_whatever_the_name():
     url = "postgres://app:pw-in-url@db.internal/app"  # pragma: allowlist secret
     assert Redactor().redact({"mode": url, "list": [TOKEN, "plain"]}) == {"mode": X, "list": [X, "plain"]}
