@@ -196,6 +196,8 @@ def check_no_users_or_access_keys(resource: Resource, context: Context) -> Itera
 
 
 SOURCE_CREDENTIAL = "aws:codebuild/sourceCredential:SourceCredential"
+_CONNECTION_ARN = re.compile(
+    r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/\S+$")
 _SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+$")
 _STORED = {"PERSONAL_ACCESS_TOKEN": "token", "BASIC_AUTH": "password", "OAUTH": "OAuth token"}
 _BY_REFERENCE = "expected CODECONNECTIONS (token = a connection ARN) or SECRETS_MANAGER (token = a Secrets Manager " \
@@ -203,13 +205,19 @@ _BY_REFERENCE = "expected CODECONNECTIONS (token = a connection ARN) or SECRETS_
 
 
 def check_source_credential_by_reference(resource: Resource, context: Context) -> Iterator[str]:
-    """The auth type says what the token is. A connection never holds a token (CodeBuild takes only its ARN there),
-    so its token is not read: `token=connection.arn` is unknown on a first preview. A personal access token or
+    """The auth type says what the token is. A connection's token is its ARN (an unknown one, `connection.arn` on
+    a first preview, passes: nothing else fits there); a literal in its place fails. A personal access token or
     password fails whatever its value: marked secret or not (the pack sees secrets unwrapped), it is long-lived and
     stored with the credential. Secrets Manager needs the token to be a secret's ARN; an unknown one is
     undeterminable. The token itself is never echoed."""
     auth_type = resource.get("authType")
     if auth_type == "CODECONNECTIONS":
+        try:
+            token = resource.get("token")
+        except UnknownValueError:  # `token=connection.arn` on a first preview: a connection's ARN by construction
+            return
+        if not _CONNECTION_ARN.match(str(token or "")):
+            yield f"authType CODECONNECTIONS with a token that is not a connection ARN; {_BY_REFERENCE}"
         return
     if auth_type == "SECRETS_MANAGER":
         if not _SECRET_ARN.match(str(resource.get("token", ""))):

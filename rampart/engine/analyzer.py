@@ -63,7 +63,7 @@ class PolicyPackProcess:
     call_timeout: float = DEFAULT_POLICY_TIMEOUT_SECONDS
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False)
     _channel: grpc.Channel | PipeChannel | None = field(default=None, init=False)
-    _pipe_ends: tuple[int, int] | None = field(default=None, init=False)
+    _pipe_ends: tuple[int, ...] | None = field(default=None, init=False)
     """The engine's ends of the pipes to pack_host (requests written, responses read), until a channel owns them."""
     _stub: analyzer_pb2_grpc.AnalyzerStub | None = field(default=None, init=False)
     _info: PackInfo | None = field(default=None, init=False)
@@ -85,29 +85,27 @@ class PolicyPackProcess:
     def start(self) -> None:
         if not (self.pack_dir / "PulumiPolicy.yaml").is_file():
             raise UsageError(f"--policy-pack {self.pack_dir}: no PulumiPolicy.yaml; expected a policy pack directory")
-        env = {
-            **os.environ,
-            "PULUMI_PROJECT": self.project,
-            "PULUMI_STACK": self.stack,
-            "PULUMI_DRY_RUN": "true",
-            "PYTHONUNBUFFERED": "1",
-            # On a timed-out call, SIGABRT makes the pack print every thread's stack: the hung policy's name.
-            "PYTHONFAULTHANDLER": "1",
-        }
+        env = {**os.environ, "PULUMI_PROJECT": self.project, "PULUMI_STACK": self.stack, "PULUMI_DRY_RUN": "true",
+               # On a timed-out call, SIGABRT makes the pack print every thread's stack: the hung policy's name.
+               "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}
         # What the CLI's pulumi-analyzer-policy-python shim runs; the engine address is unused by packs that
         # do not log through the engine, and nothing listens there. Absolute: the pack runs with its own directory
         # as cwd, where a relative path would not resolve.
         arguments = ["127.0.0.1:1", str(self.pack_dir.resolve())]
+        command = [self.python, "-u", "-m", "pulumi.policy", *arguments]
         host_fds: tuple[int, ...] = ()
-        if transport() == "pipe":
-            (requests_read, requests_write), (responses_read, responses_write) = os.pipe(), os.pipe()
-            self._pipe_ends, host_fds = (requests_write, responses_read), (requests_read, responses_write)
-            command = [self.python, "-u", str(HOST), *map(str, host_fds), *arguments]
-        else:
-            command = [self.python, "-u", "-m", "pulumi.policy", *arguments]
         try:
+            if transport() == "pipe" and HOST.is_file():  # a rampart without its host file speaks gRPC
+                requests = os.pipe()
+                self._pipe_ends, host_fds = (requests[1],), (requests[0],)
+                responses = os.pipe()
+                self._pipe_ends, host_fds = (requests[1], responses[0]), (requests[0], responses[1])
+                command = [self.python, "-u", str(HOST), *map(str, host_fds), *arguments]
             self._process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,  # noqa: S603
                                              cwd=self.pack_dir, env=env, pass_fds=host_fds)
+        except BaseException:
+            self._close_pipe_ends()  # no pack to read or write them: `stop` will not run, `__enter__` raised
+            raise
         finally:
             for fd in host_fds:
                 os.close(fd)
@@ -155,7 +153,8 @@ class PolicyPackProcess:
         stderr = self._drain_stderr()
         self.stop()
         raise UsageError(
-            f"policy pack {self.pack_dir} did not start (expected it to print its gRPC port): "
+            f"policy pack {self.pack_dir} did not start (expected it to print its gRPC port, or under "
+            "rampart's host that it is ready): "
             f"{start_failure(stderr, text, code, str(self.pack_dir.resolve()))}"
         )
 

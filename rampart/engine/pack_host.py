@@ -21,12 +21,18 @@ logs it).
 
 from __future__ import annotations
 
-import logging
 import os
-import runpy
-import struct
 import sys
-from typing import Any
+
+# As under `python -m`: the pack's directory first on the path, not this file's (before anything else is imported,
+# so no module beside this file can stand in for one of the standard library's); nothing under PYTHONSAFEPATH.
+if sys.path and os.path.realpath(sys.path[0]) == os.path.dirname(os.path.realpath(__file__)):
+    sys.path[0] = os.getcwd()
+
+import logging  # noqa: E402
+import runpy  # noqa: E402
+import struct  # noqa: E402
+from typing import Any  # noqa: E402
 
 PIPE_READY = b"pipe\n"
 _SERVICE = "pulumirpc.Analyzer"
@@ -168,8 +174,11 @@ def _code_value(code: Any) -> int:
 
 def main() -> None:
     requests_fd, responses_fd = int(sys.argv[1]), int(sys.argv[2])
+    for fd in (requests_fd, responses_fd):
+        # Not inherited by anything the pack starts: a child holding the answers pipe open would hide this
+        # process's end from the engine, which would then wait out each call's deadline.
+        os.set_inheritable(fd, False)
     sys.argv = [sys.argv[0], *sys.argv[3:]]
-    sys.path[0] = os.getcwd()  # as under `python -m`: the pack's directory, not this file's
     import grpc
 
     real_server = grpc.server

@@ -39,6 +39,7 @@ class PackCallError(grpc.RpcError):
 
 
 _CODES = {code.value[0]: code for code in grpc.StatusCode}
+_DEADLINE_EXCEEDED = PackCallError(grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded")
 
 
 class _Future:
@@ -50,12 +51,14 @@ class _Future:
 
     def _settle(self, response: Any = None, error: PackCallError | None = None) -> None:
         if not self._done.is_set():
+            if error is None and time.monotonic() > self._deadline:
+                error = _DEADLINE_EXCEEDED  # answered too late: as gRPC, which would have given up at the deadline
             self._response, self._error = response, error
             self._done.set()
 
     def result(self, timeout: float | None = None) -> Any:
         if not self._done.wait(max(0.0, self._deadline - time.monotonic())):
-            raise PackCallError(grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded")
+            raise _DEADLINE_EXCEEDED
         if self._error is not None:
             raise self._error
         return self._deserialize(self._response)
@@ -105,33 +108,42 @@ class PipeChannel:
         return future
 
     def _write(self, frame: bytes, future: _Future) -> None:
+        """The whole frame, or none of the calls after it: a pack that stops reading is given until the oldest
+        unanswered call's deadline (not each call's own, which would report a hang only after many of them), and a
+        frame left half-written breaks the channel, since whatever followed it would be misread."""
         view = memoryview(frame)
         while view:
             try:
                 view = view[os.write(self._requests_fd, view):]
             except BlockingIOError:
-                remaining = future._deadline - time.monotonic()
+                oldest = self._pending[0]._deadline if self._pending else future._deadline
+                remaining = min(oldest, future._deadline) - time.monotonic()
                 if remaining <= 0 or not select.select([], [self._requests_fd], [], remaining)[1]:
-                    return  # the pack stopped reading; the future's deadline reports it
-            except (BrokenPipeError, OSError):
+                    self._gone = _DEADLINE_EXCEEDED  # the pack stopped reading; its oldest call reports the hang
+                    return
+            except OSError:
                 return  # the pack is gone; the reader settles every pending call
 
     def _read_answers(self) -> None:
-        while True:
-            header = self._responses.read(5)
-            if len(header) < 5:
-                break
-            size, status = struct.unpack(">IB", header)
-            body = self._responses.read(size - 1)
-            future = self._pending.popleft()
-            if status == 0:
-                future._settle(response=body)
-            else:
-                code = _CODES.get(status, grpc.StatusCode.UNKNOWN)
-                future._settle(error=PackCallError(code, body.decode(errors="replace")))
-        self._gone = PackCallError(grpc.StatusCode.UNAVAILABLE, "the policy pack's process ended")
-        while self._pending:
-            self._pending.popleft()._settle(error=self._gone)
+        try:
+            while True:
+                header = self._responses.read(5)
+                if len(header) < 5:
+                    break
+                size, status = struct.unpack(">IB", header)
+                body = self._responses.read(size - 1)
+                future = self._pending.popleft()
+                if status == 0:
+                    future._settle(response=body)
+                else:
+                    code = _CODES.get(status, grpc.StatusCode.UNKNOWN)
+                    future._settle(error=PackCallError(code, body.decode(errors="replace")))
+        except (IndexError, ValueError, struct.error, OSError):  # an answer no call asked for, or a broken pipe
+            self._gone = PackCallError(grpc.StatusCode.UNAVAILABLE, "the policy pack's answers could not be read")
+        finally:  # at the end of the answers, or on a frame it cannot read: no call waits for an answer to come
+            self._gone = self._gone or PackCallError(grpc.StatusCode.UNAVAILABLE, "the policy pack's process ended")
+            while self._pending:
+                self._pending.popleft()._settle(error=self._gone)
 
     def close(self) -> None:
         """Closing the requests pipe ends the host's loop; the reader ends when the host's end closes."""

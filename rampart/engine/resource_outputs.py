@@ -12,8 +12,9 @@ computed ones (a certificate's validation records, a cluster's certificate autho
 
 Values are deterministic (hashed from the type token and the resource's name) and plausible for the field's name:
 an address in 10.0.0.0/16 for a private `*_ip`, TEST-NET-3 (RFC 5737) for a public one, a DNS name for `*_dns`,
-`*endpoint` and a DNS record's name and value. None is taken from the resource's inputs, so no secret input
-reaches a derived value.
+`*endpoint` and a DNS record's name and value. Of the resource's inputs only its physical name is used (its
+`name` argument when that is a plain string, else Pulumi's name): a secret arrives wrapped, never as a plain
+string, so no secret reaches a derived value.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import enum
 import functools
 import hashlib
 import re
+import sys
 import typing
 from collections.abc import Callable, Container, Mapping
 from typing import TYPE_CHECKING, Any
@@ -46,10 +47,20 @@ def properties(cls: type) -> tuple[tuple[str, str, Any], ...]:
 
     try:
         types = _types._types_from_py_properties(cls)
-    except Exception:  # noqa: BLE001 (an annotation the SDK itself cannot resolve: answer strings)
-        types = {}
+    except Exception:  # noqa: BLE001 (one annotation the SDK cannot resolve: the others are still read one by one)
+        types = {wire_name: _return_type(prop, cls) for _, wire_name, prop in _types._py_properties(cls)}
     return tuple((python_name, wire_name, types.get(wire_name, str))
                  for python_name, wire_name, _ in _types._py_properties(cls))
+
+
+def _return_type(prop: property, cls: type) -> Any:
+    from pulumi import _types
+
+    try:
+        hint = typing.get_type_hints(prop.fget, vars(sys.modules[cls.__module__])).get("return", str)
+    except Exception:  # noqa: BLE001 (this property's annotation cannot be resolved: answered as a string)
+        return str
+    return _types.unwrap_type(hint)
 
 
 # Resource id prefixes AWS uses, by the snake-case stem of the field (`vpc_id`) or the function (`get_vpc`).

@@ -84,3 +84,10 @@ def test_an_unknown_pack_transport_is_refused(tiny, capsys, monkeypatch):
     code, output = run(capsys, "--program", str(tiny), "--stack", "staging", "--policy-pack",
                        str(FIXTURES / "packs" / "tiny"))
     judge(code, output, expected_code=2, must_name=("RAMPART_PACK_TRANSPORT", "'pipe'", "'grpc'"))
+
+
+def test_a_pack_that_ends_leaving_a_child_is_seen_to_end_not_to_hang(tiny, capsys):
+    # Over pipes, a child that inherited the answers pipe would hide the pack's end until the call's deadline.
+    code, output = run(capsys, "--program", str(tiny), "--stack", "staging", "--policy-pack",
+                       str(PACKS / "exits_leaving_child"), "--policy-timeout", "5")
+    judge(code, output, expected_code=2, must_name=("Analyze", "ended with exit code 3"))

@@ -91,7 +91,7 @@ def test_assume_existing_knows_what_the_provider_computes(tmp_path):
 def test_the_first_preview_leaves_them_unknown(tmp_path):
     outputs = _run(tmp_path, FIRST_PREVIEW)["outputs"]
     for name in ("private_ip", "public_dns", "validation_name", "eks_endpoint", "eks_ca", "db_everything"):
-        assert outputs.get(name) in (None, UNKNOWN), (name, outputs.get(name))
+        assert outputs[name] == UNKNOWN, (name, outputs[name])
 
 
 def test_no_secret_reaches_a_derived_value(tmp_path):
@@ -102,6 +102,10 @@ def test_no_secret_reaches_a_derived_value(tmp_path):
     wrapped = {SECRET_SIG_KEY: SECRET_SIG, "value": SECRET}
     state = FakeCloud().new_resource("aws:rds/instance:Instance", "db", {"password": wrapped, "engine": "postgres"})[1]
     assert SECRET not in json.dumps({k: v for k, v in state.items() if k != "password"})
+    # A secret name: the ARNs, hosts and labels made from the physical name fall back to Pulumi's name.
+    state = FakeCloud().new_resource("aws:eks/cluster:Cluster", "cluster", {"name": wrapped})[1]
+    assert SECRET not in json.dumps({k: v for k, v in state.items() if k != "name"})
+    assert "cluster" in state["arn"]
 
 
 # Every output property of every resource class ---------------------------------------------------------------
@@ -246,3 +250,20 @@ def test_a_block_nobody_set_is_empty_and_a_computed_one_is_filled():
     assert instance["ami"] == "ami-0123456789abcdef0"
     _, given = cloud.new_resource("aws:ec2/instance:Instance", "web", {"ebsBlockDevices": [{"deviceName": "/dev/x"}]})
     assert given["ebsBlockDevices"] == [{"deviceName": "/dev/x"}]  # what the program set is echoed
+
+
+def test_one_annotation_nobody_can_resolve_leaves_the_other_properties_their_types(monkeypatch):
+    import pulumi_aws as aws
+
+    from rampart.engine import shapes
+
+    def unresolvable(cls):
+        raise NameError("name 'NoSuchType' is not defined")
+
+    monkeypatch.setattr(pulumi._types, "_types_from_py_properties", unresolvable)
+    shapes.properties.cache_clear()
+    try:
+        read = {wire: annotation for _, wire, annotation in shapes.properties(aws.acm.Certificate)}
+    finally:
+        shapes.properties.cache_clear()
+    assert read["domainValidationOptions"] != str and read["pendingRenewal"] is bool

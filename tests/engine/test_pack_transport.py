@@ -18,7 +18,6 @@ from rampart.engine.analyzer import PolicyPackProcess
 from rampart.engine.analyzer_messages import _analyze_request, _analyzer_resource
 from rampart.engine.pack_pipe import PipeChannel
 from rampart.engine.values import UNKNOWN
-from rampart.errors import UsageError
 from tests.support.service_pack import flip, stack_config
 from tests.support.stacks import record_stack
 
@@ -83,10 +82,3 @@ def test_a_pack_that_serves_its_analyzer_itself_is_spoken_to_over_grpc():
         assert isinstance(pack._channel, grpc.Channel)
         found = pack.analyze_all([database(0, public=True), database(1, public=False)])
     assert [(d.policy, d.analyzed_urn.rsplit("::", 1)[-1]) for d in found] == [("no-public-db", "db0")]
-
-
-def test_an_unknown_transport_is_refused_by_name():
-    with transport("carrier-pigeon"), pytest.raises(UsageError) as refused:
-        PolicyPackProcess(pack_dir=TINY_PACK).start()
-    assert "RAMPART_PACK_TRANSPORT='carrier-pigeon'" in str(refused.value)
-    assert "'pipe'" in str(refused.value) and "'grpc'" in str(refused.value)
