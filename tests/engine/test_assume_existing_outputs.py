@@ -266,4 +266,4 @@ def test_one_annotation_nobody_can_resolve_leaves_the_other_properties_their_typ
         read = {wire: annotation for _, wire, annotation in shapes.properties(aws.acm.Certificate)}
     finally:
         shapes.properties.cache_clear()
-    assert read["domainValidationOptions"] != str and read["pendingRenewal"] is bool
+    assert read["domainValidationOptions"] is not str and read["pendingRenewal"] is bool
