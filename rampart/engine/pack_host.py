@@ -5,13 +5,18 @@ Run by path under the pack's interpreter, so it imports nothing of Rampart:
 `python -u pack_host.py <requests-fd> <responses-fd> <engine> <pack dir>`.
 
 Why: the analyzer protocol has no batched Analyze, and Python gRPC costs about 1 ms of CPU per call between the two
-processes, five times what the pack's policies spend on a resource (bench/README.md). Everything the pack sees is
+processes, five times what the pack's policies spend on a resource (bench/README.md). What the pack is given is
 unchanged: `pulumi.policy`'s own `__main__` runs the pack, `PolicyPack` builds its servicer and registers it with
 `grpc.server()`, and each request is the same protobuf message the CLI would send, handed to the same generated
 handler (its deserializer, the servicer method, its serializer). Only the server `PolicyPack` asks for is replaced:
 once it holds the Analyzer service, it prints `pipe` where a gRPC server would print its port, then answers one
 request at a time until its requests pipe closes. If the pack registers no Analyzer service before asking for a
 port, a real gRPC server is started as usual and the port is printed: the engine then speaks gRPC.
+
+What a pack could notice: its servicer runs on the main thread, one call at a time (gRPC's server runs up to four
+at once on pool threads), and `context.set_code`/`set_details` on a call that returns are not sent. A policy that
+raises SystemExit ends this process, which the engine reports as the pack ending, where gRPC's pool would swallow
+it and leave the call to time out.
 
 Frames: a request is a header (the length of the method's full name in 1 byte, the message's in 4), the name and
 the message; a response is its length (4 bytes), a status byte (0 = OK, else the gRPC status code) and the response
