@@ -26,10 +26,15 @@ from botocore.exceptions import (
     PartialCredentialsError,
     WaiterError,
 )
+from botocore.parsers import ResponseParserError
 
 from rampart.cli import RUNNING_COMMAND
 from rampart.errors import OperationFailed, UsageError
 from rampart.ops import oidc
+
+AWS_FAILURES = (ClientError, BotoCoreError, ResponseParserError)
+"""What a botocore call raises when AWS (or something between it and us) does not do it. ResponseParserError is
+botocore's own, outside BotoCoreError: an answer that is not AWS's (an HTML error page from a proxy or balancer)."""
 
 # Standard mode retries throttling and transient errors with jittered exponential backoff; 8 retries ride out
 # the API rate limits CI hits when several pipelines deploy at once.
@@ -105,6 +110,9 @@ def translate(exc: Exception, action: str, resource: str) -> OperationFailed:
         return OperationFailed(f"{action} {resource}: {code or 'error'}: {error_message(exc)}")
     if isinstance(exc, EndpointConnectionError):
         return OperationFailed(f"{action} {resource}: cannot reach the AWS endpoint: {exc}")
+    if isinstance(exc, ResponseParserError):  # its text quotes the whole answer: not shown
+        return OperationFailed(f"{action} {resource}: the answer was not an AWS response (an error page from "
+                               "something between here and AWS?); retry later")
     return OperationFailed(f"{action} {resource}: {exc}")
 
 
@@ -113,7 +121,7 @@ def calling(action: str, resource: str) -> Iterator[None]:
     """Run AWS calls, re-raising any botocore failure as OperationFailed(action, resource)."""
     try:
         yield
-    except (ClientError, BotoCoreError) as exc:
+    except AWS_FAILURES as exc:
         raise translate(exc, action, resource) from exc
 
 
@@ -199,7 +207,7 @@ def wait_or_fail(client: Any, waiter_name: str, *, action: str, resource: str, t
             raise
         raise OperationFailed(f"{action} {resource}: waiting failed after {time.monotonic() - started:.1f}s: "
                               f"{waiter_reason(exc)}") from exc
-    except (ClientError, BotoCoreError) as exc:
+    except AWS_FAILURES as exc:
         failed = translate(exc, action, resource)
         raise OperationFailed(f"{failed} (while waiting, after {time.monotonic() - started:.1f}s)") from exc
 

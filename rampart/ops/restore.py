@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError, WaiterError
+from botocore.exceptions import ClientError, WaiterError
 
 from rampart.errors import OperationFailed
-from rampart.ops.aws import Aws, calling, error_code, translate, wait_or_fail, waiter_reason
+from rampart.ops.aws import AWS_FAILURES, Aws, calling, error_code, translate, wait_or_fail, waiter_reason
 from rampart.ops.report import Report
 from rampart.ops.restore_promote import promote
 from rampart.ops.restore_verify import check_hardening, run_queries
@@ -182,10 +182,10 @@ def _start(rds: Any, source: dict[str, Any], target: str, point: RecoveryPoint, 
     try:
         with report.creating(label):
             start_restore(rds, source, target, point)
-    except (ClientError, BotoCoreError) as exc:
+    except AWS_FAILURES as exc:
         try:
             found = None if _absent(rds, target) else describe_instance(rds, target)
-        except (ClientError, BotoCoreError, OperationFailed) as check:
+        except (*AWS_FAILURES, OperationFailed) as check:
             report.leave(f"{label} (whether it exists is unknown)")
             raise OperationFailed(f"{translate(exc, action, target)}; whether {target} was created is unknown (the "
                                   f"check failed too: {check}): look for it") from exc

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from rampart.errors import OperationFailed
-from rampart.ops.aws import last_call, translate
+from rampart.ops.aws import AWS_FAILURES, last_call, translate
 from rampart.ops.report import Report
 
 
@@ -20,7 +18,7 @@ def execute(report: Report, fmt: str, body: Callable[[Report], None],
             body(report)
     except OperationFailed as exc:
         report.fail("error", str(exc))
-    except (ClientError, BotoCoreError) as exc:  # a call outside any `calling(...)`: still a message, not a trace
+    except AWS_FAILURES as exc:  # a call outside any `calling(...)`: still a message, not a trace
         report.fail("error", str(translate(exc, *last_call())))
     except KeyboardInterrupt:
         # CI cancels a job with SIGINT: say what this run had already made, so nobody has to guess what to clean.

@@ -21,7 +21,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-FAULTS = ("throttle", "500", "503", "denied", "reset", "slow", "gone", "lost", "sigint", "answer")
+FAULTS = ("throttle", "500", "503", "denied", "reset", "slow", "gone", "lost", "sigint", "answer", "html")
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
 
 # (status, code for query/EC2 services, code for JSON/CBOR services): the codes AWS documents for each case.
@@ -74,6 +74,7 @@ class FaultProxy:
         self._upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self._counts: dict[int, int] = {}
         self._lock = threading.Lock()
+        self._forward_lock = threading.Lock()
         self._server = _QuietServer(("127.0.0.1", 0), _handler(self))
         self._thread: threading.Thread | None = None
         self.gone = False
@@ -126,13 +127,16 @@ class FaultProxy:
 
     def forward(self, method: str, path: str, headers: dict[str, str], body: bytes
                 ) -> tuple[int, list[tuple[str, str]], bytes]:
-        connection = http.client.HTTPConnection(*self._upstream, timeout=30)
-        try:
-            connection.request(method, path, body=body, headers=headers)
-            response = connection.getresponse()
-            return response.status, response.getheaders(), response.read()
-        finally:
-            connection.close()
+        # One call at a time: AWS takes a retry that arrives while the lost first attempt is still being worked on,
+        # where moto, given the same restore twice at once, answers an HTML 500 (a loaded machine's flake).
+        with self._forward_lock:
+            connection = http.client.HTTPConnection(*self._upstream, timeout=30)
+            try:
+                connection.request(method, path, body=body, headers=headers)
+                response = connection.getresponse()
+                return response.status, response.getheaders(), response.read()
+            finally:
+                connection.close()
 
 
 def action_of(path: str, headers: dict[str, str], body: bytes) -> str:
@@ -238,6 +242,9 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 return
             if fault == "answer":
                 self._reply(200, *answer_response(proxy.answer or {}, headers))
+                return
+            if fault == "html":  # an error page from something between the client and AWS (a proxy, a balancer)
+                self._reply(502, [("Content-Type", "text/html")], b"<!doctype html><title>502 Bad Gateway</title>")
                 return
             if fault in ERRORS:
                 status, extra, payload = error_response(fault, action, headers)

@@ -29,3 +29,13 @@ def test_throttled_while_waiting_names_the_call_and_the_instance_left(direct, pr
     assert outcome.code == 1, outcome
     assert "rds:DescribeDBInstances" in outcome.message and "not available after 20s" not in outcome.message
     assert any(item.startswith(f"DB instance {TARGET}") for item in outcome.left_behind), outcome
+
+
+def test_an_answer_that_is_not_from_aws_is_one_message_naming_the_call(direct, proxy, tmp_path):
+    # botocore raises ResponseParserError for it, which is not a BotoCoreError: it escaped as a traceback.
+    case = Case("restore", "html error page", (_r("RestoreDBInstanceToPointInTime", "html"),), 1)
+    outcome = run_case(case, direct, proxy, tmp_path)
+
+    assert outcome.code == 1, outcome
+    assert "rds:RestoreDBInstanceToPointInTime" in outcome.message
+    assert "not an AWS response" in outcome.message and "<!doctype" not in outcome.message
