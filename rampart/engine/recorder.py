@@ -98,6 +98,17 @@ class Recording:
         return [r for r in self.registrations if r.parent == urn]
 
 
+def _secret_outputs(state: dict, secret_names: Any) -> dict:
+    """The outputs a resource lists in `additional_secret_outputs` (an access key's `secret`) as secrets, as the
+    engine returns them: the SDK's mocks return them plain, and whatever a program built from one would not be
+    marked secret."""
+    for name in secret_names:
+        value = state.get(name)
+        if name in state and not (isinstance(value, dict) and value.get(SECRET_SIG_KEY) == SECRET_SIG):
+            state[name] = {SECRET_SIG_KEY: SECRET_SIG, "value": value}
+    return state
+
+
 class RecordingMocks(pulumi_mocks.Mocks):
     """Deterministic provider answers so the whole program runs: ids, ARNs and the computed outputs programs
     commonly read (see fake_outputs)."""
@@ -123,8 +134,12 @@ class RecordingMocks(pulumi_mocks.Mocks):
             return args.resource_id or args.name, {"name": inputs.get("name")}
         # A read (`.get`) or an import names a resource that exists, whose state a real preview knows.
         if self.mode == FIRST_PREVIEW and not args.resource_id:
-            return self.cloud.new_resource_preview(args.typ, args.name, inputs)
-        return self.cloud.new_resource(args.typ, args.name, inputs)
+            resource_id, state = self.cloud.new_resource_preview(args.typ, args.name, inputs)
+        else:
+            resource_id, state = self.cloud.new_resource(args.typ, args.name, inputs)
+        registering = getattr(self.registering, "request", None)
+        return resource_id, _secret_outputs(state, registering.additionalSecretOutputs if registering else ())
+
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list | None]:
         # Shapes come from the SDK's result types (see invokes); what the engine cannot answer fails the

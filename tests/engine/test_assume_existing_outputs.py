@@ -267,3 +267,11 @@ def test_one_annotation_nobody_can_resolve_leaves_the_other_properties_their_typ
     finally:
         shapes.properties.cache_clear()
     assert read["domainValidationOptions"] is not str and read["pendingRenewal"] is bool
+
+
+def test_an_output_the_provider_marks_secret_is_a_secret(tmp_path):
+    # aws.iam.AccessKey lists `secret` and `sesSmtpPasswordV4` in additional_secret_outputs: the engine returns
+    # them as secrets, so anything built from one (this export) is a secret too.
+    outputs = _run(tmp_path, ASSUME_EXISTING)["outputs"]
+    assert isinstance(outputs["db_everything"], dict) and outputs["db_everything"].get(SECRET_SIG_KEY) == SECRET_SIG
+    assert not isinstance(outputs["private_ip"], dict)  # nothing else turns secret
