@@ -8,19 +8,16 @@ never echoed."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from guardrails import iam
 
 from rampart.engine.values import SECRET_SIG, SECRET_SIG_KEY, UNKNOWN
+from tests.support.checked_programs import check_production, write_program
 from tests.support.pack import analyze
 from tests.support.rules import DROP, changed, resource_messages
 from tests.support.service_pack import hits
 
-ROOT = Path(__file__).resolve().parents[2]
 RULE_NAME = "codebuild-source-credential-by-reference"
 CREDENTIAL = "aws:codebuild/sourceCredential:SourceCredential"
 PAT = "ghp_Trial0123456789abcdefghijABCDEFGH"  # pragma: allowlist secret (test value)
@@ -90,21 +87,13 @@ def test_through_the_pack_a_pat_fails_secret_or_not_and_an_unknown_secret_arn_is
 
 def test_rampart_check_flags_the_trial_program(tmp_path):
     """The public program's shape, through `rampart check --program` under the production pack config."""
-    program = tmp_path / "program"
-    program.mkdir()
-    (program / "__main__.py").write_text(
+    program = write_program(tmp_path / "program", (
         "import pulumi_aws as aws\n"
         f"aws.codebuild.SourceCredential('github', auth_type='PERSONAL_ACCESS_TOKEN', server_type='GITHUB',\n"
         f"                               token={PAT!r})\n"
-    )
-    (program / "Pulumi.yaml").write_text("name: codebuild-pat\nruntime: python\n")
-    (program / "Pulumi.production.yaml").write_text("config:\n  aws:region: us-east-1\n")
+    ), "codebuild-pat", "  aws:region: us-east-1\n")
     report = tmp_path / "report.json"
-    completed = subprocess.run(
-        [sys.executable, "-m", "rampart", "check", "--program", str(program), "--stack", "production",
-         "--policy-pack", str(ROOT / "policies"), "--format", "json", "--output", str(report)],
-        capture_output=True, text=True, cwd=tmp_path, check=False,
-    )
+    completed = check_production(program, report)
     assert completed.returncode == 1, completed.stdout + completed.stderr
     [stack] = json.loads(report.read_text())["stacks"]
     assert [(v["policy"], v["enforcement"], v["urn"].rsplit("::", 1)[-1]) for v in stack["violations"]

@@ -8,12 +8,11 @@ Each program runs through `rampart check --program`, exactly as a user's project
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.checked_programs import check_production, write_program
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAMS = ROOT / "tests" / "fixtures" / "programs" / "third_party"
@@ -35,17 +34,10 @@ BROKEN = {
 
 
 def check(program: str, tmp_path: Path) -> tuple[int, dict]:
-    project = tmp_path / program
-    project.mkdir()
-    shutil.copy(PROGRAMS / f"{program}.py", project / "__main__.py")
-    (project / "Pulumi.yaml").write_text(f"name: {program.replace('_', '-')}\nruntime: python\n")
-    (project / "Pulumi.production.yaml").write_text("config:\n  aws:region: us-east-1\n  github:owner: example-org\n")
+    project = write_program(tmp_path / program, (PROGRAMS / f"{program}.py").read_text(),
+                            program.replace("_", "-"), "  aws:region: us-east-1\n  github:owner: example-org\n")
     report = tmp_path / "report.json"
-    completed = subprocess.run(
-        [sys.executable, "-m", "rampart", "check", "--program", str(project), "--stack", "production",
-         "--policy-pack", str(ROOT / "policies"), "--format", "json", "--output", str(report)],
-        capture_output=True, text=True, cwd=tmp_path, check=False,
-    )
+    completed = check_production(project, report)
     assert completed.returncode in (0, 1), completed.stdout + completed.stderr
     return completed.returncode, json.loads(report.read_text())
 
