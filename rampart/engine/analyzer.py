@@ -26,6 +26,7 @@ import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
+from rampart.engine import pack_start, warm
 from rampart.engine.analyzer_messages import (
     _ENFORCEMENT_NAMES,
     _ENFORCEMENT_VALUES,
@@ -38,7 +39,7 @@ from rampart.engine.analyzer_messages import (
     _to_struct,  # noqa: F401
 )
 from rampart.engine.pack_info import DEFAULT_POLICY_TIMEOUT_SECONDS, Diagnostic, PackInfo, PolicyMetadata
-from rampart.engine.pack_pipe import HOST, PIPE_READY, PipeChannel, start_failure, transport
+from rampart.engine.pack_pipe import PIPE_READY, PipeChannel, start_failure
 from rampart.engine.recorder import Registration
 from rampart.errors import UsageError
 
@@ -61,7 +62,9 @@ class PolicyPackProcess:
     stack: str = "stack"
     python: str = sys.executable
     call_timeout: float = DEFAULT_POLICY_TIMEOUT_SECONDS
-    _process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+    launched: pack_start.Launched | None = None
+    """The pack's process when `rampart check` started it already (pack_start.launch), else started here."""
+    _process: subprocess.Popen[bytes] | warm.RemoteProcess | None = field(default=None, init=False)
     _channel: grpc.Channel | PipeChannel | None = field(default=None, init=False)
     _pipe_ends: tuple[int, ...] | None = field(default=None, init=False)
     """The engine's ends of the pipes to pack_host (requests written, responses read), until a channel owns them."""
@@ -83,32 +86,9 @@ class PolicyPackProcess:
         self.stop()
 
     def start(self) -> None:
-        if not (self.pack_dir / "PulumiPolicy.yaml").is_file():
-            raise UsageError(f"--policy-pack {self.pack_dir}: no PulumiPolicy.yaml; expected a policy pack directory")
-        env = {**os.environ, "PULUMI_PROJECT": self.project, "PULUMI_STACK": self.stack, "PULUMI_DRY_RUN": "true",
-               # On a timed-out call, SIGABRT makes the pack print every thread's stack: the hung policy's name.
-               "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}
-        # What the CLI's pulumi-analyzer-policy-python shim runs; the engine address is unused by packs that
-        # do not log through the engine, and nothing listens there. Absolute: the pack runs with its own directory
-        # as cwd, where a relative path would not resolve.
-        arguments = ["127.0.0.1:1", str(self.pack_dir.resolve())]
-        command = [self.python, "-u", "-m", "pulumi.policy", *arguments]
-        host_fds: tuple[int, ...] = ()
-        try:
-            if transport() == "pipe" and HOST.is_file():  # a rampart without its host file speaks gRPC
-                requests = os.pipe()
-                self._pipe_ends, host_fds = (requests[1],), (requests[0],)
-                responses = os.pipe()
-                self._pipe_ends, host_fds = (requests[1], responses[0]), (requests[0], responses[1])
-                command = [self.python, "-u", str(HOST), *map(str, host_fds), *arguments]
-            self._process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,  # noqa: S603
-                                             cwd=self.pack_dir, env=env, pass_fds=host_fds)
-        except BaseException:
-            self._close_pipe_ends()  # no pack to read or write them: `stop` will not run, `__enter__` raised
-            raise
-        finally:
-            for fd in host_fds:
-                os.close(fd)
+        launched, self.launched = self.launched, None
+        launched = launched or pack_start.launch(self.pack_dir, self.python, self.project, self.stack)
+        self._process, self._pipe_ends = launched.process, launched.pipe_ends
         # Read while it runs: a pack that writes more than the pipe holds (64 KiB) would block mid-policy.
         self._stderr_reader = threading.Thread(target=self._keep_stderr, name="pack-stderr", daemon=True)
         self._stderr_reader.start()
@@ -200,6 +180,8 @@ class PolicyPackProcess:
             for stream in (self._process.stdout, self._process.stderr):
                 if stream is not None:
                     stream.close()
+            if isinstance(self._process, warm.RemoteProcess):
+                self._process.close()
             self._process = None
 
     @property

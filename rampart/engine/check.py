@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -12,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rampart.engine import cache, environment
+from rampart.engine import cache, environment, pack_start, warm
 from rampart.engine.environment import ProgramEnvironment
 from rampart.engine.pack_info import DEFAULT_POLICY_TIMEOUT_SECONDS, Diagnostic, PackInfo
 from rampart.engine.stack_runs import StackRuns
@@ -255,13 +256,17 @@ def _run_and_analyze(options: CheckOptions, stacks: list[str], configs: Mapping[
                       timeout=options.program_timeout)
     try:
         progress(f"running {len(stacks)} stack program(s) and starting the policy pack")
-        # Only now, with the programs already starting: gRPC and the Pulumi SDK take a few tenths of a second to
-        # load, which the worker's own start-up (the long pole) then hides.
-        from rampart.engine.analyzer import PolicyPackProcess
-
+        launched = pack_start.launch(options.pack_dir, sys.executable, project.name, stacks[0])
+        try:
+            # Only now, with the programs and the pack already starting: gRPC and the Pulumi SDK take a few tenths
+            # of a second to load, which their start-up then hides.
+            from rampart.engine.analyzer import PolicyPackProcess
+        except BaseException:
+            launched.abandon()
+            raise
         _in_background(options.while_the_pack_starts)
         with PolicyPackProcess(pack_dir=options.pack_dir, project=project.name, stack=stacks[0],
-                               call_timeout=options.policy_timeout) as pack:
+                               call_timeout=options.policy_timeout, launched=launched) as pack:
             info = pack.info()
             for config, path in configs.values():
                 if config:
@@ -301,6 +306,8 @@ def run_check(options: CheckOptions, progress: Progress = lambda _: None) -> Che
     configs = {stack: load_policy_config(options, stack) for stack in stacks}
     started = time.monotonic()
     program_environment = environment.resolve(options.program_dir)  # a missing environment fails before any run
+    if warm.enabled():  # a bad setting is refused before anything starts
+        warm.idle_seconds()
     keys: dict[str, str] = {}
     hits: dict[str, cache.Entry] = {}
     store = cache.StackCache() if options.cache else None

@@ -44,7 +44,9 @@ class ProgramEnvironment:
     def worker_command(self) -> list[str]:
         """The start of the command line that runs rampart.engine.worker in this environment."""
         if self.is_own():
-            return [sys.executable, "-m", "rampart.engine.worker"]
+            # -P: the program's directory is not on the path while Rampart imports its own modules (a program's
+            # yaml.py would stand in for PyYAML); `worker.run` puts it first for the program, as the language host does.
+            return [sys.executable, "-P", "-m", "rampart.engine.worker"]
         return [str(self.python), str(BOOTSTRAP), str(PACKAGE_DIR)]
 
 

@@ -1,27 +1,20 @@
 """The engine's end of rampart/engine/pack_host.py: a channel that `analyzer_pb2_grpc.AnalyzerStub` accepts, carrying
 each call over two pipes to the pack's own servicer, with gRPC's call semantics (a future per call, a deadline per
-call, failures as `grpc.RpcError` with a status code and details); which carrier a check uses; and why a pack did
-not start."""
+call, failures as `grpc.RpcError` with a status code and details)."""
 
 from __future__ import annotations
 
 import collections
 import os
-import re
 import select
 import struct
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import grpc
 
-from rampart.errors import UsageError
-
-HOST = Path(__file__).with_name("pack_host.py")
-PIPE_READY = "pipe"
-"""What the host prints where a gRPC server prints its port (pack_host.PIPE_READY)."""
+from rampart.engine.pack_start import HOST, PIPE_READY, start_failure, transport  # noqa: F401 (their home)
 
 
 class PackCallError(grpc.RpcError):
@@ -155,28 +148,3 @@ class PipeChannel:
         self._reader.join(timeout)
         if not self._reader.is_alive():
             self._responses.close()
-
-
-def transport() -> str:
-    """How `rampart check` reaches the pack: `pipe` (pack_host, the default) or `grpc` (as the Pulumi CLI does)."""
-    chosen = os.environ.get("RAMPART_PACK_TRANSPORT", "pipe")
-    if chosen not in ("pipe", "grpc"):
-        raise UsageError(f"RAMPART_PACK_TRANSPORT={chosen!r}: expected 'pipe' (the default) or 'grpc'")
-    return chosen
-
-
-_ANY_FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')  # <module> included
-
-
-def start_failure(stderr: str, stdout: str, code: int | None, pack_dir: str) -> str:
-    """Why the pack did not start, without its traceback: the exception's last line and the pack's own frame.
-    At start-up the pack has been sent nothing of the stack, so its exception cannot quote the stack's secrets."""
-    status = "it was still running" if code is None else f"it exited with code {code}"
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    frames = [m for m in _ANY_FRAME.finditer(stderr) if m["file"].startswith(pack_dir)]
-    where = f" at {os.path.relpath(frames[-1]['file'], pack_dir)}:{frames[-1]['line']}" if frames else ""
-    if lines and any(line.startswith("Traceback") for line in lines):
-        return f"{status}; {lines[-1][:300]}{where}"
-    if stdout:
-        return f"{status}; it printed {stdout[:80]!r} instead"
-    return f"{status}{'; its last error line: ' + lines[-1][:300] if lines else ' without printing anything'}"

@@ -266,6 +266,8 @@ def install(program_dir: Path | None = None, directory: Path | None = None) -> S
         return None
     for finder in sys.meta_path:
         if isinstance(finder, SdkFinder):
+            if program_dir is not None:  # a warm server's child runs another program than the one before
+                finder.program_dir = program_dir.resolve()
             return finder
     finder = SdkFinder(directory or cache_dir(), program_dir.resolve() if program_dir else None)
     # Just before the path finder, whose lookup it repeats: finders ahead of it (editable installs) keep precedence.

@@ -3,11 +3,9 @@ report back: each stack's registrations as its program declares them, then its r
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import select
-import signal
 import subprocess
 import tempfile
 import time
@@ -15,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from rampart.engine import warm
 from rampart.engine.environment import ProgramEnvironment, activated
 from rampart.engine.protocol import STREAM_SUFFIX
 from rampart.engine.protocol import signal_name as _signal_name
@@ -55,10 +54,7 @@ class StackRuns:
         self._timeout = timeout
         self._deadline = time.monotonic() + timeout * -(-len(stacks) // max(1, parallel)) + 60
         try:
-            self._process = subprocess.Popen(  # noqa: S603 (our own module, by path of this interpreter)
-                command, stdout=subprocess.DEVNULL, stderr=self._stderr, env=env, cwd=program_dir,
-                pass_fds=(write_fd,), start_new_session=True,  # one process group: killed whole on a hang
-            )
+            self._process = self._start(command, env, program_dir, write_fd, environment)
         finally:
             os.close(write_fd)
         self._status = os.fdopen(read_fd, "rb", buffering=0)  # unbuffered: select() sees every pending line
@@ -66,6 +62,19 @@ class StackRuns:
         self._timed_out = False
         self._ended = False
         self._done: set[str] = set()
+
+    def _start(self, command: list[str], env: dict[str, str], program_dir: Path, write_fd: int,
+               environment: ProgramEnvironment) -> subprocess.Popen[bytes] | warm.RemoteProcess:
+        if environment.is_own():  # forked by a warm server that has the SDK imported, when there is one
+            with open(os.devnull, "rb") as devnull:
+                process = warm.spawn("worker", command[3:], env, program_dir, program=program_dir, descriptors={
+                    0: devnull.fileno(), 1: devnull.fileno(), 2: self._stderr.fileno(), write_fd: write_fd})
+            if process is not None:
+                return process
+        return subprocess.Popen(  # noqa: S603 (our own module, by path of this interpreter)
+            command, stdout=subprocess.DEVNULL, stderr=self._stderr, env=env, cwd=program_dir,
+            pass_fds=(write_fd,), start_new_session=True,  # one process group: killed whole on a hang
+        )
 
     def _pump(self, until: float) -> bool:
         """Read the status pipe until a line arrives or `until` passes; False once nothing more can arrive (the
@@ -132,12 +141,13 @@ class StackRuns:
 
     def _kill(self) -> None:
         if self._process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._process.pid, signal.SIGKILL)  # the worker and the stack children it forked
+            warm.kill_group(self._process)  # the worker and the stack children it forked
         self._process.wait()
 
     def close(self) -> None:
         self._kill()
+        if isinstance(self._process, warm.RemoteProcess):
+            self._process.close()
         self._status.close()
         self._stderr.close()
         self._tmp.cleanup()

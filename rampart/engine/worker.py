@@ -170,6 +170,9 @@ def preload_sdk_modules(program_dir: Path) -> list[str]:
             wanted.setdefault(match["src"] or match["mod"], set()).update(n.strip() for n in names if n.strip())
     loaded = []
     for module_name, names in sorted(wanted.items()):
+        top = module_name.partition(".")[0]
+        if (program_dir / top).is_dir() or (program_dir / f"{top}.py").is_file():
+            continue  # the program's own module of that name is what its import finds, as under `pulumi preview`
         try:
             module = importlib.import_module(module_name)
         except Exception:  # noqa: S112 (a name that is not an SDK module is simply not preloaded)
@@ -201,6 +204,18 @@ def _preload_without_gc(program_dir: Path) -> sdk_loader.SdkFinder | None:
         gc.enable()
     gc.set_threshold(_GC_FIRST_GENERATION, *gc.get_threshold()[1:])
     return finder
+
+
+def preload_in_server(program_dir: Path) -> None:
+    """What `_preload_without_gc` imports for this program, done in a warm server (rampart.engine.warm_server)
+    before it forks the program's runner: every later check of any program names gets those modules for free."""
+    sdk_loader.install(program_dir)
+    gc.disable()
+    try:
+        preload_sdk_modules(program_dir)
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 _GC_FIRST_GENERATION = 1_000_000

@@ -9,6 +9,7 @@ import pytest
 
 from rampart.cli import main
 from tests.badinput.harness import judge
+from tests.support.warm_servers import warm_servers
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 PACKS = Path(__file__).resolve().parent / "packs"
@@ -27,6 +28,17 @@ def run(capsys, *argv: str) -> tuple[int, str]:
     return code, captured.out + captured.err
 
 
+@pytest.fixture(params=["pipe", "grpc", "pipe from a warm server"])
+def transport(request, monkeypatch):
+    """How the pack is reached: pipes (pack_host), gRPC, or pipes to a pack_host forked by a warm server."""
+    monkeypatch.setenv("RAMPART_PACK_TRANSPORT", request.param.split()[0])
+    if "warm" not in request.param:
+        yield request.param
+        return
+    with warm_servers(monkeypatch):
+        yield request.param
+
+
 @pytest.mark.parametrize(("pack", "names"), [
     ("hang", ("--policy-timeout", "Analyze", "aws:rds/instance:Instance", "policy function never_returns")),
     # A pack built with Rampart's adapter names the rule that raised, its exception type and line.
@@ -39,17 +51,13 @@ def run(capsys, *argv: str) -> tuple[int, str]:
     ("start_crash", ("start_crash did not start", "exited with code 1",
                      "ModuleNotFoundError: No module named 'no_such_guardrails' at __main__.py:3")),
 ])
-@pytest.mark.parametrize("transport", ["pipe", "grpc"])
 def test_a_policy_that_hangs_or_raises_is_named(tiny, capsys, monkeypatch, pack, names, transport):
-    monkeypatch.setenv("RAMPART_PACK_TRANSPORT", transport)
     code, output = run(capsys, "--program", str(tiny), "--stack", "staging", "--policy-pack", str(PACKS / pack),
                        "--policy-timeout", "3")
     judge(code, output, expected_code=2, must_name=names)
 
 
-@pytest.mark.parametrize("transport", ["pipe", "grpc"])
 def test_a_pack_that_writes_a_lot_to_stderr_is_not_blocked(tiny, capsys, monkeypatch, transport):
-    monkeypatch.setenv("RAMPART_PACK_TRANSPORT", transport)
     # Each Analyze writes ~0.5 MiB to stderr; unread, the pipe fills at 64 KiB and the pack blocks mid-policy.
     code, output = run(capsys, "--program", str(tiny), "--stack", "staging", "--policy-pack", str(PACKS / "chatty"),
                        "--policy-timeout", "20", "--format", "json")
@@ -57,14 +65,23 @@ def test_a_pack_that_writes_a_lot_to_stderr_is_not_blocked(tiny, capsys, monkeyp
     assert "did not answer" not in output
 
 
-def test_a_program_that_never_returns_is_interrupted_at_its_line(tiny, capsys):
+@pytest.fixture(params=["new processes", "warm servers"])
+def runner(request, monkeypatch):
+    if request.param == "new processes":
+        yield request.param
+        return
+    with warm_servers(monkeypatch):
+        yield request.param
+
+
+def test_a_program_that_never_returns_is_interrupted_at_its_line(tiny, capsys, runner):
     (tiny / "__main__.py").write_text((tiny / "__main__.py").read_text() + "\nwhile True:\n    pass\n")
     code, output = run(capsys, "--program", str(tiny), "--stack", "staging", "--policy-pack",
                        str(FIXTURES / "packs" / "tiny"), "--program-timeout", "3")
     judge(code, output, expected_code=2, must_name=("stack staging", "--program-timeout", "__main__.py:3"))
 
 
-def test_a_program_that_exhausts_memory_fails_alone(tiny, capsys, monkeypatch):
+def test_a_program_that_exhausts_memory_fails_alone(tiny, capsys, monkeypatch, runner):
     monkeypatch.setenv("RAMPART_PROGRAM_MEMORY_MB", "2048")
     (tiny / "__main__.py").write_text((tiny / "__main__.py").read_text() + "\nhoard = bytearray(64 * 2**30)\n")
     code, output = run(capsys, "--program", str(tiny), "--stack", "staging", "--policy-pack",

@@ -1,0 +1,285 @@
+"""Starting `rampart check`'s program runner and pack host from a warm server (rampart.engine.warm_server) instead
+of a new interpreter, when that gives the same process: same interpreter, same code, same environment.
+
+A server is found by a key over everything its imports depend on: the interpreter, Rampart's own files (path,
+size, mtime), every directory on sys.path (an install or upgrade changes its listing, hence its mtime), and the
+environment variables read while importing (RAMPART_*, PYTHON*, HOME, XDG_*, TMPDIR, locale). A change to any of
+them names another server; the old one exits after its idle time. The socket lives in a private directory
+(`$RAMPART_RUNTIME_DIR`, else `$XDG_RUNTIME_DIR/rampart`, else `~/.cache/rampart/run`), and the server also
+checks that a connecting process is the same user.
+
+Used unless `RAMPART_WARM=0`, and not under CI (`CI` set) unless `RAMPART_WARM=1`: a CI job runs one check, which
+a server cannot speed up, and should not leave a process behind. Whenever the server cannot be used (none could
+be started, it refused, a program's directory shadows a module it holds), the caller starts its process as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from rampart.engine import local_files
+from rampart.errors import UsageError
+
+ENABLE_ENV = "RAMPART_WARM"
+IDLE_ENV = "RAMPART_WARM_IDLE_SECONDS"
+RUNTIME_ENV = "RAMPART_RUNTIME_DIR"
+DEFAULT_IDLE_SECONDS = 600.0
+START_TIMEOUT_SECONDS = 30.0
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+_MAX_SOCKET_PATH = 100  # sockaddr_un holds 108 bytes on Linux, 104 on macOS
+_KEY_ENV_PREFIXES = ("RAMPART_", "PYTHON", "XDG_", "LC_")
+_KEY_ENV_NAMES = {"HOME", "TMPDIR", "LANG"}
+
+
+def enabled(environ: Mapping[str, str] = os.environ) -> bool:
+    value = environ.get(ENABLE_ENV)
+    if value is None or value == "":
+        return not environ.get("CI")
+    if value not in ("0", "1"):
+        raise UsageError(f"{ENABLE_ENV}: expected 0 (start each check's processes afresh) or 1 (use a warm "
+                         "server, also under CI)")
+    return value == "1"
+
+
+def idle_seconds(environ: Mapping[str, str] = os.environ) -> float:
+    value = environ.get(IDLE_ENV)
+    if not value:
+        return DEFAULT_IDLE_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 86400:
+        raise UsageError(f"{IDLE_ENV}: expected the seconds a warm server waits for the next check (0 < s <= 86400)")
+    return seconds
+
+
+def runtime_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    if environ.get(RUNTIME_ENV):
+        return Path(environ[RUNTIME_ENV])
+    if environ.get("XDG_RUNTIME_DIR"):
+        return Path(environ["XDG_RUNTIME_DIR"]) / "rampart"
+    return local_files.user_cache_dir(RUNTIME_ENV, "run", environ)
+
+
+def server_key(kind: str, environ: Mapping[str, str]) -> str:
+    """What the server's imports depend on; another value, another server."""
+    digest = hashlib.sha256(f"{kind}\0{sys.executable}\0{sys.version}\0".encode())
+    for name in sorted(environ):
+        if name.startswith(_KEY_ENV_PREFIXES) or name in _KEY_ENV_NAMES:
+            digest.update(f"{name}={environ[name]}\0".encode(errors="surrogateescape"))
+    for directory, _, files in sorted(os.walk(PACKAGE_DIR)):
+        for name in sorted(files):
+            if name.endswith(".py"):
+                info = os.stat(os.path.join(directory, name))
+                digest.update(f"{directory}/{name}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
+    # Not this process's sys.path[0] (the script's or working directory): the server runs without one (-P).
+    for entry in sys.path[0 if sys.flags.safe_path else 1:]:
+        with contextlib.suppress(OSError):
+            digest.update(f"{entry}\0{os.stat(entry or '.').st_mtime_ns}\0".encode())
+    return digest.hexdigest()[:24]
+
+
+class RemoteProcess:
+    """A child of the warm server, driven like the subprocess.Popen it stands in for (poll, wait, signals,
+    stdout/stderr pipes). Signals go through the server, which reaps the child: never to a reused pid."""
+
+    def __init__(self, connection: socket.socket, pid: int, args: Sequence[str],
+                 stdout: Any = None, stderr: Any = None) -> None:
+        self.pid, self.args = pid, list(args)
+        self.stdout, self.stderr = stdout, stderr
+        self.returncode: int | None = None
+        self._connection = connection
+        self._pending = b""
+
+    def _read(self, timeout: float) -> None:
+        if self.returncode is not None or self._connection.fileno() < 0:
+            return
+        ready, _, _ = select.select([self._connection], [], [], max(0.0, timeout))
+        if not ready:
+            return
+        try:
+            chunk = self._connection.recv(4096)
+        except OSError:
+            chunk = b""
+        if not chunk:  # the server is gone: so is the only way to learn how the child ended
+            self._signal(signal.SIGKILL, group=True, direct=True)
+            self.returncode = -signal.SIGKILL
+            return
+        *lines, self._pending = (self._pending + chunk).split(b"\n")
+        for line in lines:
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                self.returncode = int(json.loads(line)["exit"])
+
+    def poll(self) -> int | None:
+        self._read(0)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.returncode is None:
+            remaining = 3600.0 if deadline is None else deadline - time.monotonic()
+            if remaining <= 0:
+                raise subprocess.TimeoutExpired(self.args, timeout or 0)
+            self._read(min(remaining, 3600.0))
+        return self.returncode
+
+    def _signal(self, number: int, group: bool, direct: bool = False) -> None:
+        if self.returncode is not None:
+            return
+        if direct:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                (os.killpg if group else os.kill)(self.pid, number)
+            return
+        with contextlib.suppress(OSError):
+            self._connection.sendall(json.dumps({"signal": int(number), "group": group}).encode() + b"\n")
+
+    def send_signal(self, number: int) -> None:
+        self._signal(number, group=False)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def kill_group(self) -> None:
+        self._signal(signal.SIGKILL, group=True)
+
+    def close(self) -> None:
+        """Let go of the server's connection (the server kills the child's group if it still runs)."""
+        self._connection.close()
+
+
+def kill_group(process: subprocess.Popen[bytes] | RemoteProcess) -> None:
+    """SIGKILL to the process and everything in its session (both are started as a session of their own)."""
+    if isinstance(process, RemoteProcess):
+        process.kill_group()
+    else:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def spawn(kind: str, argv: Sequence[str], env: Mapping[str, str], cwd: Path, descriptors: Mapping[int, int],
+          program: Path | None = None, stdout: Any = None, stderr: Any = None) -> RemoteProcess | None:
+    """The process `argv` describes, forked by the warm server of `kind` ("worker" or "pack") with `descriptors`
+    (number in the child -> descriptor here) in place; None when no server can give it (the caller starts it)."""
+    if not enabled(env) or not hasattr(socket, "AF_UNIX") or not hasattr(os, "fork"):
+        return None
+    idle = idle_seconds(env)
+    directory = runtime_dir(env)
+    path = directory / f"{kind}-{server_key(kind, env)}.sock"
+    if len(str(path)) > _MAX_SOCKET_PATH or not _private_directory(directory):
+        return None
+    connection = _connect(path)
+    if connection is None and _start_server(kind, path, env, idle):
+        connection = _connect(path)
+    if connection is None:
+        return None
+    request = {"argv": list(argv), "env": dict(env), "cwd": str(cwd), "umask": _current_umask(),
+               "targets": list(descriptors), "program": str(program) if program else None}
+    body = json.dumps(request).encode()
+    try:
+        socket.send_fds(connection, [len(body).to_bytes(4, "big") + body], list(descriptors.values()))
+        answer = _first_line(connection, START_TIMEOUT_SECONDS)
+    except OSError:
+        answer = {}
+    if "pid" not in answer:
+        connection.close()
+        return None
+    return RemoteProcess(connection, int(answer["pid"]), argv, stdout=stdout, stderr=stderr)
+
+
+def spawn_pack_host(command: Sequence[str], env: Mapping[str, str], pack_dir: Path,
+                    host_fds: tuple[int, ...]) -> RemoteProcess | None:
+    """`python -u pack_host.py <fds> <engine> <pack>` (`command`) from the pack server, with stdout and stderr pipes
+    as subprocess.PIPE gives them; None when it cannot (only the pipe transport's host is forked)."""
+    if not host_fds or command[0] != sys.executable:
+        return None
+    out, err = os.pipe(), os.pipe()
+    try:
+        with open(os.devnull, "rb") as devnull:
+            process = spawn("pack", command[2:], env, pack_dir, descriptors={
+                0: devnull.fileno(), 1: out[1], 2: err[1], **{fd: fd for fd in host_fds}})
+    finally:
+        os.close(out[1])
+        os.close(err[1])
+    if process is None:
+        os.close(out[0])
+        os.close(err[0])
+        return None
+    process.stdout, process.stderr = os.fdopen(out[0], "rb"), os.fdopen(err[0], "rb")
+    return process
+
+
+def _private_directory(directory: Path) -> bool:
+    with contextlib.suppress(OSError):
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return local_files.is_private(directory)
+
+
+def _connect(path: Path) -> socket.socket | None:
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        connection.connect(str(path))
+    except OSError:
+        connection.close()
+        return None
+    return connection
+
+
+def _first_line(connection: socket.socket, timeout: float) -> dict[str, Any]:
+    connection.settimeout(timeout)
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = connection.recv(4096)
+        if not chunk:
+            return {}
+        data += chunk
+    connection.settimeout(None)
+    with contextlib.suppress(ValueError):
+        answer = json.loads(data)
+        return answer if isinstance(answer, dict) else {}
+    return {}
+
+
+def _start_server(kind: str, path: Path, env: Mapping[str, str], idle: float) -> bool:
+    """A new server for `path`, started detached (its own session, no descriptor of ours but the ready pipe);
+    True once it listens."""
+    read_fd, write_fd = os.pipe()
+    command = [sys.executable, "-u", "-P", "-m", "rampart.engine.warm_server", kind, str(path), str(write_fd),
+               str(idle)]
+    try:
+        starter = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,  # noqa: S603
+                                   stderr=subprocess.DEVNULL, env=dict(env), cwd="/", pass_fds=(write_fd,),
+                                   start_new_session=True)
+    except OSError:
+        os.close(read_fd)
+        return False
+    finally:
+        os.close(write_fd)
+    try:
+        ready, _, _ = select.select([read_fd], [], [], START_TIMEOUT_SECONDS)
+        started = bool(ready) and os.read(read_fd, 16).startswith(b"ready")
+    finally:
+        os.close(read_fd)
+    starter.wait()  # the starter forked the server and left: nothing of it is this process's child
+    return started
+
+
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
