@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from contextvars import ContextVar
 
 from rampart import bytecode, console
+from rampart.engine import warm
 from rampart.errors import RampartError
 
 # Module names under rampart.commands; each defines `register(subparsers)` which adds one parser and sets
@@ -63,16 +64,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def entrypoint() -> None:
-    prefix = bytecode.use_private_prefix()  # `python -m rampart` has done it already; the installed script has not
+def run(argv: Sequence[str]) -> int:
+    """`rampart <argv>`'s exit code (also what the CLI's warm server runs, rampart.engine.warm_server)."""
     try:
-        code = main()
+        return main(argv)
     except KeyboardInterrupt:  # SIGINT while the parser or a command module was still loading: no traceback
         console.error("interrupted")
-        code = 130
-    # The interpreter's shutdown would walk every object of the loaded modules (the Pulumi SDK, gRPC) in several
-    # full collections, ~0.2 s at the end of every `rampart check`; nothing left needs a cycle collected to exit.
-    gc.freeze()
+        return 130
+
+
+def entrypoint() -> None:
+    prefix = bytecode.use_private_prefix()  # `python -m rampart` has done it already; the installed script has not
+    # `rampart check` forked by a warm server that has the CLI, gRPC, the SDK and the reports loaded
+    # (rampart.engine.warm), when there is one; else here.
+    code = warm.run_cli(sys.argv[1:])
+    if code is None:
+        code = run(sys.argv[1:])
+        # The interpreter's shutdown would walk every object of the loaded modules (the Pulumi SDK, gRPC) in several
+        # full collections, ~0.2 s at the end of every `rampart check`; nothing left needs a cycle collected to exit.
+        gc.freeze()
     if prefix is not None:
         bytecode.prune_later(prefix)
     sys.exit(code)

@@ -140,6 +140,11 @@ class HintCache:
         return written
 
 
+_WARMED: dict[type, dict[str, Any]] = {}
+"""The answers `warm` gave, by class (a class is its answer's whole key within one process): every later run of
+this process, and of the processes it forks, starts with them (a warm server's reach the checks it forks)."""
+
+
 @contextlib.contextmanager
 def remembered(directory: Path, is_sdk_module: Callable[[str], bool]) -> Iterator[HintCache | None]:
     """For the length of one run, the SDK's per-class property types come from the cache where it has them;
@@ -151,7 +156,7 @@ def remembered(directory: Path, is_sdk_module: Callable[[str], bool]) -> Iterato
         yield None
         return
     cache = HintCache(directory, pulumi_types.__file__, is_sdk_module)
-    known: dict[type, dict[str, Any]] = {}
+    known = dict(_WARMED)
 
     def types_from_py_properties(cls: type) -> dict[str, Any]:
         types = known.get(cls)
@@ -169,3 +174,40 @@ def remembered(directory: Path, is_sdk_module: Callable[[str], bool]) -> Iterato
     finally:
         pulumi_types._types_from_py_properties = original
         cache.flush()
+
+
+def warm(classes: Iterator[type] | list[type], directory: Path, is_sdk_module: Callable[[str], bool]) -> int:
+    """The answers for `classes` and for every SDK input or output type their answers name, into this process's
+    `_WARMED` (from the cache where it has them): a warm server does this before it forks a program's runner, so the
+    runner starts with them. Returns how many classes were answered."""
+    import pulumi._types as pulumi_types
+
+    with remembered(directory, is_sdk_module) as cache:
+        if cache is None:
+            return 0
+        pending, seen = list(classes), set()
+        while pending:
+            cls = pending.pop()
+            if cls in seen:
+                continue
+            seen.add(cls)
+            try:
+                types = pulumi_types._types_from_py_properties(cls)
+            except Exception:  # noqa: BLE001,S112 (what the SDK would raise on use is raised then, not here)
+                continue
+            _WARMED[cls] = types
+            found: set[type] = set()
+            _sdk_classes(types, found)
+            pending.extend(found - seen)
+    return len(seen)
+
+
+def _sdk_classes(value: Any, found: set[type]) -> None:
+    if isinstance(value, dict):
+        for item in value.values():
+            _sdk_classes(item, found)
+        return
+    if isinstance(value, type) and (hasattr(value, "_pulumi_input_type") or hasattr(value, "_pulumi_output_type")):
+        found.add(value)
+    for argument in typing.get_args(value):
+        _sdk_classes(argument, found)

@@ -40,7 +40,7 @@ START_TIMEOUT_SECONDS = 30.0
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 _MAX_SOCKET_PATH = 100  # sockaddr_un holds 108 bytes on Linux, 104 on macOS
 _KEY_ENV_PREFIXES = ("RAMPART_", "PYTHON", "XDG_", "LC_")
-_KEY_ENV_NAMES = {"HOME", "TMPDIR", "LANG"}
+_KEY_ENV_NAMES = {"HOME", "TMPDIR", "LANG", "TZ"}
 
 
 def enabled(environ: Mapping[str, str] = os.environ) -> bool:
@@ -173,10 +173,11 @@ def kill_group(process: subprocess.Popen[bytes] | RemoteProcess) -> None:
 
 
 def spawn(kind: str, argv: Sequence[str], env: Mapping[str, str], cwd: Path, descriptors: Mapping[int, int],
-          program: Path | None = None, stdout: Any = None, stderr: Any = None) -> RemoteProcess | None:
+          program: Path | None = None, path0: str | None = None) -> RemoteProcess | None:
     """The process `argv` describes, forked by the warm server of `kind` ("worker" or "pack") with `descriptors`
     (number in the child -> descriptor here) in place; None when no server can give it (the caller starts it)."""
-    if not enabled(env) or not hasattr(socket, "AF_UNIX") or not hasattr(os, "fork"):
+    # Linux only: the server checks each peer's user with SO_PEERCRED.
+    if not enabled(env) or not hasattr(socket, "SO_PEERCRED") or not hasattr(os, "fork"):
         return None
     idle = idle_seconds(env)
     directory = runtime_dir(env)
@@ -189,7 +190,8 @@ def spawn(kind: str, argv: Sequence[str], env: Mapping[str, str], cwd: Path, des
     if connection is None:
         return None
     request = {"argv": list(argv), "env": dict(env), "cwd": str(cwd), "umask": _current_umask(),
-               "targets": list(descriptors), "program": str(program) if program else None}
+               "targets": list(descriptors), "program": str(program) if program else None,
+               "package": str(PACKAGE_DIR), "path0": path0}
     body = json.dumps(request).encode()
     try:
         socket.send_fds(connection, [len(body).to_bytes(4, "big") + body], list(descriptors.values()))
@@ -199,7 +201,36 @@ def spawn(kind: str, argv: Sequence[str], env: Mapping[str, str], cwd: Path, des
     if "pid" not in answer:
         connection.close()
         return None
-    return RemoteProcess(connection, int(answer["pid"]), argv, stdout=stdout, stderr=stderr)
+    return RemoteProcess(connection, int(answer["pid"]), argv)
+
+
+_FORWARDED_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+
+def run_cli(argv: Sequence[str]) -> int | None:
+    """`rampart check <argv>` run by the CLI's warm server, this process only its stand-in: the same descriptors
+    (terminal included), environment and directory, signals passed on (Ctrl-C interrupts the check), its exit code
+    returned. None: not run there (another command, help, no server); run it here."""
+    if not argv or argv[0] != "check" or "-h" in argv or "--help" in argv:
+        return None
+    try:
+        process = spawn("cli", ["rampart", *argv], os.environ, Path.cwd(), {0: 0, 1: 1, 2: 2},
+                        path0=sys.path[0] if not sys.flags.safe_path and sys.path else None)
+    except (UsageError, OSError):  # a bad setting is reported by the check run here
+        return None
+    if process is None:
+        return None
+    previous = {}
+    for name in _FORWARDED_SIGNALS:
+        number = getattr(signal, name)
+        previous[number] = signal.signal(number, lambda received, _frame: process.send_signal(received))
+    try:
+        code = process.wait()
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        process.close()
+    return code if code >= 0 else 128 - code
 
 
 def spawn_pack_host(command: Sequence[str], env: Mapping[str, str], pack_dir: Path,

@@ -39,6 +39,7 @@ HEADER = struct.Struct(">I")
 MAX_REQUEST_BYTES = 8 * 1024 * 1024
 MAX_FDS = 16
 HOST = Path(__file__).resolve().with_name("pack_host.py")
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
 
 def _prepare_kind(kind: str) -> None:
@@ -48,9 +49,19 @@ def _prepare_kind(kind: str) -> None:
 
         sdk_loader.install(None)
         sdk_class_speedups.install()
-    else:
+    elif kind == "pack":
         import grpc  # noqa: F401
         import pulumi_policy  # noqa: F401
+    else:  # `rampart check` itself: what it loads on its way (rampart/engine/check.py's late imports included)
+        import rich.console  # noqa: F401
+        import rich.markup  # noqa: F401
+        import rich.table  # noqa: F401
+
+        from rampart import cli
+        from rampart.engine import analyzer  # noqa: F401
+        from rampart.reports import html_report, json_report, markdown, sarif, text  # noqa: F401
+
+        cli.build_parser("check")
 
 
 def _prepare_request(kind: str, request: dict[str, Any]) -> None:
@@ -152,7 +163,9 @@ class Server:
 
     def _start(self, connection: socket.socket, request: dict[str, Any], fds: list[int]) -> None:
         try:
-            shadowed = _shadowed(request["cwd"])
+            if request.get("package") != str(PACKAGE_DIR):
+                raise RuntimeError(f"this server runs the rampart in {PACKAGE_DIR}, not {request.get('package')}")
+            shadowed = _shadowed(request.get("path0") or request["cwd"])
             if shadowed:
                 raise RuntimeError(f"{request['cwd']} has its own {', '.join(shadowed)}")
             _prepare_request(self.kind, request)
@@ -198,6 +211,8 @@ class Server:
             os.chdir(request["cwd"])
             if self.kind == "pack":  # as `python pack_host.py` starts (pack_host puts the pack's directory there)
                 sys.path.insert(0, str(HOST.parent))
+            elif request.get("path0"):  # the CLI's, as it was started (`python -m rampart`: its directory)
+                sys.path.insert(0, request["path0"])
             sys.argv = list(request["argv"])
             if os.environ.get("PYTHONFAULTHANDLER"):
                 faulthandler.enable()
@@ -260,6 +275,10 @@ def _run(kind: str) -> int:
         from rampart.engine import worker
 
         return worker.main()
+    if kind == "cli":
+        from rampart import cli
+
+        return cli.run(sys.argv[1:])
     runpy.run_path(str(HOST), run_name="__main__")
     return 0
 
@@ -324,13 +343,28 @@ def _send(connection: socket.socket, message: dict[str, Any]) -> None:
 
 
 def _shadowed(directory: str) -> list[str]:
-    """Modules this server holds that the directory's own files would stand in for under `python -m` there."""
+    """Modules this server holds that the directory's own files would stand in for, were it first on the path
+    (a module the server loaded from that very directory stands in for nothing)."""
     try:
-        entries = os.listdir(directory)
+        entries = {_module_name(directory, entry) for entry in os.listdir(directory)} - {None}
     except OSError:
         return []
-    loaded = {name.partition(".")[0] for name in sys.modules} - {"__main__"}
-    return sorted({entry.partition(".")[0] for entry in entries} & loaded)
+    inside = os.path.realpath(directory) + os.sep
+    shadowed = set()
+    for name in entries.intersection(n.partition(".")[0] for n in sys.modules) - {"__main__"}:
+        origin = getattr(sys.modules.get(name), "__file__", None) or ""
+        if not os.path.realpath(origin).startswith(inside):
+            shadowed.add(name)
+    return sorted(shadowed)
+
+
+def _module_name(directory: str, entry: str) -> str | None:
+    """The module `entry` would be imported as, first on the path: a package (with __init__) or a module file."""
+    name, _, suffix = entry.partition(".")
+    if not suffix:
+        package = os.path.join(directory, entry)
+        return name if any(os.path.isfile(os.path.join(package, f"__init__.{s}")) for s in ("py", "pyc")) else None
+    return name if suffix.rpartition(".")[2] in ("py", "pyc", "so", "pyd") else None
 
 
 def main() -> int:

@@ -213,9 +213,24 @@ def preload_in_server(program_dir: Path) -> None:
     gc.disable()
     try:
         preload_sdk_modules(program_dir)
+        resolved = program_dir.resolve()
+        sdk_hints.warm(list(_named_sdk_classes(program_dir)), sdk_loader.cache_dir(),
+                       lambda module: sdk_loader.is_generated_module(module, resolved))
     finally:
         gc.freeze()
         gc.enable()
+
+
+def _named_sdk_classes(program_dir: Path) -> Iterator[type]:
+    """The pulumi_aws resource classes the program's files name (`aws.ecs.Service`), and their `*Args`."""
+    for path in _program_files(program_dir):
+        with contextlib.suppress(OSError):
+            for module, name in set(_SDK_NAME.findall(path.read_text(encoding="utf-8", errors="ignore"))):
+                module_object = sys.modules.get(f"pulumi_aws.{module}")
+                for candidate in (name, f"{name}Args"):
+                    cls = getattr(module_object, candidate, None) if module_object is not None else None
+                    if isinstance(cls, type):
+                        yield cls
 
 
 _GC_FIRST_GENERATION = 1_000_000

@@ -230,3 +230,21 @@ def test_an_entry_is_a_miss_once_a_base_class_in_another_module_changes_source(t
     assert _run_once(cache, child) == ({"size": str, "name": str}, 0, 1)
     _touch_source(package / "base.py")
     assert _run_once(cache, child)[1:] == (0, 1)
+
+
+def test_classes_a_warm_server_answered_are_answered_in_a_later_run_without_the_sdk(tmp_path, monkeypatch):
+    """worker.preload_in_server warms the classes a program names and what their answers name; the runs it forks
+    then answer them from this process's memory, and the answers are the SDK's own."""
+    import pulumi_aws.lb as lb
+
+    monkeypatch.setattr(sdk_hints, "_WARMED", {})
+    warmed = sdk_hints.warm([lb.Listener, lb.ListenerArgs], tmp_path, _sdk_only)
+    nested = lb.ListenerDefaultActionForwardTargetGroupArgs  # three levels below ListenerArgs
+    assert nested in sdk_hints._WARMED and warmed == len(sdk_hints._WARMED) > 10
+    asked = []
+    monkeypatch.setattr(pulumi_types, "_types_from_py_properties", lambda cls: asked.append(cls) or SDK_TYPES(cls))
+    with sdk_hints.remembered(tmp_path / "another", _sdk_only):
+        answer = pulumi_types._types_from_py_properties(nested)
+        pulumi_types._types_from_py_properties(lb.ListenerArgs)
+    assert asked == []
+    assert answer == SDK_TYPES(nested)

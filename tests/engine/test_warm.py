@@ -44,7 +44,7 @@ def test_the_project_stacks_report_the_same_from_a_warm_server(tmp_path, servers
     assert server_pids(servers) == {}
     first = check_json(tmp_path, "first", *stacks)  # starts the servers
     started = server_pids(servers)
-    assert set(started) == {"worker", "pack"}
+    assert set(started) == {"cli", "worker", "pack"}
     second = check_json(tmp_path, "second", *stacks)
     assert server_pids(servers) == started  # reused, not started again
     assert first == cold

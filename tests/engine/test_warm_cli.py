@@ -1,0 +1,95 @@
+"""`rampart check` served by the CLI's warm server (rampart.engine.warm.run_cli): what the user sees (stdout,
+stderr, exit code) is what a check run in its own process shows, and Ctrl-C still interrupts it."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.warm_servers import server_pids, warm_servers
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"
+TINY = ["--program", str(FIXTURES / "programs" / "tiny"), "--policy-pack", str(FIXTURES / "packs" / "tiny")]
+
+
+@pytest.fixture
+def servers(monkeypatch):
+    with warm_servers(monkeypatch) as directory:
+        yield directory
+
+
+def rampart(*argv: str, warm: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "rampart", *argv], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, "RAMPART_WARM": warm}, check=False, timeout=300)
+
+
+def shown(done: subprocess.CompletedProcess[str]) -> tuple[int, str, str]:
+    timing = re.compile(r"\(\d+\.\d+s\)|in \d+\.\d+s")
+    return done.returncode, timing.sub("(T)", done.stdout), timing.sub("(T)", done.stderr)
+
+
+@pytest.mark.parametrize("argv", [
+    ("check", *TINY, "--stack", "staging"),                        # a text report
+    ("check", *TINY, "--stack", "staging", "--format", "json"),    # a JSON report on stdout
+    ("check", "--stack", "production", "--format", "markdown"),     # the project's own stack: exit 0 or 1
+    ("check", *TINY, "--stack", "nowhere"),                         # a usage error: exit 2, one message
+])
+def test_a_served_check_shows_what_a_check_in_its_own_process_shows(servers, argv):
+    cold = shown(rampart(*argv, warm="0"))
+    first = rampart(*argv, warm="1")
+    assert "cli" in server_pids(servers)  # the first one started the servers, and was served
+    served = shown(rampart(*argv, warm="1"))
+    assert shown(first) == cold
+    assert served == cold
+    assert "Traceback" not in served[2]
+
+
+def test_help_and_other_commands_are_not_served(servers):
+    assert rampart("check", "--help", warm="1").returncode == 0
+    assert rampart("--help", warm="1").returncode == 0
+    assert server_pids(servers) == {}
+
+
+def test_ctrl_c_interrupts_a_served_check_and_leaves_nothing_running(tmp_path, servers):
+    program = tmp_path / "slow"
+    program.mkdir()
+    (program / "__main__.py").write_text("import time\nimport pulumi\ntime.sleep(60)\n")
+    (program / "Pulumi.yaml").write_text("name: slow\nruntime: python\n")
+    (program / "Pulumi.dev.yaml").write_text("config: {}\n")
+    argv = ["check", "--program", str(program), "--stack", "dev", "--policy-pack", str(FIXTURES / "packs" / "tiny")]
+    rampart(*argv, "--program-timeout", "1", warm="1")  # starts the servers
+    servers_before = server_pids(servers)
+    client = subprocess.Popen([sys.executable, "-m", "rampart", *argv], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env={**os.environ, "RAMPART_WARM": "1"})
+    time.sleep(3)  # the program is asleep by now
+    client.send_signal(signal.SIGINT)
+    _, stderr = client.communicate(timeout=60)
+    assert client.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert server_pids(servers) == servers_before
+    deadline = time.monotonic() + 10
+    while _children_of(servers_before.values()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _children_of(servers_before.values()) == []
+
+
+def _children_of(parents) -> list[int]:
+    parents = set(parents)
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) in parents and fields[0] != "Z":
+                found.append(int(entry))
+    return found
