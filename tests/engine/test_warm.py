@@ -38,8 +38,9 @@ def check_json(tmp_path: Path, name: str, *argv: str, env: dict[str, str] | None
     return done.returncode, report.read_text()
 
 
-def test_the_project_stacks_report_the_same_from_a_warm_server(tmp_path, servers):
-    stacks = ("--stack", "production", "--stack", "staging")
+@pytest.mark.parametrize("mode", [(), ("--assume-existing",)], ids=["first-preview", "assume-existing"])
+def test_the_project_stacks_report_the_same_from_a_warm_server(tmp_path, servers, mode):
+    stacks = ("--stack", "production", "--stack", "staging", *mode)
     cold = check_json(tmp_path, "cold", *stacks, env={"RAMPART_WARM": "0"})
     assert server_pids(servers) == {}
     first = check_json(tmp_path, "first", *stacks)  # starts the servers
