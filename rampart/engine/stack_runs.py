@@ -68,7 +68,7 @@ class StackRuns:
         if environment.is_own():  # forked by a warm server that has the SDK imported, when there is one
             with open(os.devnull, "rb") as devnull:
                 process = warm.spawn("worker", command[3:], env, program_dir, program=program_dir, descriptors={
-                    0: devnull.fileno(), 1: devnull.fileno(), 2: self._stderr.fileno(), write_fd: write_fd})
+                    0: warm.stdin_or(devnull), 1: devnull.fileno(), 2: self._stderr.fileno(), write_fd: write_fd})
             if process is not None:
                 return process
         return subprocess.Popen(  # noqa: S603 (our own module, by path of this interpreter)

@@ -38,9 +38,11 @@ RUNTIME_ENV = "RAMPART_RUNTIME_DIR"
 DEFAULT_IDLE_SECONDS = 600.0
 START_TIMEOUT_SECONDS = 30.0
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
-_MAX_SOCKET_PATH = 100  # sockaddr_un holds 108 bytes on Linux, 104 on macOS
-_KEY_ENV_PREFIXES = ("RAMPART_", "PYTHON", "XDG_", "LC_")
+_MAX_SOCKET_PATH = 100  # sockaddr_un holds 108 bytes on Linux (the server binds a shorter name first)
+_KEY_ENV_PREFIXES = ("RAMPART_", "PYTHON", "XDG_", "LC_", "GRPC_", "PROTOCOL_BUFFERS_", "LD_")
 _KEY_ENV_NAMES = {"HOME", "TMPDIR", "LANG", "TZ"}
+_KEY_LIMITS = ("RLIMIT_AS", "RLIMIT_CORE", "RLIMIT_CPU", "RLIMIT_DATA", "RLIMIT_FSIZE", "RLIMIT_MEMLOCK",
+               "RLIMIT_NOFILE", "RLIMIT_NPROC", "RLIMIT_STACK")
 
 
 def enabled(environ: Mapping[str, str] = os.environ) -> bool:
@@ -77,9 +79,15 @@ def runtime_dir(environ: Mapping[str, str] = os.environ) -> Path:
 def server_key(kind: str, environ: Mapping[str, str]) -> str:
     """What the server's imports depend on; another value, another server."""
     digest = hashlib.sha256(f"{kind}\0{sys.executable}\0{sys.version}\0".encode())
-    for name in sorted(environ):
-        if name.startswith(_KEY_ENV_PREFIXES) or name in _KEY_ENV_NAMES:
-            digest.update(f"{name}={environ[name]}\0".encode(errors="surrogateescape"))
+    for name, value in sorted(server_environment(environ).items()):
+        digest.update(f"{name}={value}\0".encode(errors="surrogateescape"))
+    # What a process inherits and the server's children would have from it: niceness and limits.
+    import resource
+
+    digest.update(f"nice={os.getpriority(os.PRIO_PROCESS, 0)}\0".encode())
+    for name in _KEY_LIMITS:
+        if hasattr(resource, name):
+            digest.update(f"{name}={resource.getrlimit(getattr(resource, name))}\0".encode())
     for directory, _, files in sorted(os.walk(PACKAGE_DIR)):
         for name in sorted(files):
             if name.endswith(".py"):
@@ -92,36 +100,61 @@ def server_key(kind: str, environ: Mapping[str, str]) -> str:
     return digest.hexdigest()[:24]
 
 
+def server_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """What a server is started with: the variables read while importing (its key) and PATH, nothing else, so no
+    check's secrets stay in a server (each child gets its own check's whole environment)."""
+    return {name: value for name, value in environ.items()
+            if name.startswith(_KEY_ENV_PREFIXES) or name in _KEY_ENV_NAMES or name == "PATH"}
+
+
 class RemoteProcess:
     """A child of the warm server, driven like the subprocess.Popen it stands in for (poll, wait, signals,
-    stdout/stderr pipes). Signals go through the server, which reaps the child: never to a reused pid."""
+    stdout/stderr pipes). Its exit code comes over a pipe of its own, written just before it exits, so it survives
+    the server; a death by signal comes from the server, which reaps the child. Signals go through the server
+    (never to a reused pid), or straight to the child while its pipe shows it alive and the server is gone."""
 
-    def __init__(self, connection: socket.socket, pid: int, args: Sequence[str],
-                 stdout: Any = None, stderr: Any = None) -> None:
+    def __init__(self, connection: socket.socket, pid: int, args: Sequence[str], exit_read: int,
+                 pending: bytes = b"") -> None:
         self.pid, self.args = pid, list(args)
-        self.stdout, self.stderr = stdout, stderr
+        self.stdout: Any = None
+        self.stderr: Any = None
         self.returncode: int | None = None
-        self._connection = connection
-        self._pending = b""
+        self._connection: socket.socket | None = connection
+        self._exit_read: int | None = exit_read
+        self._pending, self._exit_pending = b"", b""
+        self._take_messages(pending)
 
-    def _read(self, timeout: float) -> None:
-        if self.returncode is not None or self._connection.fileno() < 0:
-            return
-        ready, _, _ = select.select([self._connection], [], [], max(0.0, timeout))
-        if not ready:
-            return
-        try:
-            chunk = self._connection.recv(4096)
-        except OSError:
-            chunk = b""
-        if not chunk:  # the server is gone: so is the only way to learn how the child ended
-            self._signal(signal.SIGKILL, group=True, direct=True)
-            self.returncode = -signal.SIGKILL
-            return
+    def _take_messages(self, chunk: bytes) -> None:
         *lines, self._pending = (self._pending + chunk).split(b"\n")
         for line in lines:
             with contextlib.suppress(ValueError, KeyError, TypeError):
                 self.returncode = int(json.loads(line)["exit"])
+
+    def _read(self, timeout: float) -> None:
+        sources = [s for s in (self._connection, self._exit_read) if s is not None]
+        if self.returncode is not None or not sources:
+            return
+        ready, _, _ = select.select(sources, [], [], max(0.0, timeout))
+        if self._exit_read is not None and self._exit_read in ready:
+            chunk = os.read(self._exit_read, 64)
+            self._exit_pending += chunk
+            if self._exit_pending.endswith(b"\n"):
+                self.returncode = int(self._exit_pending)
+            elif not chunk:  # ended without saying how (a signal): the server's word decides
+                os.close(self._exit_read)
+                self._exit_read = None
+        if self.returncode is None and self._connection is not None and self._connection in ready:
+            try:
+                chunk = self._connection.recv(4096)
+            except OSError:
+                chunk = b""
+            if chunk:
+                self._take_messages(chunk)
+            else:  # the server is gone; the child's own pipe still tells whether it runs
+                self._connection.close()
+                self._connection = None
+        if self.returncode is None and self._connection is None and self._exit_read is None:
+            self.returncode = 255  # the child and its server both ended without a word: never a success
 
     def poll(self) -> int | None:
         self._read(0)
@@ -136,10 +169,10 @@ class RemoteProcess:
             self._read(min(remaining, 3600.0))
         return self.returncode
 
-    def _signal(self, number: int, group: bool, direct: bool = False) -> None:
+    def _signal(self, number: int, group: bool) -> None:
         if self.returncode is not None:
             return
-        if direct:
+        if self._connection is None:  # no server to reap it: while its pipe is open, the pid is still the child's
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 (os.killpg if group else os.kill)(self.pid, number)
             return
@@ -160,7 +193,12 @@ class RemoteProcess:
 
     def close(self) -> None:
         """Let go of the server's connection (the server kills the child's group if it still runs)."""
-        self._connection.close()
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        if self._exit_read is not None:
+            os.close(self._exit_read)
+            self._exit_read = None
 
 
 def kill_group(process: subprocess.Popen[bytes] | RemoteProcess) -> None:
@@ -179,6 +217,9 @@ def spawn(kind: str, argv: Sequence[str], env: Mapping[str, str], cwd: Path, des
     # Linux only: the server checks each peer's user with SO_PEERCRED.
     if not enabled(env) or not hasattr(socket, "SO_PEERCRED") or not hasattr(os, "fork"):
         return None
+    # A relative PYTHONPATH entry means another directory for each check (the server starts in `/`).
+    if any(not entry or not os.path.isabs(entry) for entry in env.get("PYTHONPATH", "/").split(os.pathsep)):
+        return None
     idle = idle_seconds(env)
     directory = runtime_dir(env)
     path = directory / f"{kind}-{server_key(kind, env)}.sock"
@@ -189,30 +230,43 @@ def spawn(kind: str, argv: Sequence[str], env: Mapping[str, str], cwd: Path, des
         connection = _connect(path)
     if connection is None:
         return None
+    exit_read, exit_write = os.pipe()
+    exit_fd = max([*descriptors, 2]) + 1
     request = {"argv": list(argv), "env": dict(env), "cwd": str(cwd), "umask": _current_umask(),
-               "targets": list(descriptors), "program": str(program) if program else None,
-               "package": str(PACKAGE_DIR), "path0": path0}
+               "targets": [*descriptors, exit_fd], "program": str(program) if program else None,
+               "package": str(PACKAGE_DIR), "path0": path0, "exit_fd": exit_fd,
+               "ignored": [n for n in _KEPT_IGNORED if signal.getsignal(n) == signal.SIG_IGN]}
     body = json.dumps(request).encode()
     try:
-        socket.send_fds(connection, [len(body).to_bytes(4, "big") + body], list(descriptors.values()))
-        answer = _first_line(connection, START_TIMEOUT_SECONDS)
+        socket.send_fds(connection, [len(body).to_bytes(4, "big") + body], [*descriptors.values(), exit_write])
+        answer, rest = _first_line(connection, START_TIMEOUT_SECONDS)
     except OSError:
-        answer = {}
+        answer, rest = {}, b""
+    finally:
+        os.close(exit_write)
     if "pid" not in answer:
         connection.close()
+        os.close(exit_read)
         return None
-    return RemoteProcess(connection, int(answer["pid"]), argv)
+    return RemoteProcess(connection, int(answer["pid"]), argv, exit_read, rest)
 
 
 _FORWARDED_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+_KEPT_IGNORED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+"""Signals a new process would start with ignored when the check ignores them (`nohup`, a shell's `&`)."""
 
 
 def run_cli(argv: Sequence[str]) -> int | None:
     """`rampart check <argv>` run by the CLI's warm server, this process only its stand-in: the same descriptors
     (terminal included), environment and directory, signals passed on (Ctrl-C interrupts the check), its exit code
     returned. None: not run there (another command, help, no server); run it here."""
-    if not argv or argv[0] != "check" or "-h" in argv or "--help" in argv:
+    if not argv or argv[0] != "check" or "-h" in argv or "--help" in argv or _unusual_interpreter():
         return None
+    for fd in (0, 1, 2):  # a closed one would be taken by the server's socket and handed over as the terminal
+        try:
+            os.fstat(fd)
+        except OSError:
+            return None
     try:
         process = spawn("cli", ["rampart", *argv], os.environ, Path.cwd(), {0: 0, 1: 1, 2: 2},
                         path0=sys.path[0] if not sys.flags.safe_path and sys.path else None)
@@ -223,14 +277,25 @@ def run_cli(argv: Sequence[str]) -> int | None:
     previous = {}
     for name in _FORWARDED_SIGNALS:
         number = getattr(signal, name)
-        previous[number] = signal.signal(number, lambda received, _frame: process.send_signal(received))
+        if signal.getsignal(number) != signal.SIG_IGN:  # ignored here (nohup): ignored by the child as well
+            previous[number] = signal.signal(number, lambda received, _frame: process.send_signal(received))
     try:
         code = process.wait()
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
         process.close()
+    if code < 0:  # the check died of a signal: so does its stand-in, as the caller would see it die
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
     return code if code >= 0 else 128 - code
+
+
+def _unusual_interpreter() -> bool:
+    """Started with options the CLI server's interpreter was not (-O, -I, -E, -s, -X, -W, dev mode)."""
+    flags = sys.flags
+    return bool(flags.optimize or flags.isolated or flags.ignore_environment or flags.no_user_site
+                or flags.dev_mode or sys.warnoptions or getattr(sys, "_xoptions", None))
 
 
 def spawn_pack_host(command: Sequence[str], env: Mapping[str, str], pack_dir: Path,
@@ -243,7 +308,7 @@ def spawn_pack_host(command: Sequence[str], env: Mapping[str, str], pack_dir: Pa
     try:
         with open(os.devnull, "rb") as devnull:
             process = spawn("pack", command[2:], env, pack_dir, descriptors={
-                0: devnull.fileno(), 1: out[1], 2: err[1], **{fd: fd for fd in host_fds}})
+                0: stdin_or(devnull), 1: out[1], 2: err[1], **{fd: fd for fd in host_fds}})
     finally:
         os.close(out[1])
         os.close(err[1])
@@ -253,6 +318,15 @@ def spawn_pack_host(command: Sequence[str], env: Mapping[str, str], pack_dir: Pa
         return None
     process.stdout, process.stderr = os.fdopen(out[0], "rb"), os.fdopen(err[0], "rb")
     return process
+
+
+def stdin_or(devnull: Any) -> int:
+    """This process's stdin, which a process it started would inherit; `devnull`'s when it has none."""
+    try:
+        os.fstat(0)
+    except OSError:
+        return int(devnull.fileno())
+    return 0
 
 
 def _private_directory(directory: Path) -> bool:
@@ -271,19 +345,21 @@ def _connect(path: Path) -> socket.socket | None:
     return connection
 
 
-def _first_line(connection: socket.socket, timeout: float) -> dict[str, Any]:
+def _first_line(connection: socket.socket, timeout: float) -> tuple[dict[str, Any], bytes]:
+    """The server's first answer, and what came after it in the same read (the child's exit may have)."""
     connection.settimeout(timeout)
     data = b""
-    while not data.endswith(b"\n"):
+    while b"\n" not in data:
         chunk = connection.recv(4096)
         if not chunk:
-            return {}
+            return {}, b""
         data += chunk
     connection.settimeout(None)
+    line, _, rest = data.partition(b"\n")
     with contextlib.suppress(ValueError):
-        answer = json.loads(data)
-        return answer if isinstance(answer, dict) else {}
-    return {}
+        answer = json.loads(line)
+        return (answer if isinstance(answer, dict) else {}), rest
+    return {}, b""
 
 
 def _start_server(kind: str, path: Path, env: Mapping[str, str], idle: float) -> bool:
@@ -294,7 +370,8 @@ def _start_server(kind: str, path: Path, env: Mapping[str, str], idle: float) ->
                str(idle)]
     try:
         starter = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,  # noqa: S603
-                                   stderr=subprocess.DEVNULL, env=dict(env), cwd="/", pass_fds=(write_fd,),
+                                   stderr=subprocess.DEVNULL, env=server_environment(env), cwd="/",
+                                   pass_fds=(write_fd,),
                                    start_new_session=True)
     except OSError:
         os.close(read_fd)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import faulthandler
+import fcntl
 import gc
 import json
 import os
@@ -97,7 +98,7 @@ class Server:
     def listen(self) -> None:
         # Bound beside the final path, then renamed over it: a check never connects to a half-made socket, and of
         # two servers started at once the later one wins the path (the other idles out).
-        partial = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+        partial = self.path.with_name(f".{os.getpid() % 10**7:07d}")
         with contextlib.suppress(FileNotFoundError):
             partial.unlink()
         old_umask = os.umask(0o177)
@@ -139,6 +140,7 @@ class Server:
                 with contextlib.suppress(OSError):
                     if self.still_ours():
                         self.path.unlink()
+                        os.unlink(f"{self.path}.served")
                 return
 
     def _accept(self) -> None:
@@ -151,9 +153,8 @@ class Server:
                 connection.close()
                 return
             connection.setblocking(True)
-            connection.settimeout(10)
             try:
-                request, fds = _receive_request(connection)
+                request, fds = _receive_request(connection, time.monotonic() + 2)
             except (OSError, ValueError) as exc:
                 _send(connection, {"error": f"unreadable request: {exc}"})
                 connection.close()
@@ -180,23 +181,34 @@ class Server:
             connection.close()
             return
         if pid == 0:
+            connection.close()  # the check must see the server's end close when the server goes, not the child
             self._become_child(request, fds)  # never returns
         for fd in fds:
             os.close(fd)
         _after_fork(self.kind)
+        self._note_served(pid)
         self.children[pid] = connection
         self.owners[connection] = pid
         connection.setblocking(False)
         self.selector.register(connection, selectors.EVENT_READ, "client")
         _send(connection, {"pid": pid})
 
+    def _note_served(self, pid: int) -> None:
+        """One line per child forked (`<pid> <kind>`), beside the socket: what tests and people can see was served."""
+        with contextlib.suppress(OSError), open(f"{self.path}.served", "a", encoding="utf-8") as log:
+            log.write(f"{pid} {self.kind}\n")
+
     def _become_child(self, request: dict[str, Any], fds: list[int]) -> None:
         code = 1
+        exit_fd = int(request.get("exit_fd") or -1)
         try:
             signal.set_wakeup_fd(-1)
-            for number in (signal.SIGCHLD, signal.SIGTERM, signal.SIGPIPE):
-                signal.signal(number, signal.SIG_DFL if number != signal.SIGPIPE else signal.SIG_IGN)
-            signal.signal(signal.SIGINT, signal.default_int_handler)
+            # As a new interpreter started by the check would have them: what the check ignores stays ignored.
+            ignored = set(request.get("ignored") or ())
+            for number in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+                signal.signal(number, signal.SIG_IGN if number in ignored else signal.SIG_DFL)
+            signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+            signal.signal(signal.SIGINT, signal.SIG_IGN if signal.SIGINT in ignored else signal.default_int_handler)
             self.selector.close()
             self.listener.close()
             for other in self.owners:
@@ -226,6 +238,8 @@ class Server:
             with contextlib.suppress(Exception):
                 sys.stdout.flush()
                 sys.stderr.flush()
+            with contextlib.suppress(OSError):  # the check learns the code even if the server is gone by now
+                os.write(exit_fd, f"{code}\n".encode())
             os._exit(code)
 
     def _from_client(self, connection: Any) -> None:
@@ -251,8 +265,8 @@ class Server:
         for pid in list(self.children):
             try:
                 done, status = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                done, status = pid, 0
+            except ChildProcessError:  # reaped by someone else: its status is unknown, never a success
+                done, status = pid, 255 << 8
             if done:
                 connection = self.children.pop(pid)
                 self.last_activity = time.monotonic()
@@ -295,10 +309,7 @@ def _exit_code(code: Any) -> int:
 
 def _signal(pid: int, number: int, group: bool) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        if group:
-            os.killpg(pid, number)
-        else:
-            os.kill(pid, number)
+        (os.killpg if group else os.kill)(pid, number)
 
 
 def _place_descriptors(fds: list[int], targets: list[int]) -> None:
@@ -306,7 +317,7 @@ def _place_descriptors(fds: list[int], targets: list[int]) -> None:
     if len(fds) != len(targets):
         raise ValueError("descriptors and their numbers differ in count")
     high = max([*targets, *fds, 2]) + 1
-    moved = [_dup_above(fd, high) for fd in fds]
+    moved = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, high) for fd in fds]
     for fd in fds:
         os.close(fd)
     for fd, target in zip(moved, targets, strict=True):
@@ -315,13 +326,10 @@ def _place_descriptors(fds: list[int], targets: list[int]) -> None:
         os.close(fd)
 
 
-def _dup_above(fd: int, low: int) -> int:
-    import fcntl
-
-    return fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, low)
-
-
-def _receive_request(connection: socket.socket) -> tuple[dict[str, Any], list[int]]:
+def _receive_request(connection: socket.socket, deadline: float) -> tuple[dict[str, Any], list[int]]:
+    """The request, whole within the deadline: the server serves one request at a time, so a client that connects
+    and sends nothing holds up the others for two seconds at most."""
+    connection.settimeout(max(0.01, deadline - time.monotonic()))
     data, fds, _, _ = socket.recv_fds(connection, 65536, MAX_FDS)
     if len(data) < HEADER.size:
         raise ValueError("no request")
@@ -330,6 +338,7 @@ def _receive_request(connection: socket.socket) -> tuple[dict[str, Any], list[in
         raise ValueError("request too large")
     body = bytearray(data[HEADER.size:])
     while len(body) < size:
+        connection.settimeout(max(0.01, deadline - time.monotonic()))
         chunk = connection.recv(min(65536, size - len(body)))
         if not chunk:
             raise ValueError("request cut short")

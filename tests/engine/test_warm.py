@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -16,7 +17,7 @@ import pytest
 
 from rampart.cli import main
 from rampart.engine import warm
-from tests.support.warm_servers import server_pids, warm_servers
+from tests.support.warm_servers import served, server_pids, warm_servers
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -48,6 +49,7 @@ def test_the_project_stacks_report_the_same_from_a_warm_server(tmp_path, servers
     assert set(started) == {"cli", "worker", "pack"}
     second = check_json(tmp_path, "second", *stacks)
     assert server_pids(servers) == started  # reused, not started again
+    assert (served(servers, "worker"), served(servers, "pack")) == (2, 2)
     assert first == cold
     assert second == cold
     assert json.loads(cold[1])["stacks"][0]["summary"]["resources"] > 100
@@ -94,6 +96,7 @@ def test_each_check_gets_its_own_environment_directory_and_umask(tmp_path, capsy
             os.umask(previous)
         pids.append(server_pids(servers))
     assert pids[0].keys() == {"worker", "pack"} and pids[1] == pids[0]  # one server of each, for both checks
+    assert served(servers, "worker") == 2
     assert [s["mark"] for s in seen] == ["first", "second"]
     assert [s["umask"] for s in seen] == ["0o22", "0o77"]
     for outputs in seen:
@@ -186,9 +189,12 @@ def test_the_server_key_follows_what_its_imports_depend_on(tmp_path, monkeypatch
     assert warm.server_key("worker", base) == key
     assert warm.server_key("pack", base) != key
     # Read per check, not while importing: the same server.
-    assert warm.server_key("worker", {**base, "PULUMI_CONFIG": "{}", "AWS_REGION": "eu-west-1", "PATH": "/x"}) == key
-    for changed in ({"RAMPART_SDK_HINTS": "0"}, {"PYTHONHASHSEED": "1"}, {"HOME": "/home/b"}, {"LANG": "C"}):
+    assert warm.server_key("worker", {**base, "PULUMI_CONFIG": "{}", "AWS_REGION": "eu-west-1"}) == key
+    for changed in ({"RAMPART_SDK_HINTS": "0"}, {"PYTHONHASHSEED": "1"}, {"HOME": "/home/b"}, {"LANG": "C"},
+                    {"PATH": "/x"}, {"PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION": "python"}, {"GRPC_VERBOSITY": "debug"}):
         assert warm.server_key("worker", {**base, **changed}) != key, changed
+    # A server is started with those variables only: no check's secret stays in it.
+    assert warm.server_environment({**base, "AWS_SECRET_ACCESS_KEY": "s3cr3t", "GITHUB_TOKEN": "t"}) == base
     os.utime(module, ns=(0, 10**9))
     assert warm.server_key("worker", base) != key
     key = warm.server_key("worker", base)
@@ -224,3 +230,58 @@ def test_a_copy_of_rampart_elsewhere_gets_servers_of_its_own(tmp_path, monkeypat
     mine = warm.server_key("worker", base)
     monkeypatch.setattr(warm, "PACKAGE_DIR", copy)
     assert warm.server_key("worker", base) != mine
+
+
+def test_an_answer_and_an_exit_read_at_once_are_both_taken():
+    """On a loaded machine the server's `pid` line and the child's `exit` line can arrive in one read: the check
+    then must not be taken as unanswered (and run a second time)."""
+    ours, theirs = socket.socketpair()
+    theirs.sendall(b'{"pid": 4242}\n{"exit": 3}\n')
+    answer, rest = warm._first_line(ours, 5)
+    exit_read, exit_write = os.pipe()
+    os.close(exit_write)
+    process = warm.RemoteProcess(ours, answer["pid"], ["rampart"], exit_read, rest)
+    assert (answer, process.poll()) == ({"pid": 4242}, 3)
+    process.close()
+    theirs.close()
+
+
+def test_a_program_reads_the_same_stdin_served_or_not(tmp_path, servers):
+    program = echo_program(tmp_path)
+    (program / "__main__.py").write_text(ECHO_PROGRAM + "import sys\npulumi.export('stdin', sys.stdin.read())\n")
+    argv = ["--program", str(program), "--stack", "dev", "--policy-pack", str(TINY_PACK)]
+    outputs = []
+    for setting in ("0", "1", "1"):
+        done = subprocess.run([sys.executable, "-m", "rampart", "check", *argv, "--format", "json"], input="piped\n",
+                              capture_output=True, text=True, env={**os.environ, "RAMPART_WARM": setting}, check=True)
+        outputs.append(json.loads(done.stdout)["stacks"][0]["outputs"]["stdin"])
+    assert outputs == ["piped\n"] * 3
+    assert served(servers, "worker") == 2
+
+
+def test_a_relative_pythonpath_is_not_served_and_works_as_without_a_server(tmp_path, servers):
+    program = echo_program(tmp_path)
+    (program / "lib").mkdir()
+    (program / "lib" / "helper.py").write_text("NAME = 'helper'\n")
+    (program / "__main__.py").write_text(ECHO_PROGRAM + "import helper\npulumi.export('helper', helper.NAME)\n")
+    argv = ["--program", ".", "--stack", "dev", "--policy-pack", str(TINY_PACK), "--format", "json"]
+    for setting in ("0", "1", "1"):
+        done = subprocess.run([sys.executable, "-m", "rampart", "check", *argv], capture_output=True, text=True,
+                              cwd=program, check=False,
+                              env={**os.environ, "RAMPART_WARM": setting, "PYTHONPATH": "lib"})
+        assert json.loads(done.stdout)["stacks"][0]["outputs"]["helper"] == "helper", done.stderr
+    assert served(servers, "worker") == served(servers, "cli") == 0
+
+
+def test_niceness_and_limits_are_part_of_the_key(monkeypatch):
+    import resource
+
+    environ = dict(os.environ)
+    key = warm.server_key("worker", environ)
+    soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
+    resource.setrlimit(resource.RLIMIT_CORE, (0 if soft else min(1, hard), hard))
+    try:
+        assert warm.server_key("worker", environ) != key
+    finally:
+        resource.setrlimit(resource.RLIMIT_CORE, (soft, hard))
+    assert warm.server_key("worker", environ) == key

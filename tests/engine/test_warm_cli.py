@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.warm_servers import server_pids, warm_servers
+from tests.support.warm_servers import served, server_pids, warm_servers
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -45,11 +45,12 @@ def shown(done: subprocess.CompletedProcess[str]) -> tuple[int, str, str]:
 def test_a_served_check_shows_what_a_check_in_its_own_process_shows(servers, argv):
     cold = shown(rampart(*argv, warm="0"))
     first = rampart(*argv, warm="1")
-    assert "cli" in server_pids(servers)  # the first one started the servers, and was served
-    served = shown(rampart(*argv, warm="1"))
+    assert served(servers, "cli") == 1  # the first one started the servers, and was served
+    second = shown(rampart(*argv, warm="1"))
+    assert served(servers, "cli") == 2
     assert shown(first) == cold
-    assert served == cold
-    assert "Traceback" not in served[2]
+    assert second == cold
+    assert "Traceback" not in second[2]
 
 
 def test_help_and_other_commands_are_not_served(servers):
@@ -93,3 +94,42 @@ def _children_of(parents) -> list[int]:
             if int(fields[1]) in parents and fields[0] != "Z":
                 found.append(int(entry))
     return found
+
+
+def slow_program(tmp_path: Path, seconds: float) -> list[str]:
+    program = tmp_path / "slow"
+    program.mkdir()
+    (program / "__main__.py").write_text(f"import time\nimport pulumi\ntime.sleep({seconds})\npulumi.export('x', 1)\n")
+    (program / "Pulumi.yaml").write_text("name: slow\nruntime: python\n")
+    (program / "Pulumi.dev.yaml").write_text("config: {}\n")
+    return ["check", "--program", str(program), "--stack", "dev", "--policy-pack", str(FIXTURES / "packs" / "tiny"),
+            "--format", "json"]
+
+
+def test_a_check_whose_cli_server_dies_midway_still_ends_with_its_own_code(tmp_path, servers):
+    argv = slow_program(tmp_path, 4)
+    cold = rampart(*argv, warm="0")
+    rampart(*argv, warm="1")  # starts the servers
+    cli_server = server_pids(servers)["cli"]
+    client = subprocess.Popen([sys.executable, "-m", "rampart", *argv], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env={**os.environ, "RAMPART_WARM": "1"})
+    time.sleep(2)
+    os.kill(cli_server, signal.SIGKILL)
+    stdout, stderr = client.communicate(timeout=120)
+    assert (client.returncode, stdout) == (cold.returncode, cold.stdout), stderr
+    assert served(servers, "cli") == 2
+
+
+def test_a_check_that_ignores_hangup_keeps_ignoring_it_when_served(tmp_path, servers):
+    """`nohup rampart check ... &`: a hangup neither stops the stand-in nor reaches the check."""
+    argv = slow_program(tmp_path, 3)
+    cold = rampart(*argv, warm="0")
+    rampart(*argv, warm="1")
+    client = subprocess.Popen([sys.executable, "-m", "rampart", *argv], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env={**os.environ, "RAMPART_WARM": "1"},
+                              preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))  # noqa: PLW1509
+    time.sleep(1.5)
+    client.send_signal(signal.SIGHUP)
+    stdout, stderr = client.communicate(timeout=120)
+    assert (client.returncode, stdout) == (cold.returncode, cold.stdout), stderr
+    assert served(servers, "cli") == 2

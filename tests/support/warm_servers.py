@@ -50,3 +50,8 @@ def warm_servers(monkeypatch: pytest.MonkeyPatch, idle_seconds: str = "120") -> 
     finally:
         stop_servers(directory)
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def served(directory: Path, kind: str) -> int:
+    """How many children the servers of `kind` in `directory` have forked (each server's `.served` log)."""
+    return sum(len(log.read_text().splitlines()) for log in directory.glob(f"{kind}-*.sock.served"))
