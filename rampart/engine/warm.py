@@ -76,6 +76,11 @@ def runtime_dir(environ: Mapping[str, str] = os.environ) -> Path:
     return local_files.user_cache_dir(RUNTIME_ENV, "run", environ)
 
 
+LEADING_PATH_ENTRIES = 0 if sys.flags.safe_path else 1
+"""How many entries at the front of sys.path are this process's own (the script's or working directory), not
+the interpreter's: a served CLI has the one its stand-in was started with (warm_server sets it)."""
+
+
 def server_key(kind: str, environ: Mapping[str, str]) -> str:
     """What the server's imports depend on; another value, another server."""
     digest = hashlib.sha256(f"{kind}\0{sys.executable}\0{sys.version}\0".encode())
@@ -94,7 +99,7 @@ def server_key(kind: str, environ: Mapping[str, str]) -> str:
                 info = os.stat(os.path.join(directory, name))
                 digest.update(f"{directory}/{name}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
     # Not this process's sys.path[0] (the script's or working directory): the server runs without one (-P).
-    for entry in sys.path[0 if sys.flags.safe_path else 1:]:
+    for entry in sys.path[LEADING_PATH_ENTRIES:]:
         with contextlib.suppress(OSError):
             digest.update(f"{entry}\0{os.stat(entry or '.').st_mtime_ns}\0".encode())
     return digest.hexdigest()[:24]

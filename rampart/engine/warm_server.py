@@ -36,6 +36,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from rampart.engine import warm
+
 HEADER = struct.Struct(">I")
 MAX_REQUEST_BYTES = 8 * 1024 * 1024
 MAX_FDS = 16
@@ -225,6 +227,7 @@ class Server:
                 sys.path.insert(0, str(HOST.parent))
             elif request.get("path0"):  # the CLI's, as it was started (`python -m rampart`: its directory)
                 sys.path.insert(0, request["path0"])
+                warm.LEADING_PATH_ENTRIES = 1
             sys.argv = list(request["argv"])
             if os.environ.get("PYTHONFAULTHANDLER"):
                 faulthandler.enable()
@@ -298,10 +301,8 @@ def _run(kind: str) -> int:
 
 
 def _exit_code(code: Any) -> int:
-    if code is None:
-        return 0
-    if isinstance(code, int):
-        return code
+    if code is None or isinstance(code, int):
+        return code or 0
     with contextlib.suppress(Exception):
         print(code, file=sys.stderr)
     return 1

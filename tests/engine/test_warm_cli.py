@@ -133,3 +133,14 @@ def test_a_check_that_ignores_hangup_keeps_ignoring_it_when_served(tmp_path, ser
     stdout, stderr = client.communicate(timeout=120)
     assert (client.returncode, stdout) == (cold.returncode, cold.stdout), stderr
     assert served(servers, "cli") == 2
+
+
+def test_a_new_file_in_the_directory_a_served_check_runs_in_starts_no_new_server(tmp_path, servers):
+    """`python -m rampart` puts its working directory first on the path; a served CLI's key for the worker and pack
+    servers must not depend on it (each new file there started two new servers)."""
+    argv = slow_program(tmp_path, 0)
+    program = Path(argv[2])
+    for name in ("first.json", "second.json", "third.json"):
+        rampart(*argv, "--output", name, warm="1", cwd=program)
+    assert len(list(servers.glob("worker-*.sock"))) == len(list(servers.glob("pack-*.sock"))) == 1
+    assert served(servers, "worker") == served(servers, "cli") == 3
