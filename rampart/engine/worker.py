@@ -198,12 +198,18 @@ def _preload_without_gc(program_dir: Path) -> sdk_loader.SdkFinder | None:
     sdk_class_speedups.install()
     gc.disable()
     try:
-        preload_sdk_modules(program_dir)
+        if program_dir.resolve() not in _PRELOADED_BY_SERVER:  # a warm server's child: done before the fork
+            preload_sdk_modules(program_dir)
     finally:
         gc.freeze()
         gc.enable()
     gc.set_threshold(_GC_FIRST_GENERATION, *gc.get_threshold()[1:])
     return finder
+
+
+_PRELOADED_BY_SERVER: set[Path] = set()
+"""Program directories whose SDK modules this process's warm server imported for it (the scan of the program's
+files and the imports would find nothing new in the child)."""
 
 
 def preload_in_server(program_dir: Path) -> None:
@@ -214,6 +220,7 @@ def preload_in_server(program_dir: Path) -> None:
     try:
         preload_sdk_modules(program_dir)
         resolved = program_dir.resolve()
+        _PRELOADED_BY_SERVER.add(resolved)
         sdk_hints.warm(list(_named_sdk_classes(program_dir)), sdk_loader.cache_dir(),
                        lambda module: sdk_loader.is_generated_module(module, resolved))
     finally:

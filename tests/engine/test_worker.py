@@ -37,3 +37,24 @@ def test_preload_loads_shared_libraries_the_program_imports_then_freezes_them_ou
     imported, collector = completed.stdout.strip().splitlines()
     assert imported == "True True False False"
     assert collector == "True True True"
+
+
+def test_a_runner_forked_by_a_warm_server_does_not_scan_and_import_again(tmp_path):
+    """The worker server imports what the program names just before it forks the runner (preload_in_server); the
+    runner's own preload then skips the scan of the program's files. Any other program is preloaded as before."""
+    (tmp_path / "__main__.py").write_text("import pulumi_aws as aws\nqueue = aws.sqs.Queue('q')\n")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "__main__.py").write_text("import pulumi_aws as aws\ntopic = aws.sns.Topic('t')\n")
+    probe = (
+        "from pathlib import Path; from rampart.engine import worker\n"
+        f"program, other = Path({str(tmp_path)!r}), Path({str(other)!r})\n"
+        "worker.preload_in_server(program)\n"
+        "scans = []\n"
+        "real = worker.preload_sdk_modules\n"
+        "worker.preload_sdk_modules = lambda d: scans.append(d.name) or real(d)\n"
+        "worker._preload_without_gc(program); worker._preload_without_gc(other)\n"
+        "print(scans)"
+    )
+    completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert completed.stdout.strip() == "['other']"
