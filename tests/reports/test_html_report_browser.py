@@ -75,6 +75,9 @@ def _visible(page) -> list[tuple[str, str, str, str]]:
 
 def _select(page, **wanted: str) -> None:
     page.locator("#filters button[type=reset]").click()
+    # The page re-filters in a timeout after the reset (the reset event comes before the controls are reset): a
+    # timeout queued now runs after it, so the rows are read once the page has applied the reset.
+    page.evaluate("() => new Promise(resolve => setTimeout(resolve, 0))")
     for name, value in wanted.items():
         page.select_option(f"select[name={name}]", value)
 
