@@ -8,6 +8,7 @@ smallest and the largest generated stack: program plus pack, end to end, as a us
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
@@ -89,6 +91,17 @@ def generated_project(workdir: Path, sizes: list[int]) -> Path:
     return project
 
 
+@contextlib.contextmanager
+def warm_servers(workdir: Path) -> Iterator[None]:
+    """This benchmark's own warm servers (rampart/engine/warm.py, a private runtime directory), stopped at its end."""
+    runtime = workdir / "run"
+    os.environ.update(RAMPART_WARM="1", RAMPART_RUNTIME_DIR=str(runtime))
+    try:
+        yield
+    finally:
+        subprocess.run(["pkill", "-f", f"rampart.engine.warm_server .* {runtime}/"], check=False)  # noqa: S607
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
@@ -99,21 +112,16 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="rampart-bench-") as tmp:
         project = generated_project(Path(tmp), sizes)
-        # Warm servers of this benchmark's own (rampart/engine/warm.py), stopped at its end; and new processes for
-        # every check (RAMPART_WARM=0), as a CI job's one check runs.
-        runtime = Path(tmp) / "run"
-        env = {**os.environ, "RAMPART_WARM": "1", "RAMPART_RUNTIME_DIR": str(runtime)}
-        cold_env = {**os.environ, "RAMPART_WARM": "0"}
         cases = [("project stacks (production + staging)", ["production", "staging"], None),
                  *((f"generated stack, {size} service(s)", [f"bench-{size}"], size) for size in sizes)]
-        try:
+        with warm_servers(Path(tmp)):
+            # New processes for every check as well (RAMPART_WARM=0), as a CI job's one check runs.
+            env, cold_env = dict(os.environ), {**os.environ, "RAMPART_WARM": "0"}
             for case, stacks, size in cases:
                 seconds, resources, code = timed_check(project, stacks, args.repeat, env)
                 cold_seconds, _, _ = timed_check(project, stacks, args.repeat, cold_env)
                 rows.append({"case": case, **({"services": size} if size else {}), "seconds": seconds,
                              "coldStartSeconds": cold_seconds, "resources": resources, "exit": code})
-        finally:
-            subprocess.run(["pkill", "-f", f"rampart.engine.warm_server .* {runtime}/"], check=False)  # noqa: S607
 
     generated = [r for r in rows if "services" in r]
     first, last = generated[0], generated[-1]

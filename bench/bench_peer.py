@@ -16,7 +16,6 @@ Writes bench/results/peer.json.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import resource
@@ -25,12 +24,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_check import generated_project  # noqa: E402 (bench scripts run as files, not as a package)
+from bench_check import generated_project, warm_servers  # noqa: E402 (bench scripts run as files, not as a package)
 
 ROOT = Path(__file__).resolve().parents[1]
 CDK_APP = ROOT / "bench" / "cdk" / "app.js"
@@ -283,17 +281,6 @@ def main() -> None:
     document.update({"repeat": args.repeat, "cacheFlags": cache_flags})
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "peer.json").write_text(json.dumps(document, indent=2))
-
-
-@contextlib.contextmanager
-def warm_servers(workdir: Path) -> Iterator[None]:
-    """This benchmark's own warm servers (a private runtime directory), stopped at its end."""
-    runtime = workdir / "run"
-    os.environ.update(RAMPART_WARM="1", RAMPART_RUNTIME_DIR=str(runtime))
-    try:
-        yield
-    finally:
-        subprocess.run(["pkill", "-f", f"rampart.engine.warm_server .* {runtime}/"], check=False)  # noqa: S607
 
 
 def warm_runs(program: Path, sizes: list[int], repeat: int, flags: list[str], cache_dir: Path) -> dict[str, Series]:

@@ -48,19 +48,26 @@ def _module_file(module_name: str) -> str | None:
     return path if isinstance(path, str) and path.endswith(".py") else None
 
 
-def _named_sdk_modules(value: Any, found: set[str]) -> None:
-    """The `pulumi*` modules of every class `value` (a type, a typing form, or a dict of them) names."""
+def _named_classes(value: Any, found: set[type]) -> set[type]:
+    """Every class `value` (a type, a typing form, or a dict of them) names."""
     if isinstance(value, dict):
         for item in value.values():
-            _named_sdk_modules(item, found)
-        return
-    if isinstance(value, type) and value.__module__.partition(".")[0].startswith("pulumi"):
-        found.add(value.__module__)
+            _named_classes(item, found)
+        return found
+    if isinstance(value, type):
+        found.add(value)
     for argument in typing.get_args(value):
-        _named_sdk_modules(argument, found)
+        _named_classes(argument, found)
     origin = typing.get_origin(value)
     if origin is not None and origin is not value:
-        _named_sdk_modules(origin, found)
+        _named_classes(origin, found)
+    return found
+
+
+def _named_sdk_modules(value: Any, found: set[str]) -> None:
+    """The `pulumi*` modules of every class `value` names."""
+    classes = _named_classes(value, set())
+    found.update(c.__module__ for c in classes if c.__module__.partition(".")[0].startswith("pulumi"))
 
 
 class HintCache:
@@ -196,18 +203,7 @@ def warm(classes: Iterator[type] | list[type], directory: Path, is_sdk_module: C
             except Exception:  # noqa: BLE001,S112 (what the SDK would raise on use is raised then, not here)
                 continue
             _WARMED[cls] = types
-            found: set[type] = set()
-            _sdk_classes(types, found)
+            found = {c for c in _named_classes(types, set()) if hasattr(c, "_pulumi_input_type")
+                     or hasattr(c, "_pulumi_output_type")}  # the SDK's input and output types
             pending.extend(found - seen)
     return len(seen)
-
-
-def _sdk_classes(value: Any, found: set[type]) -> None:
-    if isinstance(value, dict):
-        for item in value.values():
-            _sdk_classes(item, found)
-        return
-    if isinstance(value, type) and (hasattr(value, "_pulumi_input_type") or hasattr(value, "_pulumi_output_type")):
-        found.add(value)
-    for argument in typing.get_args(value):
-        _sdk_classes(argument, found)

@@ -155,6 +155,11 @@ def preload_sdk_modules(program_dir: Path) -> list[str]:
     Provider SDKs load their submodules lazily, and the biggest take a second or more each; imported here, before
     the fork, every stack's child gets them for free. Only SDK modules are imported, never the program's own.
     """
+    return _import_wanted(program_dir, _wanted_modules(program_dir))
+
+
+def _wanted_modules(program_dir: Path) -> dict[str, set[str]]:
+    """The SDK modules and shared libraries the program's files name, with the names they use from each."""
     wanted: dict[str, set[str]] = {"pulumi": set(), "pulumi.runtime": set(), "pulumi_aws": set()}
     for path in _program_files(program_dir):
         try:
@@ -168,6 +173,10 @@ def preload_sdk_modules(program_dir: Path) -> list[str]:
         for match in _LIBRARY_IMPORT.finditer(text):
             names = match["names"].replace("\n", ",").split(",") if match["names"] else []
             wanted.setdefault(match["src"] or match["mod"], set()).update(n.strip() for n in names if n.strip())
+    return wanted
+
+
+def _import_wanted(program_dir: Path, wanted: dict[str, set[str]]) -> list[str]:
     loaded = []
     for module_name, names in sorted(wanted.items()):
         top = module_name.partition(".")[0]
@@ -218,26 +227,25 @@ def preload_in_server(program_dir: Path) -> None:
     sdk_loader.install(program_dir)
     gc.disable()
     try:
-        preload_sdk_modules(program_dir)
+        wanted = _wanted_modules(program_dir)
+        _import_wanted(program_dir, wanted)
         resolved = program_dir.resolve()
         _PRELOADED_BY_SERVER.add(resolved)
-        sdk_hints.warm(list(_named_sdk_classes(program_dir)), sdk_loader.cache_dir(),
+        sdk_hints.warm(list(_named_sdk_classes(wanted)), sdk_loader.cache_dir(),
                        lambda module: sdk_loader.is_generated_module(module, resolved))
     finally:
         gc.freeze()
         gc.enable()
 
 
-def _named_sdk_classes(program_dir: Path) -> Iterator[type]:
+def _named_sdk_classes(wanted: dict[str, set[str]]) -> Iterator[type]:
     """The pulumi_aws resource classes the program's files name (`aws.ecs.Service`), and their `*Args`."""
-    for path in _program_files(program_dir):
-        with contextlib.suppress(OSError):
-            for module, name in set(_SDK_NAME.findall(path.read_text(encoding="utf-8", errors="ignore"))):
-                module_object = sys.modules.get(f"pulumi_aws.{module}")
-                for candidate in (name, f"{name}Args"):
-                    cls = getattr(module_object, candidate, None) if module_object is not None else None
-                    if isinstance(cls, type):
-                        yield cls
+    for module_name, names in wanted.items():
+        module = sys.modules.get(module_name) if module_name.startswith("pulumi_aws.") else None
+        for candidate in (c for name in names for c in (name, f"{name}Args")):
+            cls = getattr(module, candidate, None) if module is not None else None
+            if isinstance(cls, type):
+                yield cls
 
 
 _GC_FIRST_GENERATION = 1_000_000
