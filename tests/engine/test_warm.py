@@ -285,3 +285,13 @@ def test_niceness_and_limits_are_part_of_the_key(monkeypatch):
     finally:
         resource.setrlimit(resource.RLIMIT_CORE, (soft, hard))
     assert warm.server_key("worker", environ) == key
+
+
+def test_under_ci_a_check_starts_no_server_unless_asked(tmp_path, capsys, monkeypatch, servers):
+    """A CI job (GitHub Actions sets CI=true; so does .ci/run) runs one check: no server is started or left."""
+    assert (warm.enabled({"CI": "true"}), warm.enabled({"CI": "true", "RAMPART_WARM": "1"})) == (False, True)
+    assert (warm.enabled({}), warm.enabled({"RAMPART_WARM": "0"})) == (True, False)
+    monkeypatch.delenv("RAMPART_WARM")
+    monkeypatch.setenv("CI", "true")
+    outputs_of(capsys, echo_program(tmp_path), tmp_path / "report.json")
+    assert server_pids(servers) == {} and list(servers.iterdir()) == []
