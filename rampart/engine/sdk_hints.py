@@ -186,16 +186,20 @@ def remembered(directory: Path, is_sdk_module: Callable[[str], bool]) -> Iterato
 def warm(classes: Iterator[type] | list[type], directory: Path, is_sdk_module: Callable[[str], bool]) -> int:
     """The answers for `classes` and for every SDK input or output type their answers name, into this process's
     `_WARMED` (from the cache where it has them): a warm server does this before it forks a program's runner, so the
-    runner starts with them. Returns how many classes were answered."""
+    runner starts with them. A class warmed before, with what its answer names, is not walked again (the server
+    warms before every check). Returns how many classes were newly answered."""
     import pulumi._types as pulumi_types
 
+    pending = [cls for cls in classes if cls not in _WARMED]
+    if not pending:
+        return 0
     with remembered(directory, is_sdk_module) as cache:
         if cache is None:
             return 0
-        pending, seen = list(classes), set()
+        seen: set[type] = set()
         while pending:
             cls = pending.pop()
-            if cls in seen:
+            if cls in seen or cls in _WARMED:
                 continue
             seen.add(cls)
             try:

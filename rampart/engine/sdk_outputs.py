@@ -129,6 +129,14 @@ def _memoised_resource_types(resource_types: Any) -> Any:
     return memoised
 
 
+def _track_without_callback(self: Any) -> None:
+    """`Output._track`: the output's data kept in `SETTINGS.outputs` for the end of the run to wait on and raise from,
+    as the SDK keeps it, without the done-callback that takes it out once resolved (one loop step per output, a fifth
+    of a run's steps). A done output is passed over at no cost there (`sdk_speedups._wait_for_rpcs_linear`)."""
+    with pulumi_settings.SETTINGS.lock:
+        pulumi_settings.SETTINGS.outputs.add(self._data)
+
+
 def supported() -> bool:
     """Only an SDK whose outputs hold one `_OutputData` future (3.2xx and later) gets the direct path."""
     return _OutputData is not None and hasattr(pulumi.Output, "_from_data") and hasattr(
@@ -145,9 +153,14 @@ def installed() -> Iterator[None]:
         pulumi_resource.create_urn = create_urn_direct
     resource_types = pulumi_types.resource_types
     pulumi_types.resource_types = _memoised_resource_types(resource_types)
+    track = pulumi.Output.__dict__.get("_track")
+    if track is not None:
+        pulumi.Output._track = _track_without_callback
     try:
         yield
     finally:
+        if track is not None:
+            pulumi.Output._track = track
         pulumi_rpc.transfer_properties = original
         pulumi_resource.create_urn = _create_urn
         pulumi_types.resource_types = resource_types

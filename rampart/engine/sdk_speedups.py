@@ -249,19 +249,39 @@ async def _wait_for_rpcs_linear(await_all_outstanding_tasks: bool = True) -> Non
                     break
                 # Property outputs stay tracked once done (sdk_outputs.transfer_properties_direct): only what is
                 # still running is waited on, then every one is awaited in order (a done one at no cost).
-                running = [task for task in pending if not task.done()]
-                if running:
-                    # As the SDK raises the first failure it sees, not after every other output: one that never
-                    # resolves (a program's own future) must not hold a failure back until --program-timeout.
-                    await asyncio.wait(running, return_when=asyncio.FIRST_EXCEPTION)
-                    failed = next((task for task in pending if task.done() and not task.cancelled()
-                                   and task.exception() is not None), None)
+                if any(not task.done() for task in pending):
+                    await _run_ready_work(len(pending))
+                    running = [task for task in pending if not task.done()]
+                    failed = _first_failure(pending)
+                    if running and failed is None:
+                        # As the SDK raises the first failure it sees, not after every other output: one that never
+                        # resolves (a program's own future) must not hold a failure back until --program-timeout.
+                        await asyncio.wait(running, return_when=asyncio.FIRST_EXCEPTION)
+                        failed = _first_failure(pending)
                     if failed is not None and not all(task.done() for task in pending):
                         await failed
                 for task in pending:
                     await task
         if not rpc_manager.rpcs:
             break
+
+
+def _first_failure(pending: list[asyncio.Future]) -> asyncio.Future | None:
+    return next((task for task in pending if task.done() and not task.cancelled() and task.exception() is not None),
+                None)
+
+
+async def _run_ready_work(outputs: int) -> None:
+    """Step the loop while it has work ready: the program's body has just queued every registration, and offline
+    they all complete without waiting on anything outside the loop. `asyncio.wait` on the outputs still pending at
+    that moment (about 18 a resource) would put a done-callback on each, one more loop step apiece; after this only
+    what waits on something else (a thread, a timer, a future of the program's own) is left to wait on. Bounded, so
+    a program's own task that reschedules itself forever cannot keep the run from reaching the wait."""
+    ready = getattr(asyncio.get_running_loop(), "_ready", None)  # the asyncio loop's queue of ready callbacks
+    steps = 0
+    while ready and steps < 10 * outputs + 1000:
+        await asyncio.sleep(0)
+        steps += 1
 
 
 @contextlib.contextmanager

@@ -248,3 +248,20 @@ def test_classes_a_warm_server_answered_are_answered_in_a_later_run_without_the_
         pulumi_types._types_from_py_properties(lb.ListenerArgs)
     assert asked == []
     assert answer == SDK_TYPES(nested)
+
+
+def test_warming_classes_already_warmed_walks_nothing_again(tmp_path, monkeypatch):
+    """A warm server warms the program's classes before every check it forks: what it warmed before (with every type
+    their answers name) is not walked again, while a class it has not seen is."""
+    import pulumi_aws.lb as lb
+    import pulumi_aws.sqs as sqs
+
+    monkeypatch.setattr(sdk_hints, "_WARMED", {})
+    first = sdk_hints.warm([lb.Listener, lb.ListenerArgs], tmp_path, _sdk_only)
+    walked = []
+    real = sdk_hints._named_classes
+    monkeypatch.setattr(sdk_hints, "_named_classes", lambda types, seen: walked.append(1) or real(types, seen))
+    assert sdk_hints.warm([lb.Listener, lb.ListenerArgs], tmp_path, _sdk_only) == 0
+    assert walked == []
+    assert sdk_hints.warm([lb.Listener, sqs.Queue], tmp_path, _sdk_only) > 0 and walked
+    assert first > 10

@@ -295,3 +295,15 @@ def test_under_ci_a_check_starts_no_server_unless_asked(tmp_path, capsys, monkey
     monkeypatch.setenv("CI", "true")
     outputs_of(capsys, echo_program(tmp_path), tmp_path / "report.json")
     assert server_pids(servers) == {} and list(servers.iterdir()) == []
+
+
+@pytest.mark.parametrize(("kind", "modules"), [
+    ("worker", ["rampart.engine.worker", "rampart.engine.invokes"]),  # invokes: a program's first data source
+    ("pack", ["grpc", "pulumi_policy"]),
+    ("cli", ["rampart.engine.analyzer", "rampart.reports.sarif"]),
+])
+def test_each_server_kind_has_what_its_children_would_import_first(kind, modules):
+    probe = (f"import sys; from rampart.engine import warm_server; warm_server._prepare_kind({kind!r});"
+             f"print(*(m in sys.modules for m in {modules!r}))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert done.stdout.split() == ["True"] * len(modules)

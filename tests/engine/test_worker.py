@@ -58,3 +58,39 @@ def test_a_runner_forked_by_a_warm_server_does_not_scan_and_import_again(tmp_pat
     )
     completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert completed.stdout.strip() == "['other']"
+
+
+def test_preload_imports_top_level_aws_names_and_github_resources_the_program_names(tmp_path):
+    """`aws.get_caller_identity()`, `aws.Provider` and `github.Repository` live in modules their package loads on
+    first use: named, they are imported before the fork like `aws.ecs.Service`, so no runner imports them again."""
+    (tmp_path / "__main__.py").write_text(
+        "import pulumi_aws as aws\nimport pulumi_github as github\n"
+        "me = aws.get_caller_identity()\nrepo = github.Repository('r')\n")
+    probe = (
+        "import sys; from pathlib import Path; from rampart.engine import sdk_loader, worker;"
+        "sdk_loader.install(None);"  # the worker's SDK packages, which load a resource's module on first use
+        f"worker.preload_sdk_modules(Path({str(tmp_path)!r}));"
+        "print(*(m in sys.modules for m in ('pulumi_aws.get_caller_identity', 'pulumi_github.repository',"
+        " 'pulumi_github.branch_protection')))"
+    )
+    completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert completed.stdout.split() == ["True", "True", "False"]
+
+
+def test_a_servers_scan_of_unchanged_files_is_not_repeated_and_a_changed_file_is_read_again(tmp_path):
+    """The worker server scans the program's files before every fork (preload_in_server): a file whose text it has
+    scanned before is not matched again, and an edit is seen at the next check."""
+    from pathlib import Path
+
+    from rampart.engine import worker
+
+    (tmp_path / "__main__.py").write_text("import pulumi_aws as aws\nqueue = aws.sqs.Queue('q')\n")
+    worker._scan_text.cache_clear()
+    first = worker._wanted_modules(Path(tmp_path))
+    worker._wanted_modules(Path(tmp_path))
+    calls = [worker._scan_text.cache_info().misses]
+    (tmp_path / "__main__.py").write_text("import pulumi_aws as aws\ntopic = aws.sns.Topic('t')\n")
+    second = worker._wanted_modules(Path(tmp_path))
+    calls.append(worker._scan_text.cache_info().misses)
+    assert calls == [1, 2]
+    assert "pulumi_aws.sqs" in first and "pulumi_aws.sqs" not in second and "pulumi_aws.sns" in second
