@@ -17,6 +17,7 @@ from types import FrameType
 from typing import Any
 
 import pulumi._types as pulumi_types
+import pulumi.log as pulumi_log
 from google.protobuf import struct_pb2
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import resource as pulumi_resource
@@ -170,6 +171,24 @@ def _memoised_unwrap_type(unwrap_type: Any) -> Any:
     return unwrap
 
 
+def _scalars_hold_no_unknowns(contains_unknowns: Any) -> Any:
+    """The SDK's `rpc.contains_unknowns`, which every `_OutputData` asks of its value (a recursive walk with a set
+    of seen ids, even for a string): a value of exactly a plain scalar type holds none; anything else (a container,
+    an `Unknown`, a subclass) is the SDK's own walk."""
+
+    def scalars_hold_no_unknowns(value: Any) -> bool:
+        if type(value) in _SCALAR_TYPES:
+            return False
+        return contains_unknowns(value)
+
+    return scalars_hold_no_unknowns
+
+
+def _debug_line_not_made(msg: str, resource: Any = None, stream_id: Any = None, ephemeral: Any = None) -> None:
+    """`pulumi.log.debug` while a recording runs: its engine drops debug lines (recorder.RecordingEngine), so none is
+    made. The SDK logs three a registration, and one naming a resource is a task that waits on its URN."""
+
+
 @contextlib.contextmanager
 def installed() -> Iterator[None]:
     original = getattr(pulumi_resource, "_get_stack_trace", None)
@@ -179,6 +198,10 @@ def installed() -> Iterator[None]:
     unwrap_type = pulumi_types.unwrap_type
     pulumi_types.unwrap_type = _memoised_unwrap_type(unwrap_type)
     pulumi_rpc.serialize_property = _serialize_scalars_at_once(serialize_property)
+    contains_unknowns = pulumi_rpc.contains_unknowns
+    pulumi_rpc.contains_unknowns = _scalars_hold_no_unknowns(contains_unknowns)
+    debug = pulumi_log.debug
+    pulumi_log.debug = _debug_line_not_made
     # Only the mocks module's own names are replaced: the program's serialisation (its inputs, on the event loop)
     # is the SDK's, untouched. An SDK whose mocks module names them otherwise is left alone.
     mocks_names = {"rpc": _MockRpc(), "_sync_await": mock_sync_await}
@@ -190,6 +213,8 @@ def installed() -> Iterator[None]:
         yield
     finally:
         pulumi_rpc.serialize_property = serialize_property
+        pulumi_rpc.contains_unknowns = contains_unknowns
+        pulumi_log.debug = debug
         pulumi_types.unwrap_type = unwrap_type
         if original is not None:
             pulumi_resource._get_stack_trace = original
