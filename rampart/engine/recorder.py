@@ -8,6 +8,7 @@ what the policy pack needs and what component tests assert on.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -166,10 +167,20 @@ def _declaring_position(request: Any) -> dict[str, Any]:
     outside it: the program's line that led there."""
     positions = [request.sourcePosition, *(frame.pc for frame in request.stackTrace.frames)]
     for position in positions:
-        parsed = urlparse(position.uri)
-        if parsed.scheme == "file" and position.line and "site-packages" not in parsed.path:
-            return {"source_file": url2pathname(parsed.path), "source_line": int(position.line)}
+        path = _program_file(position.uri)
+        if path is not None and position.line:
+            return {"source_file": path, "source_line": int(position.line)}
     return {}
+
+
+@functools.lru_cache(maxsize=4096)
+def _program_file(uri: str) -> str | None:
+    """The local path a position's `file://` URI names, unless it is in site-packages (a program declares its
+    resources from a few files, so each is parsed once, not once a resource)."""
+    parsed = urlparse(uri)
+    if parsed.scheme != "file" or "site-packages" in parsed.path:
+        return None
+    return url2pathname(parsed.path)
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -226,10 +237,12 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         sdk_answers.take_last()  # nothing left over from an earlier call is taken for this one's answer
         self.mocks.registering.request = request
         try:
-            response = self._register_remote(request) if request.remote else super().RegisterResource(request)
+            with sdk_answers.answering_registration():
+                response = self._register_remote(request) if request.remote else super().RegisterResource(request)
         finally:
             self.mocks.registering.request = None
-        answer = sdk_answers.take_last()
+        unmade, answer = sdk_answers.take_unmade(), sdk_answers.take_last()
+        answer = unmade if unmade is not None else answer
         if answer is not None:
             response = sdk_answers.AnsweredResponse(response, answer)
         if request.type == STACK_TYPE:

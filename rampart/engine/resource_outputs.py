@@ -24,7 +24,7 @@ import importlib
 import keyword
 import re
 import sys
-from collections.abc import Container
+from collections.abc import Container, Iterable
 from typing import TYPE_CHECKING, Any
 
 from rampart.engine.shapes import Shaper, rules, snake, split_token
@@ -64,6 +64,22 @@ def derived_outputs(cloud: FakeCloud, type_token: str, name: str, physical: str,
         return {}
     values = _ResourceValues(cloud, type_token, name, physical)
     return values.of_class(cls, depth=0, skip=known, unset_arguments=argument_names(cls))
+
+
+def plan_classes(cloud: FakeCloud, classes: Iterable[type]) -> int:
+    """Work out the output plans of these SDK resource classes now (what `derived_outputs` does at a class's first
+    resource): a warm server does it for the classes a program names before it forks the program's runner, which
+    then starts with them (~10 ms of a 10-service check). Returns how many classes were planned."""
+    planned = 0
+    for cls in classes:
+        token = getattr(cls, "pulumi_type", None)  # @pulumi.type_token's, on classes of SDKs that have it
+        if isinstance(token, str) and resource_class(token) is cls:
+            try:
+                derived_outputs(cloud, token, "planned", "planned", known=())
+            except Exception:  # noqa: BLE001,S112 (what fails here fails at the program's own resource, as before)
+                continue
+            planned += 1
+    return planned
 
 
 @functools.cache

@@ -37,6 +37,8 @@ class _Remembered(threading.local):
     def __init__(self) -> None:
         self.by_struct: dict[int, tuple[Any, dict]] = {}
         self.last: Any = None
+        self.answering: bool = False
+        self.unmade: UnmadeAnswer | None = None
 
 
 _remembered = _Remembered()
@@ -65,6 +67,66 @@ def take_last() -> Any:
     """The Struct remembered last on this thread (the monitor call's answer), once."""
     struct, _remembered.last = _remembered.last, None
     return struct
+
+
+class UnmadeAnswer:
+    """A registration's plain answer where the response's Struct would be: the SDK's resolver reads it as itself
+    (`deserialize_plain`), so the Struct is never made. Anything else that reads it gets that Struct, made on first
+    read (`made`), exactly as `serialize_plain_properties` makes it."""
+
+    __slots__ = ("answer", "made")
+
+    def __init__(self, answer: dict) -> None:
+        self.answer = answer
+        self.made: Any = None
+
+    def struct(self) -> Any:
+        if self.made is None:
+            made = struct_pb2.Struct()
+            made.update({key: value for key, value in self.answer.items() if value is not None})
+            self.made = made
+        return self.made
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.struct(), name)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.struct()[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.struct()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.struct())
+
+    def __len__(self) -> int:
+        return len(self.struct())
+
+
+@contextlib.contextmanager
+def answering_registration() -> Iterator[None]:
+    """Around the mock monitor's RegisterResource: its answer may be left unmade (`leave_unmade`)."""
+    _remembered.unmade = None
+    _remembered.answering = True
+    try:
+        yield
+    finally:
+        _remembered.answering = False
+
+
+def leave_unmade(answer: dict) -> bool:
+    """True when `answer` is the answer of the registration being answered and holds no special signature: it is
+    kept as an UnmadeAnswer (`take_unmade`) instead of made into a Struct."""
+    if not _remembered.answering or _has_signature(answer):
+        return False
+    _remembered.answering = False  # the registration's one answer; anything serialised after it is made as always
+    _remembered.unmade = UnmadeAnswer(answer)
+    return True
+
+
+def take_unmade() -> UnmadeAnswer | None:
+    unmade, _remembered.unmade = _remembered.unmade, None
+    return unmade
 
 
 def _plain_value(value: Any, keep_unknowns: Any, keep_internal: Any) -> Any:
@@ -141,6 +203,8 @@ def _struct(struct: Any, keep_unknowns: Any, keep_internal: Any) -> dict:
 
 def _deserializing_remembered(deserialize_properties: Any) -> Any:
     def deserialize(props_struct: Any, keep_unknowns: Any = None, keep_internal: Any = None) -> Any:
+        if type(props_struct) is UnmadeAnswer:
+            return deserialize_plain(props_struct.answer, keep_unknowns, keep_internal)
         entry = _remembered.by_struct.pop(id(props_struct), None)
         if entry is not None and entry[0] is props_struct:
             return deserialize_plain(entry[1], keep_unknowns, keep_internal)
@@ -175,3 +239,4 @@ def installed() -> Iterator[None]:
         pulumi_rpc.deserialize_properties = original
         _remembered.by_struct.clear()
         _remembered.last = None
+        _remembered.unmade = None

@@ -34,7 +34,15 @@ from rampart.engine import sdk_deferred
 with sdk_deferred.deferred():  # this process's first `import pulumi`: what few programs use loads on first use
     import pulumi
 
-    from rampart.engine import local_files, program_errors, sdk_class_speedups, sdk_hints, sdk_loader
+    from rampart.engine import (
+        local_files,
+        program_errors,
+        resource_outputs,
+        sdk_class_speedups,
+        sdk_hints,
+        sdk_loader,
+    )
+    from rampart.engine.fake_outputs import FakeCloud
     from rampart.engine.protocol import STREAM_SUFFIX, signal_name
     from rampart.engine.recorder import ASSUME_EXISTING, FIRST_PREVIEW, Registration, record
     from rampart.engine.stackfile import load_project, load_stack
@@ -248,8 +256,9 @@ def preload_in_server(program_dir: Path) -> None:
         _import_wanted(program_dir, wanted)
         resolved = program_dir.resolve()
         _PRELOADED_BY_SERVER.add(resolved)
-        sdk_hints.warm(list(_named_sdk_classes(wanted)), sdk_loader.cache_dir(),
-                       lambda module: sdk_loader.is_generated_module(module, resolved))
+        classes = list(_named_sdk_classes(wanted))
+        sdk_hints.warm(classes, sdk_loader.cache_dir(), lambda module: sdk_loader.is_generated_module(module, resolved))
+        resource_outputs.plan_classes(FakeCloud(), classes)
     finally:
         gc.freeze()
         gc.enable()

@@ -275,3 +275,16 @@ def test_an_output_the_provider_marks_secret_is_a_secret(tmp_path):
     outputs = _run(tmp_path, ASSUME_EXISTING)["outputs"]
     assert isinstance(outputs["db_everything"], dict) and outputs["db_everything"].get(SECRET_SIG_KEY) == SECRET_SIG
     assert not isinstance(outputs["private_ip"], dict)  # nothing else turns secret
+
+
+def test_a_class_plan_is_made_once_for_every_resource_of_the_class():
+    """A stack declares many resources of one class (50 services: 400 alarms); the plan of its shape is the class's,
+    worked out at its first resource, while the values stay each resource's own."""
+    from rampart.engine import shapes
+
+    cloud = FakeCloud()
+    shapes._class_plan.cache_clear()
+    states = [cloud.new_resource("aws:cloudwatch/metricAlarm:MetricAlarm", f"alarm-{i}", {"threshold": 1})[1]
+              for i in range(5)]
+    assert shapes._class_plan.cache_info().misses == 1 and shapes._class_plan.cache_info().hits == 4
+    assert len({state["arn"] for state in states}) == 5

@@ -109,3 +109,39 @@ def test_an_answer_no_registration_claims_is_not_kept():
         latest = _answered({"yet another": "invoke"})
         # The registration's, until the SDK reads it, and only the latest unclaimed one (it may be claimed next).
         assert [entry[0] for entry in sdk_answers._remembered.by_struct.values()] == [claimed, latest]
+
+
+def test_a_registrations_plain_answer_is_never_made_into_a_struct(monkeypatch):
+    """A registration's answer goes to the SDK's resolver as itself (deserialize_plain): the Struct the mock monitor
+    would make of it (a tenth of the monitor's work), and copy into its response, is not made at all."""
+    import pulumi
+    import pulumi_aws as aws
+
+    from rampart.engine import recorder
+
+    updates = []
+    real_update = struct_pb2.Struct.update
+    monkeypatch.setattr(struct_pb2.Struct, "update", lambda self, values: updates.append(1) or real_update(self, values))
+
+    def program():
+        queues = [aws.sqs.Queue(f"queue-{index}") for index in range(5)]
+        pulumi.export("arns", pulumi.Output.all(*(queue.arn for queue in queues)))
+
+    recording = recorder.record(program, project="p", stack="dev", mode=recorder.ASSUME_EXISTING)
+    assert updates == []
+    assert [arn.split(":")[2] for arn in recording.outputs["arns"]] == ["sqs"] * 5
+
+
+def test_an_unmade_answer_is_its_struct_to_any_other_reader():
+    """Anything but the SDK's resolver that reads the answer (a newer SDK, a hook) gets the Struct the SDK would
+    have made, made on first read; the resolver gets what the SDK's deserialisation of that Struct gives."""
+    answer = {"arn": "arn:aws:x", "count": 2, "gone": None, "tags": {"a": "b"}}
+    unmade = sdk_answers.UnmadeAnswer(answer)
+    struct = struct_pb2.Struct()
+    struct.update({key: value for key, value in answer.items() if value is not None})
+    with sdk_answers.installed():
+        assert _as_text(pulumi_rpc.deserialize_properties(unmade)) == _as_text(_SDK_DESERIALIZE(struct))
+    assert unmade.made is None
+    assert unmade.fields == struct.fields and unmade.SerializeToString(deterministic=True) == struct.SerializeToString(
+        deterministic=True)
+    assert unmade["arn"] == "arn:aws:x" and "gone" not in unmade and len(unmade) == 3 and unmade.made is not None

@@ -136,6 +136,7 @@ def test_the_recording_is_the_same_with_the_sdks_own_paths(monkeypatch):
     monkeypatch.setattr(sdk_outputs, "supported", lambda: False)
     monkeypatch.setattr(sdk_inline, "_is_sdk_call", lambda func: False)
     monkeypatch.setattr(sdk_answers, "remember", lambda struct, answer: None)
+    monkeypatch.setattr(sdk_answers, "leave_unmade", lambda answer: False)
     assert registrations() == lean
 
 

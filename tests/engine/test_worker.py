@@ -94,3 +94,21 @@ def test_a_servers_scan_of_unchanged_files_is_not_repeated_and_a_changed_file_is
     calls.append(worker._scan_text.cache_info().misses)
     assert calls == [1, 2]
     assert "pulumi_aws.sqs" in first and "pulumi_aws.sqs" not in second and "pulumi_aws.sns" in second
+
+
+def test_a_worker_server_plans_the_outputs_of_the_classes_a_program_names_before_it_forks(tmp_path):
+    """`--assume-existing` answers every output of a resource from its class's plan (shapes._class_plan), worked out
+    at the class's first resource: a warm server works it out for the classes the program names, once, and every
+    runner it forks starts with it."""
+    (tmp_path / "__main__.py").write_text("import pulumi_aws as aws\nqueue = aws.sqs.Queue('q')\n")
+    probe = (
+        "from pathlib import Path; from rampart.engine import shapes, worker; "
+        "from rampart.engine.fake_outputs import FakeCloud\n"
+        f"worker.preload_in_server(Path({str(tmp_path)!r}))\n"
+        "planned = shapes._class_plan.cache_info().misses\n"
+        "FakeCloud().new_resource('aws:sqs/queue:Queue', 'queue', {'name': 'q'})\n"
+        "FakeCloud().new_resource('aws:sns/topic:Topic', 'topic', {})\n"
+        "print(planned > 0, shapes._class_plan.cache_info().misses - planned)"
+    )
+    completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert completed.stdout.split() == ["True", "1"]  # only the topic, which the program does not name, is planned
