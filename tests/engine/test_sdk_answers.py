@@ -121,7 +121,8 @@ def test_a_registrations_plain_answer_is_never_made_into_a_struct(monkeypatch):
 
     updates = []
     real_update = struct_pb2.Struct.update
-    monkeypatch.setattr(struct_pb2.Struct, "update", lambda self, values: updates.append(1) or real_update(self, values))
+    monkeypatch.setattr(struct_pb2.Struct, "update",
+                        lambda self, values: updates.append(1) or real_update(self, values))
 
     def program():
         queues = [aws.sqs.Queue(f"queue-{index}") for index in range(5)]
