@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
-import subprocess
 import sys
 import time
 from collections.abc import MutableMapping
 from pathlib import Path
 
 from rampart.engine import local_files
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # loaded when used: `rampart`'s stand-in for a served check loads this module (rampart.cli)
+    import subprocess
 
 DISABLE_ENV = "RAMPART_BYTECODE_CACHE"
 CACHE_ENV = "RAMPART_BYTECODE_DIR"
@@ -31,7 +33,7 @@ _PRUNE_STAMP = ".pruned"
 MARKER = ".rampart-bytecode"
 """In a prefix directory Rampart created itself. RAMPART_BYTECODE_DIR may name one that holds other tools' files
 (`~/.cache`), which is used but never pruned."""
-_ENTRY = re.compile(r"(?P<stem>.+?)\.[A-Za-z]+-?\d+(?:\.opt-\d+)?\.pyc")
+_ENTRY = r"(?P<stem>.+?)\.[A-Za-z]+-?\d+(?:\.opt-\d+)?\.pyc"
 """`<name>.<cache tag>[.opt-N].pyc`; the name may hold dots (`settings.local.py`)."""
 
 
@@ -75,6 +77,8 @@ def prune_later(directory: Path) -> subprocess.Popen[bytes] | None:
         stamp.touch()
     command = [sys.executable, "-c", "import sys; from rampart.bytecode import prune; prune(sys.argv[1])",
                str(directory)]
+    import subprocess
+
     try:
         return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,  # noqa: S603
                                 stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
@@ -84,8 +88,10 @@ def prune_later(directory: Path) -> subprocess.Popen[bytes] | None:
 
 def source_of(entry: Path, directory: Path) -> Path | None:
     """The source a prefix entry was compiled from: `<prefix>/<source dir>/<name>.<tag>[.opt-N].pyc`."""
+    import re
+
     relative = entry.relative_to(directory)
-    match = _ENTRY.fullmatch(entry.name)
+    match = re.fullmatch(_ENTRY, entry.name)  # (re caches the compiled pattern)
     if match is None or len(relative.parts) < 2 or "__pycache__" in relative.parts:
         return None
     return Path(os.sep, *relative.parts[:-1], match["stem"] + ".py")

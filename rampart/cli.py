@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
 import gc
-import importlib
 import sys
 from collections.abc import Sequence
 from contextvars import ContextVar
 
-from rampart import bytecode, console
+# Only what `entrypoint` needs to hand a check to its warm server: everything else loads when this process runs the
+# command itself (tests/engine/test_cli_startup.py), as every check pays for what the stand-in loads.
+from rampart import bytecode
 from rampart.engine import warm
 from rampart.errors import RampartError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
 
 # Module names under rampart.commands; each defines `register(subparsers)` which adds one parser and sets
 # `handler=<callable(args) -> int>` as its default. Listed explicitly so a typo fails loudly, not silently.
@@ -37,6 +41,9 @@ RUNNING_COMMAND: ContextVar[str] = ContextVar("rampart_command", default="ops")
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """Every subcommand, or `only` the one named: `rampart check` then never imports the ops commands' boto3
     (a third of a second of CPU on every check; bench/README)."""
+    import argparse
+    import importlib
+
     parser = argparse.ArgumentParser(
         prog="rampart",
         description="Rampart: check a Pulumi stack offline against the policy pack, and run deployments.",
@@ -49,6 +56,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from rampart import console
+
     argv = list(sys.argv[1:] if argv is None else argv)
     # Only a known command in first place narrows the parser; anything else (`-h`, a typo) gets every command.
     parser = build_parser(argv[0] if argv and argv[0] in COMMAND_MODULES else None)
@@ -69,6 +78,8 @@ def run(argv: Sequence[str]) -> int:
     try:
         return main(argv)
     except KeyboardInterrupt:  # SIGINT while the parser or a command module was still loading: no traceback
+        from rampart import console
+
         console.error("interrupted")
         return 130
 

@@ -3,9 +3,11 @@ report back: each stack's registrations as its program declares them, then its r
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
+import signal
 import subprocess
 import tempfile
 import time
@@ -141,7 +143,7 @@ class StackRuns:
 
     def _kill(self) -> None:
         if self._process.poll() is None:
-            warm.kill_group(self._process)  # the worker and the stack children it forked
+            _kill_group(self._process)  # the worker and the stack children it forked
         self._process.wait()
 
     def close(self) -> None:
@@ -170,3 +172,12 @@ def _worker_died(stack: str, code: int | None) -> str:
 def _readable_before(stream: Any, deadline: float) -> bool:
     ready, _, _ = select.select([stream], [], [], max(0.0, deadline - time.monotonic()))
     return bool(ready)
+
+
+def _kill_group(process: subprocess.Popen[bytes] | warm.RemoteProcess) -> None:
+    """SIGKILL to the process and everything in its session (both are started as a session of their own)."""
+    if isinstance(process, warm.RemoteProcess):
+        process.kill_group()
+    else:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)

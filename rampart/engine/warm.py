@@ -22,15 +22,17 @@ import os
 import select
 import signal
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from rampart.engine import local_files
 from rampart.errors import UsageError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # loaded when used: every check pays for what `rampart`'s stand-in loads (rampart.cli)
+    from typing import Any
 
 ENABLE_ENV = "RAMPART_WARM"
 IDLE_ENV = "RAMPART_WARM_IDLE_SECONDS"
@@ -170,6 +172,8 @@ class RemoteProcess:
         while self.returncode is None:
             remaining = 3600.0 if deadline is None else deadline - time.monotonic()
             if remaining <= 0:
+                import subprocess
+
                 raise subprocess.TimeoutExpired(self.args, timeout or 0)
             self._read(min(remaining, 3600.0))
         return self.returncode
@@ -204,15 +208,6 @@ class RemoteProcess:
         if self._exit_read is not None:
             os.close(self._exit_read)
             self._exit_read = None
-
-
-def kill_group(process: subprocess.Popen[bytes] | RemoteProcess) -> None:
-    """SIGKILL to the process and everything in its session (both are started as a session of their own)."""
-    if isinstance(process, RemoteProcess):
-        process.kill_group()
-    else:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
 
 
 def spawn(kind: str, argv: Sequence[str], env: Mapping[str, str], cwd: Path, descriptors: Mapping[int, int],
@@ -370,6 +365,8 @@ def _first_line(connection: socket.socket, timeout: float) -> tuple[dict[str, An
 def _start_server(kind: str, path: Path, env: Mapping[str, str], idle: float) -> bool:
     """A new server for `path`, started detached (its own session, no descriptor of ours but the ready pipe);
     True once it listens."""
+    import subprocess
+
     read_fd, write_fd = os.pipe()
     command = [sys.executable, "-u", "-P", "-m", "rampart.engine.warm_server", kind, str(path), str(write_fd),
                str(idle)]

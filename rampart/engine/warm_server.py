@@ -52,8 +52,7 @@ def _prepare_kind(kind: str) -> None:
 
         sdk_loader.install(None)
         sdk_class_speedups.install()
-        # The answers to data sources, loaded at a program's first invoke (most programs make one; ~20 ms).
-        from rampart.engine import invokes  # noqa: F401
+        from rampart.engine import invokes  # noqa: F401 (data sources' answers: a program's first invoke, ~20 ms)
     elif kind == "pack":
         import grpc  # noqa: F401
         import pulumi_policy  # noqa: F401

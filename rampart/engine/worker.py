@@ -15,9 +15,7 @@ import argparse
 import contextlib
 import dataclasses
 import faulthandler
-import functools
 import gc
-import importlib
 import json
 import os
 import re
@@ -35,7 +33,6 @@ with sdk_deferred.deferred():  # this process's first `import pulumi`: what few 
     import pulumi
 
     from rampart.engine import (
-        local_files,
         program_errors,
         resource_outputs,
         sdk_class_speedups,
@@ -43,6 +40,13 @@ with sdk_deferred.deferred():  # this process's first `import pulumi`: what few 
         sdk_loader,
     )
     from rampart.engine.fake_outputs import FakeCloud
+    from rampart.engine.preload import (
+        SKIPPED_DIRS,
+        import_wanted,
+        named_sdk_classes,
+        preload_sdk_modules,
+        wanted_modules,
+    )
     from rampart.engine.protocol import STREAM_SUFFIX, signal_name
     from rampart.engine.recorder import ASSUME_EXISTING, FIRST_PREVIEW, Registration, record
     from rampart.engine.stackfile import load_project, load_stack
@@ -92,7 +96,7 @@ def _program_line(exc: BaseException, program_dir: Path) -> str:
     where = "outside the program's files (in the SDK or the engine)"
     for frame, line in traceback.walk_tb(exc.__traceback__):
         path = Path(frame.f_code.co_filename).resolve()
-        if path.is_relative_to(program_dir) and not _SKIPPED_DIRS.intersection(path.relative_to(program_dir).parts):
+        if path.is_relative_to(program_dir) and not SKIPPED_DIRS.intersection(path.relative_to(program_dir).parts):
             where = f"{path.relative_to(program_dir).as_posix()}:{line}"
     return where
 
@@ -142,82 +146,6 @@ def run(program_dir: Path, stack: str, mode: str = FIRST_PREVIEW, timeout: float
     }
 
 
-_SDK_NAME = re.compile(r"\b(?:aws|pulumi_aws)\.([a-z0-9_]+)\.([A-Za-z_][A-Za-z0-9_]*)")
-# Names the SDK packages load on first use, at their top level: `aws.get_caller_identity`, `aws.Provider`,
-# `github.Repository` (each its own module, with the package's `_inputs` and `outputs` behind it).
-_AWS_TOP_NAME = re.compile(r"\b(?:aws|pulumi_aws)\.([A-Za-z_][A-Za-z0-9_]*)\b(?![\w.])")
-_GITHUB_NAME = re.compile(r"\b(?:github|pulumi_github)\.([A-Za-z_][A-Za-z0-9_]*)\b(?![\w.])")
-# Libraries that are safe and costly to import once for every stack (pydantic builds its machinery on first use):
-# importing them declares nothing and reads no stack state. Only those the program's files import are loaded.
-_SHARED_LIBRARIES = ("pydantic", "yaml", "jsonschema")
-_LIBRARIES = "|".join(_SHARED_LIBRARIES)
-_LIBRARY_IMPORT = re.compile(rf"^\s*(?:from\s+(?P<src>(?:{_LIBRARIES})(?:\.[\w.]+)?)\s+import\s+\(?(?P<names>[\w\s,]+)"
-                             rf"|import\s+(?P<mod>(?:{_LIBRARIES})(?:\.[\w.]+)?))", re.MULTILINE)
-_SKIPPED_DIRS = {".venv", "venv", "node_modules", ".git", "__pycache__", ".bootstrap", "tests"}
-
-
-def _program_files(program_dir: Path) -> Iterator[Path]:
-    # Skipped directories are never entered: a program's own .venv holds thousands of files (0.6 s to walk).
-    return (path for path in local_files.walk(program_dir, _SKIPPED_DIRS) if path.name.endswith(".py"))
-
-
-def preload_sdk_modules(program_dir: Path) -> list[str]:
-    """Import the provider SDK modules the program's files refer to (`aws.ecs.Service` -> `pulumi_aws.ecs`), and
-    the shared libraries (`_SHARED_LIBRARIES`) they import.
-
-    Provider SDKs load their submodules lazily, and the biggest take a second or more each; imported here, before
-    the fork, every stack's child gets them for free. Only SDK modules are imported, never the program's own.
-    """
-    return _import_wanted(program_dir, _wanted_modules(program_dir))
-
-
-def _wanted_modules(program_dir: Path) -> dict[str, set[str]]:
-    """The SDK modules and shared libraries the program's files name, with the names they use from each."""
-    wanted: dict[str, set[str]] = {"pulumi": set(), "pulumi.runtime": set(), "pulumi_aws": set()}
-    for path in _program_files(program_dir):
-        try:
-            text = path.read_text(encoding="utf-8", errors="ignore")
-        except OSError:
-            continue
-        for module, names in _scan_text(text):
-            wanted.setdefault(module, set()).update(names)
-    return wanted
-
-
-@functools.lru_cache(maxsize=2048)
-def _scan_text(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
-    """What one file names (`_wanted_modules`), remembered by its text: a warm server scans the program before
-    every check it forks, and matching is most of that scan (~10 ms for this project) while reading is ~1 ms."""
-    found: dict[str, set[str]] = {}
-    for module, name in _SDK_NAME.findall(text):
-        found.setdefault(f"pulumi_aws.{module}", set()).add(name)
-    found.setdefault("pulumi_aws", set()).update(_AWS_TOP_NAME.findall(text))
-    if "pulumi_github" in text:
-        found.setdefault("pulumi_github", set()).update(_GITHUB_NAME.findall(text))
-    for match in _LIBRARY_IMPORT.finditer(text):
-        names = match["names"].replace("\n", ",").split(",") if match["names"] else []
-        found.setdefault(match["src"] or match["mod"], set()).update(n.strip() for n in names if n.strip())
-    return tuple((module, frozenset(names)) for module, names in found.items())
-
-
-def _import_wanted(program_dir: Path, wanted: dict[str, set[str]]) -> list[str]:
-    loaded = []
-    for module_name, names in sorted(wanted.items()):
-        top = module_name.partition(".")[0]
-        if (program_dir / top).is_dir() or (program_dir / f"{top}.py").is_file():
-            continue  # the program's own module of that name is what its import finds, as under `pulumi preview`
-        try:
-            module = importlib.import_module(module_name)
-        except Exception:  # noqa: S112 (a name that is not an SDK module is simply not preloaded)
-            continue
-        # SDK packages load their resource classes lazily, on first attribute access.
-        for name in names:
-            with contextlib.suppress(Exception):  # a name the package lacks, or whose module fails: not preloaded
-                getattr(module, name, None)
-        loaded.append(module_name)
-    return loaded
-
-
 def _preload_without_gc(program_dir: Path) -> sdk_loader.SdkFinder | None:
     """Preload (SDK modules from sdk_loader's cached code where it has an entry), then freeze what was loaded out
     of the garbage collector's sight. Returns the SDK finder, whose `warm_later` writes the missing entries.
@@ -252,26 +180,16 @@ def preload_in_server(program_dir: Path) -> None:
     sdk_loader.install(program_dir)
     gc.disable()
     try:
-        wanted = _wanted_modules(program_dir)
-        _import_wanted(program_dir, wanted)
+        wanted = wanted_modules(program_dir)
+        import_wanted(program_dir, wanted)
         resolved = program_dir.resolve()
         _PRELOADED_BY_SERVER.add(resolved)
-        classes = list(_named_sdk_classes(wanted))
+        classes = list(named_sdk_classes(wanted))
         sdk_hints.warm(classes, sdk_loader.cache_dir(), lambda module: sdk_loader.is_generated_module(module, resolved))
         resource_outputs.plan_classes(FakeCloud(), classes)
     finally:
         gc.freeze()
         gc.enable()
-
-
-def _named_sdk_classes(wanted: dict[str, set[str]]) -> Iterator[type]:
-    """The pulumi_aws resource classes the program's files name (`aws.ecs.Service`), and their `*Args`."""
-    for module_name, names in wanted.items():
-        module = sys.modules.get(module_name) if module_name.startswith("pulumi_aws.") else None
-        for candidate in (c for name in names for c in (name, f"{name}Args")):
-            cls = getattr(module, candidate, None) if module is not None else None
-            if isinstance(cls, type):
-                yield cls
 
 
 _GC_FIRST_GENERATION = 1_000_000
@@ -341,7 +259,7 @@ def crash_result(stack: str, status: int, fault_dump: str, program_dir: Path) ->
     where = ""
     for match in _FAULT_FRAME.finditer(fault_dump):  # innermost first
         path = Path(match["file"]).resolve()
-        if path.is_relative_to(program_dir) and not _SKIPPED_DIRS.intersection(path.relative_to(program_dir).parts):
+        if path.is_relative_to(program_dir) and not SKIPPED_DIRS.intersection(path.relative_to(program_dir).parts):
             where = f" at {path.relative_to(program_dir).as_posix()}:{match['line']}"
             break
     return {"error": {"kind": "program", "message": (

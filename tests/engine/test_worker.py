@@ -82,16 +82,16 @@ def test_a_servers_scan_of_unchanged_files_is_not_repeated_and_a_changed_file_is
     scanned before is not matched again, and an edit is seen at the next check."""
     from pathlib import Path
 
-    from rampart.engine import worker
+    from rampart.engine import preload
 
     (tmp_path / "__main__.py").write_text("import pulumi_aws as aws\nqueue = aws.sqs.Queue('q')\n")
-    worker._scan_text.cache_clear()
-    first = worker._wanted_modules(Path(tmp_path))
-    worker._wanted_modules(Path(tmp_path))
-    calls = [worker._scan_text.cache_info().misses]
+    preload._scan_text.cache_clear()
+    first = preload.wanted_modules(Path(tmp_path))
+    preload.wanted_modules(Path(tmp_path))
+    calls = [preload._scan_text.cache_info().misses]
     (tmp_path / "__main__.py").write_text("import pulumi_aws as aws\ntopic = aws.sns.Topic('t')\n")
-    second = worker._wanted_modules(Path(tmp_path))
-    calls.append(worker._scan_text.cache_info().misses)
+    second = preload.wanted_modules(Path(tmp_path))
+    calls.append(preload._scan_text.cache_info().misses)
     assert calls == [1, 2]
     assert "pulumi_aws.sqs" in first and "pulumi_aws.sqs" not in second and "pulumi_aws.sns" in second
 
