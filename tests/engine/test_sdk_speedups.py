@@ -261,3 +261,47 @@ def test_a_recording_sends_the_engine_no_debug_lines_and_keeps_the_programs_othe
     assert [(log.severity, log.message) for log in recording.logs] == [
         ("info", "the program's own info line"), ("warning", "the program's own warning")]
     assert pulumi.log.debug.__module__ == "pulumi.log"  # put back
+
+
+def test_resource_options_are_copied_as_copy_copy_copies_them():
+    """Every resource merges its options (two copies, copy.copy's generic reduce path): a plain instance's copy is
+    a new instance of its class holding the same attribute values, made directly."""
+    import copy
+
+    options = pulumi.ResourceOptions( protect=True, aliases=[pulumi.Alias(name="x")],
+                                     ignore_changes=["tags"], custom_timeouts=pulumi.CustomTimeouts(create="5m"))
+    for original in (options, pulumi.ResourceOptions(), pulumi.ResourceHookBinding(before_create=[])):
+        fast = sdk_speedups._plain_copy(original)
+        sdk = copy.copy(original)
+        assert type(fast) is type(sdk) and fast is not original
+        assert vars(fast) == vars(sdk) and all(vars(fast)[k] is vars(original)[k] for k in vars(original))
+    assert sdk_speedups._copies_plainly(pulumi.ResourceOptions)
+
+    class WithCopy(pulumi.ResourceOptions):
+        def __copy__(self):
+            return self
+
+    class WithSlots:
+        __slots__ = ("a",)
+
+    assert not sdk_speedups._copies_plainly(WithCopy) and not sdk_speedups._copies_plainly(WithSlots)
+
+
+def test_the_mocks_event_loop_is_the_running_one_or_the_sdks():
+    from pulumi.runtime import sync_await
+
+    ensure = sdk_speedups._running_loop_or(sync_await._ensure_event_loop)
+
+    async def inside():
+        return ensure() is asyncio.get_running_loop()
+
+    loop = asyncio.new_event_loop()
+    try:
+        assert loop.run_until_complete(inside())
+    finally:
+        loop.close()
+    asyncio.set_event_loop(None)
+    made = ensure()  # no loop on this thread, none running: the SDK's own makes one and sets it
+    assert isinstance(made, asyncio.AbstractEventLoop) and asyncio.get_event_loop() is made
+    made.close()
+    asyncio.set_event_loop(None)
