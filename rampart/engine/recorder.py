@@ -23,7 +23,7 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.proto import engine_pb2, resource_pb2
 from pulumi.runtime.stack import run_in_stack
 
-from rampart.engine import sdk_answers, sdk_inline, sdk_outputs, sdk_speedups
+from rampart.engine import sdk_answers, sdk_inline, sdk_outputs, sdk_shortcuts, sdk_speedups
 from rampart.engine.fake_outputs import FakeCloud
 from rampart.engine.values import (
     RESOURCE_REF_SIG,
@@ -359,7 +359,7 @@ def record(
     pulumi_settings.SETTINGS.outputs = set()
     pulumi_settings.SETTINGS.rpc_manager = type(pulumi_settings.SETTINGS.rpc_manager)()
     with sdk_speedups.fresh_event_loop() as loop, sdk_speedups.linear_quiescence(), sdk_speedups.installed(), \
-            sdk_outputs.installed(), sdk_inline.inline_monitor_calls(loop), \
+            sdk_shortcuts.installed(), sdk_outputs.installed(), sdk_inline.inline_monitor_calls(loop), \
             sdk_answers.installed():
         loop.run_until_complete(run_in_stack(program))
     return recording

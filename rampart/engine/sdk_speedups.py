@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copyreg
 import functools
 import pathlib
 import sys
@@ -17,9 +16,7 @@ from collections.abc import Iterator
 from types import FrameType
 from typing import Any
 
-import pulumi
 import pulumi._types as pulumi_types
-import pulumi.log as pulumi_log
 from google.protobuf import struct_pb2
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import resource as pulumi_resource
@@ -175,75 +172,6 @@ def _memoised_unwrap_type(unwrap_type: Any) -> Any:
     return unwrap
 
 
-def _scalars_hold_no_unknowns(contains_unknowns: Any) -> Any:
-    """The SDK's `rpc.contains_unknowns`, which every `_OutputData` asks of its value (a recursive walk with a set
-    of seen ids, even for a string): a value of exactly a plain scalar type holds none; anything else (a container,
-    an `Unknown`, a subclass) is the SDK's own walk."""
-
-    def scalars_hold_no_unknowns(value: Any) -> bool:
-        if type(value) in _SCALAR_TYPES:
-            return False
-        return contains_unknowns(value)
-
-    return scalars_hold_no_unknowns
-
-
-def _debug_line_not_made(msg: str, resource: Any = None, stream_id: Any = None, ephemeral: Any = None) -> None:
-    """`pulumi.log.debug` while a recording runs: its engine drops debug lines (recorder.RecordingEngine), so none is
-    made. The SDK logs three a registration, and one naming a resource is a task that waits on its URN."""
-
-
-def _copies_plainly(cls: type) -> bool:
-    """True when `copy.copy` of an instance of exactly `cls` takes the generic reduce path to a new instance with
-    the same `__dict__`: no slots, no copy or pickling hooks of its own, no `__new__` of its own."""
-    return (all("__slots__" not in vars(base) for base in cls.__mro__[:-1]) and cls not in copyreg.dispatch_table
-            and not hasattr(cls, "__copy__") and not hasattr(cls, "__setstate__")
-            and all(getattr(cls, name) is getattr(object, name, None)
-                    for name in ("__reduce_ex__", "__reduce__", "__new__", "__getstate__")
-                    if hasattr(cls, name)))
-
-
-def _plain_copy(instance: Any) -> Any:
-    """`copy.copy(instance)` for a class `_copies_plainly` holds for: what its reduce path makes, made directly."""
-    new = object.__new__(type(instance))
-    new.__dict__.update(instance.__dict__)
-    return new
-
-
-def _plain_copying(copy_method: Any, cls: type) -> Any:
-    """The SDK's `_copy` (copy.copy(self); every resource merges its options with two), for exactly `cls`."""
-
-    def _copy(self: Any) -> Any:
-        return _plain_copy(self) if type(self) is cls else copy_method(self)
-
-    return _copy
-
-
-def _running_loop_or(ensure_event_loop: Any) -> Any:
-    """pulumi.runtime.mocks' `_ensure_event_loop`, which every mock registration calls: the monitor's calls run on
-    the recording loop's own thread (sdk_inline), whose running loop is the answer; elsewhere the SDK's own."""
-
-    def running_loop_or_ensured() -> Any:
-        loop = asyncio.events._get_running_loop()
-        return loop if loop is not None else ensure_event_loop()
-
-    return running_loop_or_ensured
-
-
-@contextlib.contextmanager
-def _options_copied_plainly() -> Iterator[None]:
-    copied = [cls for cls in (pulumi.ResourceOptions, getattr(pulumi, "ResourceHookBinding", None))
-              if cls is not None and "_copy" in vars(cls) and _copies_plainly(cls)]
-    originals = {cls: vars(cls)["_copy"] for cls in copied}
-    for cls, original in originals.items():
-        cls._copy = _plain_copying(original, cls)
-    try:
-        yield
-    finally:
-        for cls, original in originals.items():
-            cls._copy = original
-
-
 @contextlib.contextmanager
 def installed() -> Iterator[None]:
     original = getattr(pulumi_resource, "_get_stack_trace", None)
@@ -253,13 +181,6 @@ def installed() -> Iterator[None]:
     unwrap_type = pulumi_types.unwrap_type
     pulumi_types.unwrap_type = _memoised_unwrap_type(unwrap_type)
     pulumi_rpc.serialize_property = _serialize_scalars_at_once(serialize_property)
-    contains_unknowns = pulumi_rpc.contains_unknowns
-    pulumi_rpc.contains_unknowns = _scalars_hold_no_unknowns(contains_unknowns)
-    debug = pulumi_log.debug
-    pulumi_log.debug = _debug_line_not_made
-    ensure_event_loop = getattr(pulumi_mocks, "_ensure_event_loop", None)
-    if ensure_event_loop is not None:
-        pulumi_mocks._ensure_event_loop = _running_loop_or(ensure_event_loop)
     # Only the mocks module's own names are replaced: the program's serialisation (its inputs, on the event loop)
     # is the SDK's, untouched. An SDK whose mocks module names them otherwise is left alone.
     mocks_names = {"rpc": _MockRpc(), "_sync_await": mock_sync_await}
@@ -268,14 +189,9 @@ def installed() -> Iterator[None]:
         for name, value in mocks_names.items():
             setattr(pulumi_mocks, name, value)
     try:
-        with _options_copied_plainly():
-            yield
+        yield
     finally:
         pulumi_rpc.serialize_property = serialize_property
-        pulumi_rpc.contains_unknowns = contains_unknowns
-        pulumi_log.debug = debug
-        if ensure_event_loop is not None:
-            pulumi_mocks._ensure_event_loop = ensure_event_loop
         pulumi_types.unwrap_type = unwrap_type
         if original is not None:
             pulumi_resource._get_stack_trace = original

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import sys
+import typing
 
 import pulumi
 import pytest
@@ -15,7 +16,7 @@ from pulumi.runtime import resource as pulumi_resource
 from pulumi.runtime import rpc as pulumi_rpc
 from pulumi.runtime.proto import engine_pb2
 
-from rampart.engine import recorder, sdk_speedups
+from rampart.engine import recorder, sdk_shortcuts, sdk_speedups
 
 LIBRARY = '''
 def build(make, traces):
@@ -232,10 +233,10 @@ class _TextEnum(enum.StrEnum):
 def test_contains_unknowns_answers_as_the_sdks(value):
     """Every `_OutputData` asks whether its value holds an unknown (a sixth of a program's SDK-side checks at 10
     services): a plain scalar is answered at once, anything else by the SDK's own function."""
-    fast = sdk_speedups._scalars_hold_no_unknowns(pulumi_rpc.contains_unknowns)
+    fast = sdk_shortcuts._scalars_hold_no_unknowns(pulumi_rpc.contains_unknowns)
     assert fast(value) is pulumi_rpc.contains_unknowns(value)
     calls = []
-    counted = sdk_speedups._scalars_hold_no_unknowns(lambda v: calls.append(v) or pulumi_rpc.contains_unknowns(v))
+    counted = sdk_shortcuts._scalars_hold_no_unknowns(lambda v: calls.append(v) or pulumi_rpc.contains_unknowns(v))
     counted(value)
     assert bool(calls) is (type(value) not in (str, int, float, bool, type(None)))
 
@@ -271,11 +272,11 @@ def test_resource_options_are_copied_as_copy_copy_copies_them():
     options = pulumi.ResourceOptions( protect=True, aliases=[pulumi.Alias(name="x")],
                                      ignore_changes=["tags"], custom_timeouts=pulumi.CustomTimeouts(create="5m"))
     for original in (options, pulumi.ResourceOptions(), pulumi.ResourceHookBinding(before_create=[])):
-        fast = sdk_speedups._plain_copy(original)
+        fast = sdk_shortcuts._plain_copy(original)
         sdk = copy.copy(original)
         assert type(fast) is type(sdk) and fast is not original
         assert vars(fast) == vars(sdk) and all(vars(fast)[k] is vars(original)[k] for k in vars(original))
-    assert sdk_speedups._copies_plainly(pulumi.ResourceOptions)
+    assert sdk_shortcuts._copies_plainly(pulumi.ResourceOptions)
 
     class WithCopy(pulumi.ResourceOptions):
         def __copy__(self):
@@ -284,13 +285,13 @@ def test_resource_options_are_copied_as_copy_copy_copies_them():
     class WithSlots:
         __slots__ = ("a",)
 
-    assert not sdk_speedups._copies_plainly(WithCopy) and not sdk_speedups._copies_plainly(WithSlots)
+    assert not sdk_shortcuts._copies_plainly(WithCopy) and not sdk_shortcuts._copies_plainly(WithSlots)
 
 
 def test_the_mocks_event_loop_is_the_running_one_or_the_sdks():
     from pulumi.runtime import sync_await
 
-    ensure = sdk_speedups._running_loop_or(sync_await._ensure_event_loop)
+    ensure = sdk_shortcuts._running_loop_or(sync_await._ensure_event_loop)
 
     async def inside():
         return ensure() is asyncio.get_running_loop()
@@ -305,3 +306,22 @@ def test_the_mocks_event_loop_is_the_running_one_or_the_sdks():
     assert isinstance(made, asyncio.AbstractEventLoop) and asyncio.get_event_loop() is made
     made.close()
     asyncio.set_event_loop(None)
+
+
+class _Colour(enum.Enum):
+    RED = "red"
+
+
+@pytest.mark.parametrize(("value", "typ"), [
+    # typing.Optional: the form the SDK's own type hints come in
+    ("arn:aws:x", str), ("arn:aws:x", None), ("arn:aws:x", typing.Optional[str]), ("red", _Colour),  # noqa: UP045
+    ("red", typing.Optional[_Colour]), (True, bool), (1.0, int), (1.0, float), (2.5, None),  # noqa: UP045
+    ("x", typing.Any), (None, str), (["a"], list[str]), ({"k": "v"}, dict[str, str]), ("x", int),
+], ids=lambda item: repr(item))
+def test_plain_outputs_translate_as_the_sdk_translates_them(value, typ):
+    """Every output property of every registration goes through the SDK's `translate_output_properties` (a secret
+    check, the type unwrapped, an enum check): a string, bool or float whose type asks for nothing more is the
+    value itself; anything else (an enum, a float for an int, a container) is the SDK's own."""
+    fast = sdk_shortcuts._plain_outputs_as_they_are(pulumi_rpc.translate_output_properties)
+    sdk = pulumi_rpc.translate_output_properties(value, lambda k: k, typ)
+    assert fast(value, lambda k: k, typ) == sdk and type(fast(value, lambda k: k, typ)) is type(sdk)
