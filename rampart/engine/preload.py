@@ -5,7 +5,7 @@ here, never the program's own (importing them could declare resources outside a 
 from __future__ import annotations
 
 import contextlib
-import functools
+import hashlib
 import importlib
 import re
 import sys
@@ -51,15 +51,30 @@ def wanted_modules(program_dir: Path) -> dict[str, set[str]]:
             text = path.read_text(encoding="utf-8", errors="ignore")
         except OSError:
             continue
-        for module, names in _scan_text(text):
+        for module, names in _scanned(text):
             wanted.setdefault(module, set()).update(names)
     return wanted
 
 
-@functools.lru_cache(maxsize=2048)
+_SCANNED: dict[bytes, tuple[tuple[str, frozenset[str]], ...]] = {}
+"""What each file text named, by a digest of the text (never the text itself: a warm server lives long)."""
+_MAX_SCANNED = 8192
+
+
+def _scanned(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """`_scan_text`, remembered by the text's digest: a warm server scans the program before every check it forks,
+    and matching is most of that scan (~10 ms for this project) while reading and hashing are ~1 ms."""
+    key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    found = _SCANNED.get(key)
+    if found is None:
+        if len(_SCANNED) >= _MAX_SCANNED:
+            _SCANNED.clear()
+        found = _SCANNED[key] = _scan_text(text)
+    return found
+
+
 def _scan_text(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
-    """What one file names (`wanted_modules`), remembered by its text: a warm server scans the program before
-    every check it forks, and matching is most of that scan (~10 ms for this project) while reading is ~1 ms."""
+    """What one file names (`wanted_modules`)."""
     found: dict[str, set[str]] = {}
     for module, name in _SDK_NAME.findall(text):
         found.setdefault(f"pulumi_aws.{module}", set()).add(name)

@@ -34,15 +34,21 @@ _create_urn = pulumi_resource.create_urn
 
 class OrderedOutputs:
     """The part of `set` the SDK uses for `SETTINGS.outputs` (add, discard, remove, clear, len, iteration), in
-    insertion order."""
+    insertion order. Outputs are tracked without the SDK's done-callback that takes each out once resolved
+    (`_track_without_callback`): instead, whenever the set has doubled, those resolved without failing are taken out
+    at once, so a program that makes many short-lived outputs holds no more of them than the SDK would."""
 
-    __slots__ = ("_items",)
+    __slots__ = ("_items", "_pruned_at")
 
     def __init__(self, items: Iterable[asyncio.Future] = ()) -> None:
         self._items: dict[asyncio.Future, None] = dict.fromkeys(items)
+        self._pruned_at = 1024
 
     def add(self, item: asyncio.Future) -> None:
         self._items[item] = None
+        if len(self._items) >= 2 * self._pruned_at:
+            self._items = {future: None for future in self._items if not _resolved_without_failing(future)}
+            self._pruned_at = max(1024, len(self._items))
 
     def discard(self, item: asyncio.Future) -> None:
         self._items.pop(item, None)
@@ -63,16 +69,62 @@ class OrderedOutputs:
         return item in self._items
 
 
+def _resolved_without_failing(future: asyncio.Future) -> bool:
+    return future.done() and not future.cancelled() and future.exception() is None
+
+
+class PropertyOutputs:
+    """The property outputs one run made (`transfer_properties_direct`), and a future for the end of the run to wait
+    on them with (`settled`): done when one of them fails (with `PropertyFailed`) or when none is left unresolved.
+    The SDK's own wait puts a done-callback on every output, one loop step apiece (18 a resource at 10 services);
+    here resolving one costs a count."""
+
+    def __init__(self) -> None:
+        self.futures: set[asyncio.Future] = set()
+        self.unresolved = 0
+        self._waiter: asyncio.Future | None = None
+
+    def made(self, future: asyncio.Future) -> None:
+        self.futures.add(future)
+        self.unresolved += 1
+
+    def resolved(self, failed: bool) -> None:
+        self.unresolved -= 1
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            if failed:
+                waiter.set_exception(PropertyFailed())
+            elif self.unresolved <= 0:
+                waiter.set_result(None)
+
+    def settled(self) -> asyncio.Future:
+        waiter = asyncio.get_running_loop().create_future()
+        if self.unresolved <= 0:
+            waiter.set_result(None)
+        self._waiter = waiter
+        return waiter
+
+
+class PropertyFailed(Exception):  # noqa: N818 (a signal between this module and the end of the run, never raised)
+    """A property output failed: the end of the run stops waiting and raises the output's own failure."""
+
+
+PROPERTIES = PropertyOutputs()
+"""The running recording's (`installed` makes a new one per run)."""
+
+
 def _resolve_property(resource: Any, data: asyncio.Future, value: Any, is_known: bool, is_secret: bool,
                       dependencies: Any, failed: Exception | None) -> None:
     """The SDK's resolver contract (`rpc.Resolver`): a failure fails the output; otherwise its dependencies are
     the property's own and the resource itself."""
     if failed is not None:
         data.set_exception(failed)
+        PROPERTIES.resolved(failed=True)
         return
     resources = set(dependencies) if dependencies else set()
     resources.add(resource)
     data.set_result(_OutputData(resources=resources, value=value, is_known=is_known, is_secret=is_secret))
+    PROPERTIES.resolved(failed=False)
 
 
 def transfer_properties_direct(res: Any, props: Any, custom: bool) -> dict[str, Any]:
@@ -84,6 +136,7 @@ def transfer_properties_direct(res: Any, props: Any, custom: bool) -> dict[str, 
     resolvers: dict[str, Any] = {}
     new_output = pulumi.Output.__new__
     tracked = pulumi_settings.SETTINGS.outputs
+    made = PROPERTIES.made
     for name in props:
         if name == "urn" or (name == "id" and custom):
             continue  # the SDK resolves these itself, as in its own transfer_properties
@@ -92,8 +145,26 @@ def transfer_properties_direct(res: Any, props: Any, custom: bool) -> dict[str, 
         output = new_output(pulumi.Output)
         output._data = data
         tracked.add(data)
+        made(data)
         res.__dict__[name] = output
     return resolvers
+
+
+def resource_output_direct(res: Any) -> tuple[Any, Any]:
+    """The SDK's `resource.resource_output` (a resource's `urn` and `id`), its future counted among the run's
+    property outputs (`PROPERTIES`) so that the end of the run waits on it without a loop step of its own."""
+    data: asyncio.Future = asyncio.Future()
+    PROPERTIES.made(data)
+
+    def resolve(value: Any, known: bool, secret: bool, exn: Exception | None) -> None:
+        if exn is not None:
+            data.set_exception(exn)
+            PROPERTIES.resolved(failed=True)
+            return
+        data.set_result(_OutputData(resources={res}, value=value, is_known=known, is_secret=secret))
+        PROPERTIES.resolved(failed=False)
+
+    return resolve, pulumi.Output._from_data(data)
 
 
 def _resolved(value: str) -> Any:
@@ -146,11 +217,15 @@ def supported() -> bool:
 @contextlib.contextmanager
 def installed() -> Iterator[None]:
     """For one recorded run: direct property outputs (where the SDK supports them) and ordered output tracking."""
+    global PROPERTIES  # noqa: PLW0603 (one per recorded run: this run's property outputs)
     pulumi_settings.SETTINGS.outputs = OrderedOutputs(pulumi_settings.SETTINGS.outputs)
+    PROPERTIES = PropertyOutputs()
     original = pulumi_rpc.transfer_properties
+    resource_output = pulumi_resource.resource_output
     if supported():
         pulumi_rpc.transfer_properties = transfer_properties_direct
         pulumi_resource.create_urn = create_urn_direct
+        pulumi_resource.resource_output = resource_output_direct
     resource_types = pulumi_types.resource_types
     pulumi_types.resource_types = _memoised_resource_types(resource_types)
     track = pulumi.Output.__dict__.get("_track")
@@ -163,4 +238,5 @@ def installed() -> Iterator[None]:
             pulumi.Output._track = track
         pulumi_rpc.transfer_properties = original
         pulumi_resource.create_urn = _create_urn
+        pulumi_resource.resource_output = resource_output
         pulumi_types.resource_types = resource_types

@@ -57,9 +57,17 @@ def _plain_outputs_as_they_are(translate_output_properties: Any) -> Any:
     return translate
 
 
-def _debug_line_not_made(msg: str, resource: Any = None, stream_id: Any = None, ephemeral: Any = None) -> None:
-    """`pulumi.log.debug` while a recording runs: its engine drops debug lines (recorder.RecordingEngine), so none is
-    made. The SDK logs three a registration, and one naming a resource is a task that waits on its URN."""
+def _debug_line_not_made(debug: Any) -> Any:
+    """`pulumi.log.debug` while a recording runs: its engine drops debug lines (recorder.RecordingEngine), so a line
+    the SDK could make is not made (the SDK logs three a registration; one naming a resource is a task that waits on
+    its URN). A call the SDK's `LogRequest` would refuse (a message that is not a string) is the SDK's, and fails."""
+
+    def quiet_debug(msg: Any, resource: Any = None, stream_id: Any = None, ephemeral: Any = None) -> None:
+        if type(msg) is not str or not (stream_id is None or type(stream_id) is int) or not (
+                ephemeral is None or type(ephemeral) is bool):
+            debug(msg, resource, stream_id, ephemeral)
+
+    return quiet_debug
 
 
 def _copies_plainly(cls: type) -> bool:
@@ -120,7 +128,7 @@ def installed() -> Iterator[None]:
     translate_output_properties = pulumi_rpc.translate_output_properties
     pulumi_rpc.translate_output_properties = _plain_outputs_as_they_are(translate_output_properties)
     debug = pulumi_log.debug
-    pulumi_log.debug = _debug_line_not_made
+    pulumi_log.debug = _debug_line_not_made(debug)
     ensure_event_loop = getattr(pulumi_mocks, "_ensure_event_loop", None)
     if ensure_event_loop is not None:
         pulumi_mocks._ensure_event_loop = _running_loop_or(ensure_event_loop)

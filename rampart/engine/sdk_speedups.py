@@ -26,7 +26,7 @@ from pulumi.runtime import stack as pulumi_stack
 from pulumi.runtime import sync_await
 from pulumi.runtime.proto import source_pb2
 
-from rampart.engine import sdk_answers, sdk_inline
+from rampart.engine import sdk_answers, sdk_inline, sdk_outputs
 
 _LIBRARY_MARKER = "site-packages"
 """What recorder._declaring_position skips to reach the program's own line (a library's frame)."""
@@ -249,19 +249,15 @@ async def _wait_for_rpcs_linear(await_all_outstanding_tasks: bool = True) -> Non
                     pulumi_settings.SETTINGS.outputs.clear()
                 if not pending:
                     break
-                # Property outputs stay tracked once done (sdk_outputs.transfer_properties_direct): only what is
-                # still running is waited on, then every one is awaited in order (a done one at no cost).
-                if any(not task.done() for task in pending):
-                    await _run_ready_work(len(pending))
-                    running = [task for task in pending if not task.done()]
+                running = [task for task in pending if not task.done()]
+                failed = _first_failure(pending)
+                if running and failed is None:
+                    # As the SDK raises the first failure it sees, not after every other output: one that never
+                    # resolves (a program's own future) must not hold a failure back until --program-timeout.
+                    await _wait_for_failure_or_all(running)
                     failed = _first_failure(pending)
-                    if running and failed is None:
-                        # As the SDK raises the first failure it sees, not after every other output: one that never
-                        # resolves (a program's own future) must not hold a failure back until --program-timeout.
-                        await asyncio.wait(running, return_when=asyncio.FIRST_EXCEPTION)
-                        failed = _first_failure(pending)
-                    if failed is not None and not all(task.done() for task in pending):
-                        await failed
+                if failed is not None and not all(task.done() for task in pending):
+                    await failed
                 for task in pending:
                     await task
         if not rpc_manager.rpcs:
@@ -273,17 +269,20 @@ def _first_failure(pending: list[asyncio.Future]) -> asyncio.Future | None:
                 None)
 
 
-async def _run_ready_work(outputs: int) -> None:
-    """Step the loop while it has work ready: the program's body has just queued every registration, and offline
-    they all complete without waiting on anything outside the loop. `asyncio.wait` on the outputs still pending at
-    that moment (about 18 a resource) would put a done-callback on each, one more loop step apiece; after this only
-    what waits on something else (a thread, a timer, a future of the program's own) is left to wait on. Bounded, so
-    a program's own task that reschedules itself forever cannot keep the run from reaching the wait."""
-    ready = getattr(asyncio.get_running_loop(), "_ready", None)  # the asyncio loop's queue of ready callbacks
-    steps = 0
-    while ready and steps < 10 * outputs + 1000:
-        await asyncio.sleep(0)
-        steps += 1
+async def _wait_for_failure_or_all(running: list[asyncio.Future]) -> None:
+    """`asyncio.wait(running, return_when=FIRST_EXCEPTION)`, with the property outputs among them (most of them:
+    sdk_outputs.transfer_properties_direct) watched through one future that their resolvers settle, instead of a
+    done-callback and a loop step each."""
+    properties = sdk_outputs.PROPERTIES
+    watched = [task for task in running if task not in properties.futures]
+    settled = properties.settled() if len(watched) < len(running) else None
+    if settled is not None:
+        watched.append(settled)
+    try:
+        await asyncio.wait(watched, return_when=asyncio.FIRST_EXCEPTION)
+    finally:
+        if settled is not None and settled.done() and not settled.cancelled():
+            settled.exception()  # PropertyFailed only says when to look: the output's own failure is raised
 
 
 @contextlib.contextmanager

@@ -259,6 +259,8 @@ def test_a_recording_sends_the_engine_no_debug_lines_and_keeps_the_programs_othe
 
     recording = recorder.record(program, project="p", stack="dev")
     assert engine_pb2.DEBUG not in severities
+    with pytest.raises(TypeError):  # what the SDK's LogRequest refuses is refused as before
+        recorder.record(lambda: pulumi.log.debug({"retries": 3}), project="p", stack="dev")
     assert [(log.severity, log.message) for log in recording.logs] == [
         ("info", "the program's own info line"), ("warning", "the program's own warning")]
     assert pulumi.log.debug.__module__ == "pulumi.log"  # put back

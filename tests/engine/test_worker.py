@@ -85,13 +85,19 @@ def test_a_servers_scan_of_unchanged_files_is_not_repeated_and_a_changed_file_is
     from rampart.engine import preload
 
     (tmp_path / "__main__.py").write_text("import pulumi_aws as aws\nqueue = aws.sqs.Queue('q')\n")
-    preload._scan_text.cache_clear()
-    first = preload.wanted_modules(Path(tmp_path))
-    preload.wanted_modules(Path(tmp_path))
-    calls = [preload._scan_text.cache_info().misses]
-    (tmp_path / "__main__.py").write_text("import pulumi_aws as aws\ntopic = aws.sns.Topic('t')\n")
-    second = preload.wanted_modules(Path(tmp_path))
-    calls.append(preload._scan_text.cache_info().misses)
+    scans = []
+    real = preload._scan_text
+    preload._SCANNED.clear()
+    try:
+        preload._scan_text = lambda text: scans.append(text) or real(text)
+        first = preload.wanted_modules(Path(tmp_path))
+        preload.wanted_modules(Path(tmp_path))
+        calls = [len(scans)]
+        (tmp_path / "__main__.py").write_text("import pulumi_aws as aws\ntopic = aws.sns.Topic('t')\n")
+        second = preload.wanted_modules(Path(tmp_path))
+        calls.append(len(scans))
+    finally:
+        preload._scan_text = real
     assert calls == [1, 2]
     assert "pulumi_aws.sqs" in first and "pulumi_aws.sqs" not in second and "pulumi_aws.sns" in second
 
