@@ -36,54 +36,13 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from rampart.engine import warm
+from rampart.engine import warm, warm_kinds
 
 HEADER = struct.Struct(">I")
 MAX_REQUEST_BYTES = 8 * 1024 * 1024
 MAX_FDS = 16
 HOST = Path(__file__).resolve().with_name("pack_host.py")
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
-
-
-def _prepare_kind(kind: str) -> None:
-    """The imports a child of this kind would otherwise start with."""
-    if kind == "worker":
-        from rampart.engine import sdk_class_speedups, sdk_loader, worker  # noqa: F401
-
-        sdk_loader.install(None)
-        sdk_class_speedups.install()
-        from rampart.engine import invokes  # noqa: F401 (data sources' answers: a program's first invoke, ~20 ms)
-    elif kind == "pack":
-        import grpc  # noqa: F401
-        import pulumi_policy  # noqa: F401
-    else:  # `rampart check` itself: what it loads on its way (rampart/engine/check.py's late imports included)
-        import rich.console  # noqa: F401
-        import rich.markup  # noqa: F401
-        import rich.table  # noqa: F401
-
-        from rampart import cli
-        from rampart.engine import analyzer  # noqa: F401
-        from rampart.reports import html_report, json_report, markdown, sarif, text  # noqa: F401
-
-        cli.build_parser("check")
-
-
-def _prepare_request(kind: str, request: dict[str, Any]) -> None:
-    """Before forking a worker: the SDK modules this program names, imported here so later checks get them too."""
-    if kind == "worker" and request.get("program"):
-        from rampart.engine import worker
-
-        worker.preload_in_server(Path(request["program"]))
-
-
-def _after_fork(kind: str) -> None:
-    """The SDK code cache entries this server's imports missed are the child's to write (worker.main), once."""
-    if kind == "worker":
-        from rampart.engine import sdk_loader
-
-        finder = sdk_loader.install(None)
-        if finder is not None:
-            finder.missed = []
 
 
 class Server:
@@ -172,7 +131,7 @@ class Server:
             shadowed = _shadowed(request.get("path0") or request["cwd"])
             if shadowed:
                 raise RuntimeError(f"{request['cwd']} has its own {', '.join(shadowed)}")
-            _prepare_request(self.kind, request)
+            warm_kinds.before_fork(self.kind, request)
             gc.collect()
             sys.stdout.flush()
             sys.stderr.flush()
@@ -188,13 +147,14 @@ class Server:
             self._become_child(request, fds)  # never returns
         for fd in fds:
             os.close(fd)
-        _after_fork(self.kind)
+        warm_kinds.after_fork(self.kind)
         self._note_served(pid)
         self.children[pid] = connection
         self.owners[connection] = pid
         connection.setblocking(False)
         self.selector.register(connection, selectors.EVENT_READ, "client")
         _send(connection, {"pid": pid})
+        warm_kinds.after_answer(self.kind)
 
     def _note_served(self, pid: int) -> None:
         """One line per child forked (`<pid> <kind>`), beside the socket: what tests and people can see was served."""
@@ -384,11 +344,12 @@ def main() -> int:
         os._exit(0)
     gc.disable()
     try:
-        _prepare_kind(kind)
+        warm_kinds.prepare(kind)
     finally:
         gc.freeze()
         gc.enable()
     server = Server(kind, path, idle)
+    warm_kinds.serving(kind, path)
     server.listen()
     os.write(ready_fd, b"ready\n")
     os.close(ready_fd)

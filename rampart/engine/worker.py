@@ -33,6 +33,7 @@ with sdk_deferred.deferred():  # this process's first `import pulumi`: what few 
     import pulumi
 
     from rampart.engine import (
+        dataclass_code,
         program_errors,
         resource_outputs,
         sdk_class_speedups,
@@ -158,6 +159,7 @@ def _preload_without_gc(program_dir: Path) -> sdk_loader.SdkFinder | None:
     short-lived SDK objects (Outputs, futures); collection still runs, so memory stays bounded."""
     finder = sdk_loader.install(program_dir)
     sdk_class_speedups.install()
+    dataclass_code.install()
     gc.disable()
     try:
         if program_dir.resolve() not in _PRELOADED_BY_SERVER:  # a warm server's child: done before the fork
@@ -237,6 +239,7 @@ def _run_to_file(program_dir: Path, stack: str, result_dir: Path, mode: str = FI
     if result.get("registrations") is not None:
         result = {**result, "registrations": None}
     _write_result(result_dir, stack, result)
+    dataclass_code.report()  # what the program's dataclasses had compiled, for the next check (warm server)
 
 
 def _write_result(result_dir: Path, stack: str, result: dict[str, Any]) -> None:

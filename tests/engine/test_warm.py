@@ -303,7 +303,7 @@ def test_under_ci_a_check_starts_no_server_unless_asked(tmp_path, capsys, monkey
     ("cli", ["rampart.engine.analyzer", "rampart.reports.sarif"]),
 ])
 def test_each_server_kind_has_what_its_children_would_import_first(kind, modules):
-    probe = (f"import sys; from rampart.engine import warm_server; warm_server._prepare_kind({kind!r});"
+    probe = (f"import sys; from rampart.engine import warm_kinds; warm_kinds.prepare({kind!r});"
              f"print(*(m in sys.modules for m in {modules!r}))")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
     assert done.stdout.split() == ["True"] * len(modules)
