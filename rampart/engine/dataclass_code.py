@@ -4,8 +4,8 @@ For every dataclass a program defines (a frozen `*Args` per component), `datacla
 `__init__`, `__repr__`, `__eq__`, `__hash__`, `__setattr__`... and compiles it with `exec`: ~230 compiles and ~20 ms
 of every check of this project (bench/README). Here `dataclasses`' own `exec` compiles a source it has not seen
 exactly as `exec` would (`"<string>"`, no inherited compiler flags: `dataclasses` has none), and a runner reports the
-sources it compiled (`report`) to its warm server, which compiles them (`learn`) after it has forked the next check:
-the checks it forks after that find them compiled. Only the exact same text gets the same code, so a program sees
+sources it compiled (`report`) to its warm server, which compiles them (`learn`) before it forks the next check: that
+check and every later one find them compiled. Only the exact same text gets the same code, so a program sees
 what `exec` of that text gives. A server only ever compiles what it learns, never runs it; the report file is in
 the server's private runtime directory.
 """

@@ -1,6 +1,5 @@
 """What each kind of warm server (rampart.engine.warm_server) holds and does around the children it forks: the
-imports a child of its kind would start with, and its work before a fork, after it, and once the check has its
-child's pid."""
+imports a child of its kind would start with, and its work before and after a fork."""
 
 from __future__ import annotations
 
@@ -42,7 +41,13 @@ def serving(kind: str, path: Path) -> None:
 
 
 def before_fork(kind: str, request: dict[str, Any]) -> None:
-    """Before forking a worker: the SDK modules this program names, imported here so later checks get them too."""
+    """Before forking a worker: the SDK modules this program names, imported here so later checks get them too;
+    and what earlier checks' dataclasses compiled, compiled here (the runner would compile the same, once, so the
+    check after a change costs the same and every later one less; rampart.engine.dataclass_code)."""
+    if kind == "worker":
+        from rampart.engine import dataclass_code
+
+        dataclass_code.learn()
     if kind == "worker" and request.get("program"):
         from rampart.engine import worker
 
@@ -57,11 +62,3 @@ def after_fork(kind: str) -> None:
         finder = sdk_loader.install(None)
         if finder is not None:
             finder.missed = []
-
-
-def after_answer(kind: str) -> None:
-    """While the check just forked runs: what earlier checks' dataclasses compiled, compiled for the next ones."""
-    if kind == "worker":
-        from rampart.engine import dataclass_code
-
-        dataclass_code.learn()

@@ -154,7 +154,6 @@ class Server:
         connection.setblocking(False)
         self.selector.register(connection, selectors.EVENT_READ, "client")
         _send(connection, {"pid": pid})
-        warm_kinds.after_answer(self.kind)
 
     def _note_served(self, pid: int) -> None:
         """One line per child forked (`<pid> <kind>`), beside the socket: what tests and people can see was served."""
