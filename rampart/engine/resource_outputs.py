@@ -69,17 +69,23 @@ def derived_outputs(cloud: FakeCloud, type_token: str, name: str, physical: str,
 def plan_classes(cloud: FakeCloud, classes: Iterable[type]) -> int:
     """Work out the output plans of these SDK resource classes now (what `derived_outputs` does at a class's first
     resource): a warm server does it for the classes a program names before it forks the program's runner, which
-    then starts with them (~10 ms of a 10-service check). Returns how many classes were planned."""
+    then starts with them (~10 ms of a 10-service check). A class planned before is not planned again (the server
+    asks before every check). Returns how many classes were newly planned."""
     planned = 0
     for cls in classes:
         token = getattr(cls, "pulumi_type", None)  # @pulumi.type_token's, on classes of SDKs that have it
-        if isinstance(token, str) and resource_class(token) is cls:
-            try:
-                derived_outputs(cloud, token, "planned", "planned", known=())
-            except Exception:  # noqa: BLE001,S112 (what fails here fails at the program's own resource, as before)
-                continue
-            planned += 1
+        if cls in _PLANNED or not isinstance(token, str) or resource_class(token) is not cls:
+            continue
+        try:
+            derived_outputs(cloud, token, "planned", "planned", known=())
+        except Exception:  # noqa: BLE001,S112 (what fails here fails at the program's own resource, as before)
+            continue
+        _PLANNED.add(cls)
+        planned += 1
     return planned
+
+
+_PLANNED: set[type] = set()
 
 
 @functools.cache

@@ -69,6 +69,14 @@ def take_last() -> Any:
     return struct
 
 
+def plain_struct(answer: dict) -> Any:
+    """The Struct the SDK's serialiser makes of a plain answer: as the SDK does, a top-level property that is None
+    does not exist; below the top, None is null."""
+    struct = struct_pb2.Struct()
+    struct.update({key: value for key, value in answer.items() if value is not None})
+    return struct
+
+
 class UnmadeAnswer:
     """A registration's plain answer where the response's Struct would be: the SDK's resolver reads it as itself
     (`deserialize_plain`), so the Struct is never made. Anything else that reads it gets that Struct, made on first
@@ -82,9 +90,7 @@ class UnmadeAnswer:
 
     def struct(self) -> Any:
         if self.made is None:
-            made = struct_pb2.Struct()
-            made.update({key: value for key, value in self.answer.items() if value is not None})
-            self.made = made
+            self.made = plain_struct(self.answer)
         return self.made
 
     def __getattr__(self, name: str) -> Any:

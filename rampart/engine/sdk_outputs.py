@@ -157,12 +157,7 @@ def resource_output_direct(res: Any) -> tuple[Any, Any]:
     PROPERTIES.made(data)
 
     def resolve(value: Any, known: bool, secret: bool, exn: Exception | None) -> None:
-        if exn is not None:
-            data.set_exception(exn)
-            PROPERTIES.resolved(failed=True)
-            return
-        data.set_result(_OutputData(resources={res}, value=value, is_known=known, is_secret=secret))
-        PROPERTIES.resolved(failed=False)
+        _resolve_property(res, data, value, known, secret, None, exn)
 
     return resolve, pulumi.Output._from_data(data)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copyreg
+import functools
 import typing
 from collections.abc import Iterator
 from typing import Any
@@ -22,7 +23,7 @@ import pulumi.log as pulumi_log
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc as pulumi_rpc
 
-_SCALAR_TYPES = frozenset({str, bool, int, float, type(None)})
+from rampart.engine.sdk_speedups import _SCALAR_TYPES
 
 
 def _scalars_hold_no_unknowns(contains_unknowns: Any) -> Any:
@@ -108,36 +109,28 @@ def _running_loop_or(ensure_event_loop: Any) -> Any:
 
 
 @contextlib.contextmanager
-def _options_copied_plainly() -> Iterator[None]:
-    copied = [cls for cls in (pulumi.ResourceOptions, getattr(pulumi, "ResourceHookBinding", None))
-              if cls is not None and "_copy" in vars(cls) and _copies_plainly(cls)]
-    originals = {cls: vars(cls)["_copy"] for cls in copied}
-    for cls, original in originals.items():
-        cls._copy = _plain_copying(original, cls)
+def _replaced(owner: Any, name: str, wrap: Any) -> Iterator[None]:
+    """`owner.name` is `wrap(owner.name)` for the run, and the original again after it; an SDK without the name is
+    left alone."""
+    original = vars(owner).get(name) if isinstance(owner, type) else getattr(owner, name, None)
+    if original is None:
+        yield
+        return
+    setattr(owner, name, wrap(original))
     try:
         yield
     finally:
-        for cls, original in originals.items():
-            cls._copy = original
+        setattr(owner, name, original)
 
 
 @contextlib.contextmanager
 def installed() -> Iterator[None]:
-    contains_unknowns = pulumi_rpc.contains_unknowns
-    pulumi_rpc.contains_unknowns = _scalars_hold_no_unknowns(contains_unknowns)
-    translate_output_properties = pulumi_rpc.translate_output_properties
-    pulumi_rpc.translate_output_properties = _plain_outputs_as_they_are(translate_output_properties)
-    debug = pulumi_log.debug
-    pulumi_log.debug = _debug_line_not_made(debug)
-    ensure_event_loop = getattr(pulumi_mocks, "_ensure_event_loop", None)
-    if ensure_event_loop is not None:
-        pulumi_mocks._ensure_event_loop = _running_loop_or(ensure_event_loop)
-    try:
-        with _options_copied_plainly():
-            yield
-    finally:
-        pulumi_rpc.contains_unknowns = contains_unknowns
-        pulumi_rpc.translate_output_properties = translate_output_properties
-        pulumi_log.debug = debug
-        if ensure_event_loop is not None:
-            pulumi_mocks._ensure_event_loop = ensure_event_loop
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_replaced(pulumi_rpc, "contains_unknowns", _scalars_hold_no_unknowns))
+        stack.enter_context(_replaced(pulumi_rpc, "translate_output_properties", _plain_outputs_as_they_are))
+        stack.enter_context(_replaced(pulumi_log, "debug", _debug_line_not_made))
+        stack.enter_context(_replaced(pulumi_mocks, "_ensure_event_loop", _running_loop_or))
+        for cls in (pulumi.ResourceOptions, getattr(pulumi, "ResourceHookBinding", None)):
+            if cls is not None and _copies_plainly(cls):
+                stack.enter_context(_replaced(cls, "_copy", functools.partial(_plain_copying, cls=cls)))
+        yield

@@ -99,9 +99,7 @@ def serialize_plain_properties(inputs: Any, property_deps: dict, *args: Any, **k
     if not args and not kwargs and type(inputs) is dict and _plain(inputs):
         if sdk_answers.leave_unmade(inputs):  # a registration's answer: read as itself (sdk_answers.UnmadeAnswer)
             return _Serialized(None)
-        struct = struct_pb2.Struct()
-        # As the SDK does: a top-level property that is None does not exist; below the top, None is null.
-        struct.update({key: value for key, value in inputs.items() if value is not None})
+        struct = sdk_answers.plain_struct(inputs)
         sdk_answers.remember(struct, inputs)
         return _Serialized(struct)
     return pulumi_rpc.serialize_properties(inputs, property_deps, *args, **kwargs)

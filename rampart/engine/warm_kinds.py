@@ -44,13 +44,12 @@ def before_fork(kind: str, request: dict[str, Any]) -> None:
     """Before forking a worker: the SDK modules this program names, imported here so later checks get them too;
     and what earlier checks' dataclasses compiled, compiled here (the runner would compile the same, once, so the
     check after a change costs the same and every later one less; rampart.engine.dataclass_code)."""
-    if kind == "worker":
-        from rampart.engine import dataclass_code
+    if kind != "worker":
+        return
+    from rampart.engine import dataclass_code, worker
 
-        dataclass_code.learn()
-    if kind == "worker" and request.get("program"):
-        from rampart.engine import worker
-
+    dataclass_code.learn()
+    if request.get("program"):
         worker.preload_in_server(Path(request["program"]))
 
 

@@ -47,6 +47,15 @@ RESOLUTIONS = [
 ]
 
 
+def _on_a_new_loop(observed, *versions) -> list:
+    """`observed(version)` for each version, in turn, on one new event loop."""
+    loop = asyncio.new_event_loop()
+    try:
+        return [loop.run_until_complete(observed(version)) for version in versions]
+    finally:
+        loop.close()
+
+
 @pytest.mark.parametrize("resolution", RESOLUTIONS)
 def test_a_direct_property_output_resolves_as_the_sdks(resolution):
     async def observed(transfer):
@@ -56,12 +65,7 @@ def test_a_direct_property_output_resolves_as_the_sdks(resolution):
         resolvers["prop"](*resolution)
         return await _observe(holder.__dict__["prop"])
 
-    loop = asyncio.new_event_loop()
-    try:
-        sdk = loop.run_until_complete(observed(_SDK_TRANSFER))
-        direct = loop.run_until_complete(observed(sdk_outputs.transfer_properties_direct))
-    finally:
-        loop.close()
+    sdk, direct = _on_a_new_loop(observed, _SDK_TRANSFER, sdk_outputs.transfer_properties_direct)
     assert direct == sdk
 
 
@@ -75,12 +79,7 @@ def test_a_direct_urn_or_id_output_resolves_as_the_sdks(resolution):
         resolve(value, known, secret, failed)
         return await _observe(output)
 
-    loop = asyncio.new_event_loop()
-    try:
-        sdk = loop.run_until_complete(observed(_SDK_RESOURCE_OUTPUT))
-        direct = loop.run_until_complete(observed(sdk_outputs.resource_output_direct))
-    finally:
-        loop.close()
+    sdk, direct = _on_a_new_loop(observed, _SDK_RESOURCE_OUTPUT, sdk_outputs.resource_output_direct)
     assert direct == sdk
 
 
