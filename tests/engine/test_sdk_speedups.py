@@ -279,6 +279,17 @@ def test_resource_options_are_copied_as_copy_copy_copies_them():
         assert type(fast) is type(sdk) and fast is not original
         assert vars(fast) == vars(sdk) and all(vars(fast)[k] is vars(original)[k] for k in vars(original))
     assert sdk_shortcuts._copies_plainly(pulumi.ResourceOptions)
+    copied_by_the_sdk = []
+    _copy = sdk_shortcuts._plain_copying(lambda self: copied_by_the_sdk.append(self) or copy.copy(self),
+                                         cls=pulumi.ResourceOptions)
+    _copy(options)  # exactly the class: made directly
+    assert copied_by_the_sdk == []
+
+    class Derived(pulumi.ResourceOptions):
+        pass
+
+    derived = Derived()
+    assert type(_copy(derived)) is Derived and copied_by_the_sdk == [derived]  # a subclass: the SDK's copy
 
     class WithCopy(pulumi.ResourceOptions):
         def __copy__(self):
@@ -293,19 +304,20 @@ def test_resource_options_are_copied_as_copy_copy_copies_them():
 def test_the_mocks_event_loop_is_the_running_one_or_the_sdks():
     from pulumi.runtime import sync_await
 
-    ensure = sdk_shortcuts._running_loop_or(sync_await._ensure_event_loop)
+    ensured = []
+    ensure = sdk_shortcuts._running_loop_or(lambda: ensured.append(1) or sync_await._ensure_event_loop())
 
     async def inside():
         return ensure() is asyncio.get_running_loop()
 
     loop = asyncio.new_event_loop()
     try:
-        assert loop.run_until_complete(inside())
+        assert loop.run_until_complete(inside()) and ensured == []  # the running loop, without the SDK's lookup
     finally:
         loop.close()
     asyncio.set_event_loop(None)
     made = ensure()  # no loop on this thread, none running: the SDK's own makes one and sets it
-    assert isinstance(made, asyncio.AbstractEventLoop) and asyncio.get_event_loop() is made
+    assert isinstance(made, asyncio.AbstractEventLoop) and asyncio.get_event_loop() is made and ensured == [1]
     made.close()
     asyncio.set_event_loop(None)
 
@@ -314,16 +326,21 @@ class _Colour(enum.Enum):
     RED = "red"
 
 
-@pytest.mark.parametrize(("value", "typ"), [
+@pytest.mark.parametrize(("value", "typ", "at_once"), [
     # typing.Optional: the form the SDK's own type hints come in
-    ("arn:aws:x", str), ("arn:aws:x", None), ("arn:aws:x", typing.Optional[str]), ("red", _Colour),  # noqa: UP045
-    ("red", typing.Optional[_Colour]), (True, bool), (1.0, int), (1.0, float), (2.5, None),  # noqa: UP045
-    ("x", typing.Any), (None, str), (["a"], list[str]), ({"k": "v"}, dict[str, str]), ("x", int),
+    ("arn:aws:x", str, True), ("arn:aws:x", None, True), ("arn:aws:x", typing.Optional[str], True),  # noqa: UP045
+    ("red", _Colour, False), ("red", typing.Optional[_Colour], False), (True, bool, True),  # noqa: UP045
+    (1.0, int, False), (1.0, float, True), (2.5, None, True), ("x", typing.Any, True), (None, str, True),
+    (["a"], list[str], False), ({"k": "v"}, dict[str, str], False), ("x", int, False),
 ], ids=lambda item: repr(item))
-def test_plain_outputs_translate_as_the_sdk_translates_them(value, typ):
+def test_plain_outputs_translate_as_the_sdk_translates_them(value, typ, at_once):
     """Every output property of every registration goes through the SDK's `translate_output_properties` (a secret
     check, the type unwrapped, an enum check): a string, bool or float whose type asks for nothing more is the
-    value itself; anything else (an enum, a float for an int, a container) is the SDK's own."""
-    fast = sdk_shortcuts._plain_outputs_as_they_are(pulumi_rpc.translate_output_properties)
+    value itself, answered without the SDK; anything else (an enum, a float for an int, a container) is the SDK's."""
+    asked = []
+    fast = sdk_shortcuts._plain_outputs_as_they_are(
+        lambda *args, **kwargs: asked.append(args) or pulumi_rpc.translate_output_properties(*args, **kwargs))
     sdk = pulumi_rpc.translate_output_properties(value, lambda k: k, typ)
-    assert fast(value, lambda k: k, typ) == sdk and type(fast(value, lambda k: k, typ)) is type(sdk)
+    answered = fast(value, lambda k: k, typ)
+    assert answered == sdk and type(answered) is type(sdk)
+    assert (asked == []) is at_once
